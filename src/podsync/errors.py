@@ -76,3 +76,22 @@ class ProtocolError(PodsyncError):
     Raised by the sync engine for one link; the link is closed with this message
     as the logged reason and every other link carries on.
     """
+
+
+class InvalidInput(UsageError):
+    """A field of a pod operation is missing, malformed or out of bounds."""
+
+
+class TransitionRefused(PodsyncError):
+    """The operation does not apply to the item in its current state.
+
+    Raised before anything is written: the document is left exactly as it was.
+    """
+
+    http_status = 409
+
+
+class NotPermitted(PodsyncError):
+    """The practice does not let this member do this (e.g. only the decider decides)."""
+
+    http_status = 403

@@ -1,0 +1,85 @@
+"""``podsync init``: this device's identity and a new pod with one member."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+from rich.markup import escape
+
+from podsync import config as config_mod
+from podsync.cli.context import home_of, out
+from podsync.errors import AlreadyInitialised, HomeError
+from podsync.home import FILE_MODE, Home
+from podsync.store import DocumentStore
+from podsync.trust import identity as identity_mod
+
+# What podsync itself keeps in a home. A directory holding anything else is
+# somebody else's (``--home ~`` by mistake): init refuses rather than tighten its
+# permissions and scatter files in it. Dot-files are atomic writes' temp files.
+_HOME_ENTRIES = frozenset({
+    "identity", "config.json", "token", "node.json", "last-error.log",
+    "podsync.db", "podsync.db-wal", "podsync.db-shm", "podsync.db-journal",
+})
+
+
+def _check_home_is_ours(home: Home) -> None:
+    if not home.root.is_dir():
+        return
+    try:
+        foreign = sorted(p.name for p in home.root.iterdir()
+                         if p.name not in _HOME_ENTRIES and not p.name.startswith("."))
+    except OSError as exc:
+        raise HomeError(f"cannot read home {home.root}: {exc.strerror or exc}") from None
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise HomeError(f"{home.root} already holds other files ({shown}); choose a new or "
+                        "empty directory with --home")
+
+
+def initialise(home: Home, member_name: str, pod_name: str | None = None) -> tuple[
+        identity_mod.DeviceIdentity, config_mod.Config]:
+    """Create identity, secrets, store and config in ``home`` for a new pod.
+
+    The config is written last: a home counts as initialised only once it exists,
+    so an init cut short can simply be run again.
+    """
+    if home.is_initialised():
+        raise AlreadyInitialised(f"{home.root} is already initialised; use another --home "
+                                 "for a second node on this machine")
+    config = config_mod.new_config(member_name, pod_name or f"{member_name.strip()}'s pod")
+    _check_home_is_ours(home)
+    home.ensure_dirs()
+    identity = identity_mod.create_identity(home)
+    identity_mod.create_pod_secret(home)
+    identity_mod.create_api_token(home)
+    DocumentStore(home.db_path).close()
+    # SQLite gives its -wal and -shm files the database's mode: owner-only, as
+    # everything else in the home.
+    try:
+        os.chmod(home.db_path, FILE_MODE)
+    except OSError as exc:
+        raise HomeError(f"cannot restrict {home.db_path} to its owner: {exc.strerror or exc}") from None
+    config_mod.save_config(home, config)
+    return identity, config
+
+
+def init_command(
+    ctx: typer.Context,
+    name: str = typer.Option(..., "--name", help="Your name, as the pod's members will see it."),
+    pod_name: str | None = typer.Option(
+        None, "--pod-name", help="The new pod's name.", show_default="NAME's pod"),
+) -> None:
+    """Create this device's identity and a new pod with you as its first member."""
+    home = home_of(ctx)
+    identity, config = initialise(home, name, pod_name)
+    console = out()
+    console.print(f"Initialised podsync home [bold]{escape(str(home.root))}[/bold]")
+    console.print(f"  member  {escape(config.member_name)} ({config.member_id})")
+    console.print(f"  pod     {escape(config.pod_name)} ({config.pod_id})")
+    console.print(f"  device  {identity.device_id}")
+    console.print("Start the node with [bold]podsync up[/bold].")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init_command)

@@ -1,0 +1,109 @@
+"""The ``podsync`` entry point: global options, command registration, error exits.
+
+:func:`run` is the one place errors leave the program. A
+:class:`~podsync.errors.PodsyncError` prints ``podsync: <message>`` on stderr and
+exits with its code (CONTRACT.md: 1 cannot be done, 2 bad usage, 3 unreachable).
+Usage errors caught by the option parser exit 2. Anything else is a bug: one line
+on stderr, the traceback saved in the home (or shown with ``PODSYNC_DEBUG=1``),
+exit 1.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+
+import podsync
+from podsync.cli import init, status
+from podsync.cli.context import CliState
+from podsync.errors import PodsyncError
+from podsync.home import HOME_ENV, Home, atomic_write
+
+DEBUG_ENV = "PODSYNC_DEBUG"
+# Only the latest unexpected error is kept: enough to report a bug, and the file
+# cannot grow without bound on a machine that hits the same bug every minute.
+CRASH_LOG_NAME = "last-error.log"
+
+app = typer.Typer(
+    name="podsync",
+    help="Local-first sync for pods: shared records merged peer to peer, no server.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"podsync {podsync.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    home: Path | None = typer.Option(
+        None, "--home", envvar=HOME_ENV, metavar="DIR", file_okay=False,
+        help="The node's data directory (identity, config, store). "
+             "Give each node on one machine its own.",
+        show_default="the platform's user data dir",
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True,
+        help="Print the version and exit.",
+    ),
+) -> None:
+    ctx.ensure_object(CliState).home = Home(home)
+
+
+for _module in (init, status):
+    _module.register(app)
+
+
+def _debug() -> bool:
+    return os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
+def _report_crash(state: CliState, exc: BaseException) -> None:
+    """One line for the person; the traceback where a bug report can find it."""
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    where = f"set {DEBUG_ENV}=1 to see the details"
+    if _debug():
+        sys.stderr.write(text)
+        where = "details above"
+    elif state.home is not None and state.home.root.is_dir():
+        path = state.home.root / CRASH_LOG_NAME
+        stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        try:
+            atomic_write(path, f"{stamp} podsync {podsync.__version__} {sys.argv[1:]}\n{text}".encode())
+            where = f"details in {path}"
+        except OSError:
+            pass
+    print(f"podsync: unexpected error: {type(exc).__name__}: {exc} ({where})", file=sys.stderr)
+
+
+def run(argv: list[str] | None = None) -> NoReturn:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``) and exit."""
+    logging.basicConfig(
+        level=logging.DEBUG if _debug() else logging.WARNING,
+        stream=sys.stderr,  # stdout is reserved for results
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    state = CliState()
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="podsync", obj=state)
+    except PodsyncError as err:
+        print(f"podsync: {err}", file=sys.stderr)
+        sys.exit(err.exit_code)
+    except Exception as exc:  # noqa: BLE001 - the last resort: a bug, reported in one line
+        _report_crash(state, exc)
+        sys.exit(1)
+    sys.exit(0)

@@ -1,0 +1,199 @@
+"""``podsync status``: who this node is, whether it runs, what it holds.
+
+The ``--json`` shape is part of CONTRACT.md; fields may be added, never renamed.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import msgspec
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+import podsync
+from podsync import config as config_mod
+from podsync import ids
+from podsync.cli.context import home_of, out, print_json
+from podsync.errors import DamagedDocument, HomeError, NotFound, NotInitialised
+from podsync.home import Home, read_json
+from podsync.store import DocumentStore
+from podsync.trust import identity as identity_mod
+
+
+class DocumentEntry(msgspec.Struct):
+    url: str
+    kind: str
+    heads: list[str]  # hex change hashes, sorted
+
+
+class DamagedEntry(msgspec.Struct):
+    url: str
+    kind: str
+    reason: str
+
+
+class PeerEntry(msgspec.Struct):
+    device_id: str
+    member_id: str | None
+    address: str
+    found_by: str  # "mdns" | "manual" | "remembered" | "incoming"
+    connected: bool
+
+
+class Status(msgspec.Struct):
+    device_id: str
+    member_id: str | None
+    pod_id: str | None
+    pod_name: str | None
+    running: bool
+    listen: list[str]
+    api_url: str | None
+    local_ws_url: str | None
+    peers: list[PeerEntry]
+    documents: list[DocumentEntry]
+    damaged_documents: list[DamagedEntry]
+    member_name: str | None
+    version: str
+
+
+class NodeRecord(msgspec.Struct):
+    """The part of ``node.json`` (written by ``podsync up``) that status reads."""
+
+    pid: int
+    listen: list[str] = []
+    api_url: str | None = None
+    local_ws_url: str | None = None
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, owned by someone else
+    return True
+
+
+def _running_node(home: Home) -> dict[str, Any] | None:
+    """``node.json`` of the node running on ``home``, or None if none runs.
+
+    A node that died without cleaning up leaves its file behind; its pid is then
+    gone and the node counts as stopped. The record carries the API URL, so this
+    is where live data (peers, connection state) is fetched from the running node
+    once its API serves it.
+    """
+    if not home.node_file.exists():
+        return None
+    record = read_json(home.node_file)
+    try:
+        node = msgspec.convert(record, NodeRecord)
+    except msgspec.ValidationError as exc:
+        raise HomeError(f"{home.node_file} is corrupt ({exc}); if no `podsync up` runs "
+                        "on this home, move it away") from None
+    if not _pid_alive(node.pid):
+        return None
+    return record
+
+
+def _documents(home: Home) -> tuple[list[DocumentEntry], list[DamagedEntry]]:
+    """Every stored document, each loaded once so damaged bytes are found (and
+    recorded as damaged by the store) rather than reported as sound."""
+    healthy: list[DocumentEntry] = []
+    damaged: list[DamagedEntry] = []
+    with DocumentStore(home.db_path) as store:
+        for info in store.list_documents():
+            url = ids.document_url(info.doc_id)
+            reason = info.damaged
+            if reason is None:
+                try:
+                    store.load(info.doc_id)  # one at a time: memory stays one document deep
+                except DamagedDocument as err:
+                    reason = err.reason
+                except NotFound:
+                    continue  # removed while we looked
+            if reason is not None:
+                damaged.append(DamagedEntry(url, info.kind, reason))
+            else:
+                healthy.append(DocumentEntry(url, info.kind, ids.hex_heads(info.heads)))
+    return healthy, damaged
+
+
+def collect_status(home: Home) -> Status:
+    if not home.is_initialised():
+        raise NotInitialised(f"{home.root} is not a podsync home yet; run "
+                             "`podsync init --name NAME` first (or pick another with --home)")
+    identity = identity_mod.load_identity(home)
+    config = config_mod.load_config(home)
+    record = _running_node(home)
+    node = msgspec.convert(record, NodeRecord) if record is not None else None
+    documents, damaged = _documents(home)
+    return Status(
+        device_id=identity.device_id,
+        member_id=config.member_id,
+        pod_id=config.pod_id,
+        pod_name=config.pod_name,
+        running=node is not None,
+        listen=node.listen if node else [],
+        api_url=node.api_url if node else None,
+        local_ws_url=node.local_ws_url if node else None,
+        peers=[],
+        documents=documents,
+        damaged_documents=damaged,
+        member_name=config.member_name,
+        version=podsync.__version__,
+    )
+
+
+def _print_human(home: Home, status: Status) -> None:
+    console = out()
+    console.print(f"[bold]podsync {status.version}[/bold]  home {escape(str(home.root))}")
+    console.print(f"  member  {escape(status.member_name or '-')} ({status.member_id or '-'})")
+    console.print(f"  pod     {escape(status.pod_name or '-')} ({status.pod_id or '-'})")
+    console.print(f"  device  {status.device_id}")
+    if status.running:
+        console.print("  node    [green]running[/green]")
+        for address in status.listen:
+            console.print(f"          peers connect to {escape(address)}")
+        if status.api_url:
+            console.print(f"          UI {escape(status.api_url)}")
+    else:
+        console.print("  node    not running (start it with [bold]podsync up[/bold])")
+    if status.peers:
+        peers = Table("device", "member", "address", "found by", "connected", title="Peers")
+        for peer in status.peers:
+            peers.add_row(escape(peer.device_id), escape(peer.member_id or "-"),
+                          escape(peer.address), peer.found_by, "yes" if peer.connected else "no")
+        console.print(peers)
+    if status.documents:
+        docs = Table("document", "kind", "heads", title="Documents")
+        for doc in status.documents:
+            docs.add_row(escape(doc.url), escape(doc.kind), str(len(doc.heads)))
+        console.print(docs)
+    else:
+        console.print("  no documents yet")
+    for bad in status.damaged_documents:
+        console.print(f"  [red]damaged[/red] {escape(bad.url)} ({escape(bad.kind)}): "
+                      f"{escape(bad.reason)}")
+
+
+def status_command(
+    ctx: typer.Context,
+    json: bool = typer.Option(False, "--json", help="Print one JSON document (see CONTRACT.md)."),
+) -> None:
+    """Show this node's identity, whether it runs, its peers and documents."""
+    home = home_of(ctx)
+    status = collect_status(home)
+    if json:
+        print_json(status)
+    else:
+        _print_human(home, status)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("status")(status_command)

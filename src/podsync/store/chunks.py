@@ -1,0 +1,129 @@
+"""Stored chunks of a document: their rows, their checks, and loading them.
+
+A document is stored as snapshot chunks (``Document.save()``) and incremental
+chunks (the bytes of one or more changes). Loading checks each chunk's SHA-256,
+then hands snapshots followed by incrementals, in insertion order, to
+``Document.load``, which accepts that concatenation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import automerge.core as am
+
+from podsync.errors import StoreError
+
+HASH_BYTES = 32  # an automerge change hash is a SHA-256
+
+ChunkKind = Literal["snapshot", "incremental"]
+SNAPSHOT: ChunkKind = "snapshot"
+INCREMENTAL: ChunkKind = "incremental"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: int
+    kind: ChunkKind
+    sha256: bytes
+    data: bytes
+
+    def verifies(self) -> bool:
+        return digest(self.data) == self.sha256
+
+
+class ChunkError(Exception):
+    """The chunks do not make a document; ``str()`` says why, for the damaged column."""
+
+
+def digest(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def encode_heads(heads: Iterable[bytes]) -> bytes:
+    """Sorted, de-duplicated 32-byte hashes concatenated, as the heads column holds them."""
+    unique = set(heads)
+    for h in unique:
+        if not isinstance(h, bytes) or len(h) != HASH_BYTES:
+            raise StoreError(f"a head is a {HASH_BYTES}-byte change hash, not {h!r}")
+    return b"".join(sorted(unique))
+
+
+def decode_heads(blob: bytes) -> list[bytes]:
+    return [blob[i : i + HASH_BYTES] for i in range(0, len(blob), HASH_BYTES)]
+
+
+def read_chunks(conn: sqlite3.Connection, doc_id: str) -> list[Chunk]:
+    rows = conn.execute(
+        "SELECT id, kind, sha256, bytes FROM chunks WHERE doc_id=? ORDER BY id", (doc_id,)
+    ).fetchall()
+    return [Chunk(i, k, s, b) for i, k, s, b in rows]
+
+
+def insert_chunk(
+    conn: sqlite3.Connection, doc_id: str, kind: ChunkKind, sha: bytes, data: bytes
+) -> None:
+    conn.execute(
+        "INSERT INTO chunks(doc_id, kind, sha256, bytes) VALUES (?, ?, ?, ?)",
+        (doc_id, kind, sha, data),
+    )
+
+
+def mark_damaged(conn: sqlite3.Connection, doc_id: str, reason: str) -> None:
+    """Record why a document does not load; the first reason recorded stays."""
+    conn.execute(
+        "UPDATE documents SET damaged=? WHERE doc_id=? AND damaged IS NULL", (reason, doc_id)
+    )
+
+
+def load_order(chunks: Iterable[Chunk]) -> list[Chunk]:
+    """Snapshots first, then incrementals; each group in insertion (causal) order."""
+    return sorted(chunks, key=lambda c: (c.kind != SNAPSHOT, c.id))
+
+
+def assemble(chunks: Sequence[Chunk]) -> am.Document:
+    """The document the chunks hold; raises :class:`ChunkError` naming what is wrong."""
+    ordered = load_order(chunks)
+    for c in ordered:
+        if not c.verifies():
+            raise ChunkError(f"{c.kind} chunk {c.id} ({len(c.data)} bytes) fails its SHA-256 check")
+    return _load(b"".join(c.data for c in ordered))
+
+
+def salvage_chunks(chunks: Sequence[Chunk]) -> tuple[am.Document, list[int]]:
+    """The most of the document that loads, and the ids of the chunks left out.
+
+    Chunks that fail their SHA-256 are left out. If the rest still does not
+    load, chunks are tried one at a time and kept only if the document loads
+    with them. That costs one load per chunk, which is acceptable for a rare,
+    explicit repair.
+    """
+    ordered = load_order(chunks)
+    good = [c for c in ordered if c.verifies()]
+    dropped = [c.id for c in ordered if not c.verifies()]
+    try:
+        return _load(b"".join(c.data for c in good)), dropped
+    except ChunkError:
+        pass
+    kept: list[Chunk] = []
+    for c in good:
+        try:
+            _load(b"".join(k.data for k in kept) + c.data)
+        except ChunkError:
+            dropped.append(c.id)
+        else:
+            kept.append(c)
+    return _load(b"".join(k.data for k in kept)), sorted(dropped)
+
+
+def _load(data: bytes) -> am.Document:
+    try:
+        return am.Document.load(data)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as e:  # noqa: BLE001 - a Rust panic surfaces as BaseException
+        raise ChunkError(f"automerge cannot load the stored bytes: {e}") from None

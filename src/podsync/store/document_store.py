@@ -1,0 +1,375 @@
+"""DocumentStore: automerge documents as SQLite chunks, written by group commit.
+
+Durability point: when :meth:`DocumentStore.append_changes` (or
+:meth:`DocumentStore.create_document`) returns, or the awaitable of
+:meth:`DocumentStore.append_changes_async` resolves, the transaction holding the
+chunk has committed with ``synchronous=FULL`` in WAL mode, i.e. the write-ahead
+log holding it has been fsync'd. A crash (power loss, SIGKILL) after that point
+cannot lose the change; a crash before it loses the whole call, never part of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import automerge.core as am
+import msgspec
+
+from podsync.errors import DamagedDocument, NotFound, StoreError
+from podsync.store import schema
+from podsync.store.chunks import (
+    INCREMENTAL,
+    SNAPSHOT,
+    Chunk,
+    ChunkError,
+    assemble,
+    decode_heads,
+    digest,
+    encode_heads,
+    insert_chunk,
+    mark_damaged,
+    read_chunks,
+    salvage_chunks,
+)
+from podsync.store.compaction import Compactor
+from podsync.store.writer import GroupCommitWriter
+
+log = logging.getLogger(__name__)
+
+UNKNOWN_KIND = "unknown"
+# SQLite allows 32766 bound parameters per statement; stay well below it.
+_IDS_PER_QUERY = 500
+
+
+class DocumentInfo(msgspec.Struct, frozen=True):
+    doc_id: str
+    kind: str
+    heads: list[bytes]
+    damaged: str | None  # why its stored bytes do not load; None when sound
+
+
+@dataclass(frozen=True)
+class LoadedDocuments:
+    documents: dict[str, am.Document]
+    damaged: dict[str, str]  # doc_id -> reason; these are absent from ``documents``
+
+
+@dataclass(frozen=True)
+class Salvaged:
+    document: am.Document
+    left_out: list[int]  # ids of the chunks that failed their check or would not load
+
+
+class DocumentStore:
+    """Crash-safe store of automerge documents in one SQLite file.
+
+    Durability point: when ``append_changes``/``create_document`` return, or the
+    awaitable of ``append_changes_async`` resolves, the transaction holding the
+    chunk has committed with ``synchronous=FULL`` in WAL mode, i.e. fsync'd.
+
+    Concurrent writers are batched: one writer thread owns the write connection
+    and commits everything queued in one transaction (one fsync). Jobs commit in
+    submission order, so submitting a document's changes in causal order (under
+    the lock that guards the in-memory document) keeps them in causal order on
+    disk. Reads use a pool of read-only connections and see every commit that
+    has returned. One ``DocumentStore`` per file: a second writer (process) works
+    but waits on SQLite's lock.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        conn, self.storage_id = schema.open_writer(self.path)
+        self._state_lock = threading.Lock()
+        self._closed = False
+        self._idle_readers: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._compactor = Compactor()  # used on the writer thread only
+        self._writer = GroupCommitWriter(conn, self._compactor)
+
+    # -- writing ---------------------------------------------------------------
+
+    def create_document(self, doc_id: str, kind: str, doc: am.Document) -> None:
+        """Store ``doc`` as a new document (one snapshot); durable on return."""
+        _check_id(doc_id)
+        data = doc.save()
+        heads = encode_heads(doc.get_heads())
+        sha = digest(data)
+
+        def job(conn: sqlite3.Connection) -> None:
+            if conn.execute("SELECT 1 FROM documents WHERE doc_id=?", (doc_id,)).fetchone():
+                raise StoreError(f"document {doc_id} is already in the store")
+            now = time.time()
+            conn.execute(
+                "INSERT INTO documents(doc_id, kind, heads, damaged, created, updated)"
+                " VALUES (?, ?, ?, NULL, ?, ?)",
+                (doc_id, kind, heads, now, now),
+            )
+            insert_chunk(conn, doc_id, SNAPSHOT, sha, data)
+            self._compactor.created(doc_id, len(data))
+
+        self._writer.submit(job).result()
+
+    def submit_changes(
+        self, doc_id: str, changes: list[bytes], heads: list[bytes], kind: str | None = None
+    ) -> Future[None]:
+        """Queue changes for the next group commit; the future resolves once durable.
+
+        Lets a caller submit under its document lock (fixing the commit order)
+        and wait outside it. Creates the document row if absent, with ``kind``
+        or ``"unknown"``; a given ``kind`` replaces the stored one.
+        """
+        _check_id(doc_id)
+        data = b"".join(changes)
+        sha = digest(data) if data else b""
+        heads_blob = encode_heads(heads)
+
+        def job(conn: sqlite3.Connection) -> None:
+            now = time.time()
+            conn.execute(
+                "INSERT INTO documents(doc_id, kind, heads, damaged, created, updated)"
+                " VALUES (:id, :new_kind, :heads, NULL, :now, :now)"
+                " ON CONFLICT(doc_id) DO UPDATE SET heads=:heads, updated=:now,"
+                " kind=coalesce(:kind, kind)",
+                {
+                    "id": doc_id,
+                    "new_kind": kind or UNKNOWN_KIND,
+                    "kind": kind,
+                    "heads": heads_blob,
+                    "now": now,
+                },
+            )
+            if data:
+                insert_chunk(conn, doc_id, INCREMENTAL, sha, data)
+                self._compactor.appended(conn, doc_id, len(data))
+
+        return self._writer.submit(job)
+
+    def append_changes(
+        self, doc_id: str, changes: list[bytes], heads: list[bytes], kind: str | None = None
+    ) -> None:
+        """Store ``changes`` (then ``heads`` as the document's heads); durable on return."""
+        self.submit_changes(doc_id, changes, heads, kind).result()
+
+    async def append_changes_async(
+        self, doc_id: str, changes: list[bytes], heads: list[bytes], kind: str | None = None
+    ) -> None:
+        """As :meth:`append_changes`, awaiting without blocking the event loop.
+
+        The changes are queued when the coroutine first runs: at the ``await``,
+        or at the task's first step if it is wrapped in a task. A caller that
+        needs its appends queued in call order (causal order) uses
+        :meth:`submit_changes` and ``asyncio.wrap_future``.
+
+        Cancelling the awaiting task does not withdraw the write: a change that
+        is in memory must reach the disk, or later changes would lack their
+        dependency there.
+        """
+        future = self.submit_changes(doc_id, changes, heads, kind)
+        await asyncio.shield(asyncio.wrap_future(future))
+
+    def set_kind(self, doc_id: str, kind: str) -> None:
+        def job(conn: sqlite3.Connection) -> None:
+            cur = conn.execute("UPDATE documents SET kind=? WHERE doc_id=?", (kind, doc_id))
+            if cur.rowcount == 0:
+                raise NotFound(f"document {doc_id} is not in the store")
+
+        self._writer.submit(job).result()
+
+    def compact(self, doc_id: str) -> bool:
+        """Replace the document's chunks by one snapshot; False if nothing was done.
+
+        Nothing is done when there is nothing to merge, when the document is
+        damaged (its bytes are kept as they are), or when its chunks do not
+        reach its recorded heads (which would mean changes waiting for missing
+        dependencies; rewriting would drop them).
+        """
+        return self._writer.submit(lambda conn: self._compactor.compact(conn, doc_id)).result()
+
+    # -- reading ---------------------------------------------------------------
+
+    def load(self, doc_id: str) -> am.Document:
+        """The stored document; NotFound if absent, DamagedDocument if its bytes do not load."""
+        with self._reader() as conn:
+            conn.execute("BEGIN")
+            try:
+                row = conn.execute(
+                    "SELECT heads, damaged FROM documents WHERE doc_id=?", (doc_id,)
+                ).fetchone()
+                chunks = read_chunks(conn, doc_id) if row else []
+            finally:
+                conn.execute("COMMIT")
+        if row is None:
+            raise NotFound(f"document {doc_id} is not in the store")
+        heads, damaged = row
+        if damaged is not None:
+            raise DamagedDocument(doc_id, damaged)
+        try:
+            doc = assemble(chunks)
+        except ChunkError as e:
+            self._record_damage({doc_id: str(e)})
+            raise DamagedDocument(doc_id, str(e)) from None
+        _warn_if_short(doc_id, doc, heads)
+        return doc
+
+    def load_all(self, doc_ids: Iterable[str] | None = None) -> LoadedDocuments:
+        """Every stored document (or those of ``doc_ids`` that exist), in few queries.
+
+        Damaged documents are reported in ``damaged`` (and recorded as damaged);
+        every other document loads.
+        """
+        with self._reader() as conn:
+            conn.execute("BEGIN")
+            try:
+                rows, chunk_rows = _select_many(conn, doc_ids)
+            finally:
+                conn.execute("COMMIT")
+        chunks: dict[str, list[Chunk]] = {}
+        for chunk_id, doc_id, kind, sha, data in chunk_rows:
+            chunks.setdefault(doc_id, []).append(Chunk(chunk_id, kind, sha, data))
+        documents: dict[str, am.Document] = {}
+        damaged: dict[str, str] = {}
+        newly_damaged: dict[str, str] = {}
+        for doc_id, heads, reason in rows:
+            if reason is not None:
+                damaged[doc_id] = reason
+                continue
+            try:
+                doc = assemble(chunks.get(doc_id, []))
+            except ChunkError as e:
+                damaged[doc_id] = newly_damaged[doc_id] = str(e)
+                continue
+            _warn_if_short(doc_id, doc, heads)
+            documents[doc_id] = doc
+        if newly_damaged:
+            self._record_damage(newly_damaged)
+        return LoadedDocuments(documents, damaged)
+
+    def salvage(self, doc_id: str) -> Salvaged:
+        """The most of a (damaged) document that loads. The document stays damaged."""
+        with self._reader() as conn:
+            chunks = read_chunks(conn, doc_id)
+            if not chunks and not self._exists(conn, doc_id):
+                raise NotFound(f"document {doc_id} is not in the store")
+        document, left_out = salvage_chunks(chunks)
+        return Salvaged(document, left_out)
+
+    def heads(self, doc_id: str) -> list[bytes] | None:
+        with self._reader() as conn:
+            row = conn.execute("SELECT heads FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+        return None if row is None else decode_heads(row[0])
+
+    def has(self, doc_id: str) -> bool:
+        with self._reader() as conn:
+            return self._exists(conn, doc_id)
+
+    def list_documents(self) -> list[DocumentInfo]:
+        return self._infos("")
+
+    def damaged_documents(self) -> list[DocumentInfo]:
+        return self._infos(" WHERE damaged IS NOT NULL")
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def close(self) -> None:
+        """Commit every write already submitted, then close all connections."""
+        with self._state_lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._writer.close()
+        while True:
+            try:
+                self._idle_readers.get_nowait().close()
+            except queue.Empty:
+                break
+
+    def __enter__(self) -> DocumentStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals -------------------------------------------------------------
+
+    @contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        if self._closed:
+            raise StoreError("the document store is closed")
+        try:
+            conn = self._idle_readers.get_nowait()
+        except queue.Empty:
+            conn = schema.open_reader(self.path)
+        try:
+            yield conn
+        finally:
+            with self._state_lock:
+                if self._closed:
+                    conn.close()
+                else:
+                    self._idle_readers.put(conn)
+
+    @staticmethod
+    def _exists(conn: sqlite3.Connection, doc_id: str) -> bool:
+        row = conn.execute("SELECT 1 FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+        return row is not None
+
+    def _infos(self, where: str) -> list[DocumentInfo]:
+        with self._reader() as conn:
+            rows = conn.execute(
+                f"SELECT doc_id, kind, heads, damaged FROM documents{where} ORDER BY doc_id"
+            ).fetchall()
+        return [DocumentInfo(d, k, decode_heads(h), r) for d, k, h, r in rows]
+
+    def _record_damage(self, reasons: dict[str, str]) -> None:
+        for doc_id, reason in reasons.items():
+            log.error("document %s is damaged in the store: %s", doc_id, reason)
+
+        def job(conn: sqlite3.Connection) -> None:
+            for doc_id, reason in reasons.items():
+                mark_damaged(conn, doc_id, reason)
+
+        self._writer.submit(job).result()
+
+
+def _check_id(doc_id: str) -> None:
+    if not isinstance(doc_id, str) or not doc_id:
+        raise StoreError(f"a document id is a non-empty string, not {doc_id!r}")
+
+
+def _select_many(
+    conn: sqlite3.Connection, doc_ids: Iterable[str] | None
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Document rows (doc_id, heads, damaged) and chunk rows (id, doc_id, kind, sha256, bytes)."""
+    doc_cols = "SELECT doc_id, heads, damaged FROM documents"
+    chunk_cols = "SELECT id, doc_id, kind, sha256, bytes FROM chunks"
+    if doc_ids is None:
+        return (
+            conn.execute(doc_cols).fetchall(),
+            conn.execute(f"{chunk_cols} ORDER BY doc_id, id").fetchall(),
+        )
+    wanted = list(dict.fromkeys(doc_ids))
+    rows: list[tuple[Any, ...]] = []
+    chunk_rows: list[tuple[Any, ...]] = []
+    for i in range(0, len(wanted), _IDS_PER_QUERY):
+        part = wanted[i : i + _IDS_PER_QUERY]
+        marks = ",".join("?" * len(part))
+        rows += conn.execute(f"{doc_cols} WHERE doc_id IN ({marks})", part).fetchall()
+        chunk_rows += conn.execute(
+            f"{chunk_cols} WHERE doc_id IN ({marks}) ORDER BY doc_id, id", part
+        ).fetchall()
+    return rows, chunk_rows
+
+
+def _warn_if_short(doc_id: str, doc: am.Document, heads: bytes) -> None:
+    if encode_heads(doc.get_heads()) != heads:
+        log.warning("document %s: stored chunks do not reach its recorded heads", doc_id)
