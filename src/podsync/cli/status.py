@@ -5,7 +5,11 @@ The ``--json`` shape is part of CONTRACT.md; fields may be added, never renamed.
 
 from __future__ import annotations
 
+import json as jsonlib
 import os
+import urllib.error
+import urllib.parse
+import urllib.request
 from typing import Any
 
 import msgspec
@@ -23,10 +27,15 @@ from podsync.store import DocumentStore
 from podsync.trust import identity as identity_mod
 
 
+#: The running node answers from memory; a node that takes longer is stuck.
+LIVE_STATUS_TIMEOUT_SECONDS = 5.0
+
+
 class DocumentEntry(msgspec.Struct):
     url: str
     kind: str
     heads: list[str]  # hex change hashes, sorted
+    in_sync_with: list[str] = []  # device ids of connected peers holding the same heads
 
 
 class DamagedEntry(msgspec.Struct):
@@ -36,11 +45,13 @@ class DamagedEntry(msgspec.Struct):
 
 
 class PeerEntry(msgspec.Struct):
-    device_id: str
+    device_id: str | None  # None until a link to that address has been made
     member_id: str | None
     address: str
     found_by: str  # "mdns" | "manual" | "remembered" | "incoming"
     connected: bool
+    since: str | None = None  # ISO 8601: connected since
+    last_error: str | None = None  # why the last dial to this address failed
 
 
 class Status(msgspec.Struct):
@@ -57,6 +68,7 @@ class Status(msgspec.Struct):
     damaged_documents: list[DamagedEntry]
     member_name: str | None
     version: str
+    local_clients: list[dict[str, Any]] = []  # automerge-repo apps on this computer
 
 
 class NodeRecord(msgspec.Struct):
@@ -124,13 +136,36 @@ def _documents(home: Home) -> tuple[list[DocumentEntry], list[DamagedEntry]]:
     return healthy, damaged
 
 
+def _live_status(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The running node's own status (peers, sync state), from its loopback API."""
+    api_url = record.get("api_url")
+    if not isinstance(api_url, str):
+        return None
+    parts = urllib.parse.urlsplit(api_url)
+    url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, "/api/status", parts.query, ""))
+    try:
+        with urllib.request.urlopen(url, timeout=LIVE_STATUS_TIMEOUT_SECONDS) as resp:
+            live = jsonlib.loads(resp.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+    return live if isinstance(live, dict) else None
+
+
 def collect_status(home: Home) -> Status:
+    """Status of the node on ``home``: live from its API when it runs."""
     if not home.is_initialised():
         raise NotInitialised(f"{home.root} is not a podsync home yet; run "
                              "`podsync init --name NAME` first (or pick another with --home)")
     identity = identity_mod.load_identity(home)
     config = config_mod.load_config(home)
     record = _running_node(home)
+    if record is not None:
+        live = _live_status(record)
+        if live is not None:
+            try:
+                return msgspec.convert(live, Status)
+            except msgspec.ValidationError:
+                pass  # an older or newer node: fall back to what the files say
     node = msgspec.convert(record, NodeRecord) if record is not None else None
     documents, damaged = _documents(home)
     return Status(

@@ -1,0 +1,20 @@
+"""``podsync demo``: three nodes on loopback, edits on each, converging live."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+
+from podsync.node.demo import run_demo
+
+
+def demo_command() -> None:
+    """Show a small pod syncing: three nodes in this process, on loopback."""
+    ok = asyncio.run(run_demo())
+    if not ok:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo_command)

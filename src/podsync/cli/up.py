@@ -1,0 +1,55 @@
+"""``podsync up``: run this home's node in the foreground until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+import typer
+
+from podsync.cli.context import home_of
+from podsync.home import Home
+from podsync.node import Node, NodeOptions
+from podsync.node.node import DEFAULT_API, DEFAULT_LISTEN
+
+
+async def serve(home: Home, options: NodeOptions) -> None:
+    node = Node(home, options)
+    await node.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        print(f"podsync is up for {node.config.member_name} in pod {node.config.pod_name}.", flush=True)
+        print(f"Open this in your browser to use the pod: {node.api_url}", flush=True)
+        print(f"Pod members connect to: {', '.join(node.listen_addresses)}", flush=True)
+        print(f"Local automerge-repo apps connect to: {node.local_ws_url}", flush=True)
+        await stop.wait()
+    finally:
+        print("podsync is stopping; everything received is being saved...", file=sys.stderr, flush=True)
+        await node.stop()
+        print("podsync stopped.", file=sys.stderr, flush=True)
+
+
+def up_command(
+    ctx: typer.Context,
+    listen: str = typer.Option(DEFAULT_LISTEN, "--listen", metavar="HOST:PORT",
+                               help="Peer endpoint for pod members' nodes; port 0 picks a free port."),
+    api: str = typer.Option(DEFAULT_API, "--api", metavar="HOST:PORT",
+                            help="Loopback endpoint for the UI, the API and local apps."),
+    peer: list[str] = typer.Option([], "--peer", metavar="HOST:PORT",
+                                   help="Dial this member's node too (repeatable)."),
+    no_discovery: bool = typer.Option(False, "--no-discovery",
+                                      help="Do not announce or look for pod members on the LAN."),
+) -> None:
+    """Run the node until Ctrl-C, syncing with pod members and serving local apps."""
+    logging.getLogger("podsync").setLevel(logging.INFO)
+    options = NodeOptions(listen=listen, api=api, peers=list(peer), discovery=not no_discovery)
+    asyncio.run(serve(home_of(ctx), options))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("up")(up_command)

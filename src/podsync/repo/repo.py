@@ -1,0 +1,259 @@
+"""The repo: the node's documents as the member and the runtime see them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+import automerge.core as am
+
+from podsync.errors import DamagedDocument, NotFound, UnreachableError
+from podsync.ids import new_document_id, parse_document_id
+from podsync.store import DocumentStore
+from podsync.sync import (
+    AllowAll,
+    DocumentChanged,
+    DocumentUnavailable,
+    Effect,
+    EphemeralReceived,
+    Persist,
+    SharePolicy,
+    SyncEngine,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Root key holding a podsync document's kind ("pod", "need", ...). Documents made
+#: by other automerge-repo apps have none and are listed as kind "automerge".
+KIND_KEY = "@kind"
+FOREIGN_KIND = "automerge"
+#: How often the engine's timers (handshakes, finds relayed to other peers) run.
+TICK_SECONDS = 0.25
+#: How long find() waits for the network before giving up. automerge-repo waits
+#: 60 s; a member at a prompt should hear sooner that nobody has the document.
+FIND_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeEvent:
+    """A document changed (``origin`` local or remote), or an ephemeral arrived."""
+
+    doc_id: str
+    heads: list[bytes]
+    origin: Literal["local", "remote", "ephemeral"]
+    peer_id: str | None = None
+    data: bytes | None = None
+
+
+class Repo:
+    """Documents of one node: create, change, find, read, subscribe.
+
+    Local writes are durable when :meth:`create` / :meth:`change` return (the
+    store's group commit has fsync'd them). Local changes made in the same
+    event-loop turn are pushed to peers together at the end of that turn.
+    """
+
+    def __init__(self, store: DocumentStore, peer_id: str,
+                 policy: SharePolicy | None = None, *, extension: bool = True) -> None:
+        self.store = store
+        self.peer_id = peer_id
+        self.engine = SyncEngine(peer_id, self, policy or AllowAll(),
+                                 storage_id=store.storage_id, extension=extension)
+        #: Where transport effects (Send, Close, PeerConnected, ...) go; the runtime sets it.
+        self.transport: Callable[[Effect], None] = lambda effect: None
+        self._subscribers: set[asyncio.Queue[ChangeEvent]] = set()
+        self._dirty: set[str] = set()
+        self._flush_handle: asyncio.Handle | None = None
+        self._finds: dict[str, list[asyncio.Future[am.Document]]] = defaultdict(list)
+        self._writes: set[asyncio.Future[None]] = set()
+        self._kinds: dict[str, str] = {}
+
+    # -- DocumentSource, for the engine ---------------------------------------
+
+    def load(self, doc_id: str) -> am.Document | None:
+        try:
+            return self.store.load(doc_id)
+        except NotFound:
+            return None
+        except DamagedDocument as exc:
+            log.error("not serving damaged document %s: %s", doc_id, exc.reason)
+            return None
+
+    def heads(self, doc_id: str) -> list[bytes] | None:
+        return self.store.heads(doc_id)
+
+    def document_ids(self) -> Iterable[str]:
+        return [info.doc_id for info in self.store.list_documents() if info.damaged is None]
+
+    # -- member API -----------------------------------------------------------
+
+    async def create(self, kind: str, init: Callable[[Any], None] | None = None) -> str:
+        """Create a document of ``kind``; durable when this returns its id."""
+        doc = am.Document()
+        with doc.transaction() as tx:
+            tx.put(am.ROOT, KIND_KEY, am.ScalarType.Str, kind)
+            if init is not None:
+                init(tx)
+        doc_id = new_document_id()
+        self._kinds[doc_id] = kind
+        # The engine takes the document before the write is queued: once the store
+        # lists it, a peer's summary could make the engine load a second copy.
+        write = self._write(doc_id, [c.bytes for c in doc.get_changes([])], doc.get_heads(), kind)
+        self._dispatch(self.engine.create(doc_id, doc, time.monotonic()))
+        await write
+        return doc_id
+
+    async def change(self, doc_id: str, fn: Callable[[Any], T]) -> T:
+        """Run ``fn(tx)`` in one transaction on ``doc_id``; durable when it returns.
+
+        If ``fn`` raises, the transaction is rolled back and nothing changes.
+        """
+        doc = self.get(doc_id)
+        before = doc.get_heads()
+        with doc.transaction() as tx:
+            result = fn(tx)
+        changes = doc.get_changes(before)
+        if changes:
+            self._mark_dirty(doc_id)
+            await self._write(doc_id, [c.bytes for c in changes], doc.get_heads(), self.kind_of(doc_id))
+        return result
+
+    def get(self, doc_id: str) -> am.Document:
+        """The live document (loaded from the store on first use)."""
+        parse_document_id(doc_id)
+        doc = self.engine.open(doc_id)
+        if doc is None:
+            raise NotFound(f"no document {doc_id} on this node")
+        return doc
+
+    def has(self, doc_id: str) -> bool:
+        return self.store.has(doc_id)
+
+    async def find(self, doc_id: str, timeout: float = FIND_TIMEOUT_SECONDS) -> am.Document:
+        """The document, from the store or else from connected peers."""
+        parse_document_id(doc_id)
+        doc = self.engine.open(doc_id)
+        if doc is not None and doc.get_heads():
+            return doc
+        future: asyncio.Future[am.Document] = asyncio.get_running_loop().create_future()
+        self._finds[doc_id].append(future)
+        self._dispatch(self.engine.find(doc_id, time.monotonic()))
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except asyncio.TimeoutError:
+            raise UnreachableError(
+                f"no connected peer sent document {doc_id} within {timeout:g} s") from None
+        finally:
+            if future in self._finds.get(doc_id, []):
+                self._finds[doc_id].remove(future)
+
+    def broadcast(self, doc_id: str, data: bytes) -> None:
+        self._dispatch(self.engine.broadcast(doc_id, data, time.monotonic()))
+
+    def subscribe(self) -> asyncio.Queue[ChangeEvent]:
+        """A queue receiving every change event from now on; pass it to unsubscribe."""
+        queue: asyncio.Queue[ChangeEvent] = asyncio.Queue()
+        self._subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[ChangeEvent]) -> None:
+        self._subscribers.discard(queue)
+
+    def kind_of(self, doc_id: str) -> str:
+        kind = self._kinds.get(doc_id)
+        if kind is None:
+            doc = self.engine.open(doc_id)
+            found = doc.get(am.ROOT, KIND_KEY) if doc is not None else None
+            if found is not None and not isinstance(found[0], am.ObjType) \
+                    and isinstance(found[0][1], str) and doc is not None and doc.get_heads():
+                kind = found[0][1]
+                self._kinds[doc_id] = kind
+            else:
+                return FOREIGN_KIND
+        return kind
+
+    # -- runtime --------------------------------------------------------------
+
+    async def run_timers(self) -> None:
+        """Drive the engine's timers until cancelled."""
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            self._dispatch(self.engine.tick(time.monotonic()))
+
+    async def flush(self) -> None:
+        """Push pending local changes and wait until every received change is stored."""
+        self._flush_local()
+        while self._writes:
+            await asyncio.gather(*list(self._writes), return_exceptions=True)
+
+    def dispatch(self, effects: list[Effect]) -> None:
+        """Carry out effects the engine returned (the runtime calls this too)."""
+        self._dispatch(effects)
+
+    def _dispatch(self, effects: list[Effect]) -> None:
+        for effect in effects:
+            if isinstance(effect, Persist):
+                self._persist(effect)
+            elif isinstance(effect, DocumentChanged):
+                self._publish(ChangeEvent(effect.doc_id, effect.heads, effect.origin, effect.peer_id))
+                if effect.heads:
+                    self._resolve_finds(effect.doc_id, None)
+            elif isinstance(effect, DocumentUnavailable):
+                self._resolve_finds(effect.doc_id, NotFound(
+                    f"document {effect.doc_id} is not available from any connected peer"))
+            elif isinstance(effect, EphemeralReceived):
+                self._publish(ChangeEvent(effect.doc_id, [], "ephemeral", effect.sender_id, effect.data))
+            else:
+                self.transport(effect)
+
+    def _write(self, doc_id: str, changes: list[bytes], heads: list[bytes],
+               kind: str) -> asyncio.Future[None]:
+        """Queue a durable write now, so writes reach the store in call order.
+
+        (A change always follows the changes it depends on into the store.)
+        """
+        future = asyncio.wrap_future(self.store.submit_changes(doc_id, changes, heads, kind=kind))
+        self._writes.add(future)
+        future.add_done_callback(self._write_done)
+        return future
+
+    def _persist(self, effect: Persist) -> None:
+        self._write(effect.doc_id, list(effect.changes), list(effect.heads), self.kind_of(effect.doc_id))
+
+    def _write_done(self, future: asyncio.Future[None]) -> None:
+        self._writes.discard(future)
+        if not future.cancelled() and future.exception() is not None:
+            log.error("storing changes failed: %s", future.exception())
+
+    def _publish(self, event: ChangeEvent) -> None:
+        for queue in self._subscribers:
+            queue.put_nowait(event)
+
+    def _resolve_finds(self, doc_id: str, error: Exception | None) -> None:
+        for future in self._finds.pop(doc_id, []):
+            if future.done():
+                continue
+            doc = self.engine.open(doc_id)
+            if error is None and doc is not None:
+                future.set_result(doc)
+            else:
+                future.set_exception(error or NotFound(f"document {doc_id} is not available"))
+
+    def _mark_dirty(self, doc_id: str) -> None:
+        self._dirty.add(doc_id)
+        if self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush_local)
+
+    def _flush_local(self) -> None:
+        self._flush_handle = None
+        dirty, self._dirty = self._dirty, set()
+        now = time.monotonic()
+        for doc_id in dirty:
+            self._dispatch(self.engine.local_change(doc_id, now))

@@ -1,0 +1,459 @@
+"""The document side of the engine: one DocSync per document, like automerge-repo's
+CollectionSynchronizer and its DocSynchronizers.
+
+Rules it keeps (protocol/README.md explains them on the wire):
+
+* Nothing of a document reaches a link whose peer ``may_read`` refuses, and
+  nothing from such a link changes the document; it is answered doc-unavailable.
+* A document is pushed unasked (announced) only where ``may_announce`` allows;
+  once a peer syncs a document with us, in either direction, it gets every later
+  change at once while ``may_read`` holds.
+* Announcements go through a per-link queue with at most MAX_DOCS_IN_FLIGHT
+  unsettled at a time; an announced sync settles when our side has nothing more
+  to say after the peer's answer.
+* A request for a document nobody here holds is forwarded to every other link
+  that may read it; the requesters get doc-unavailable once each of those has
+  answered doc-unavailable (or asked for it too), or after REQUEST_TIMEOUT.
+  Content arriving later still flows to them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import automerge.core as am
+
+from podsync.errors import DamagedDocument, InvalidId, ProtocolError
+from podsync.ids import parse_document_id
+from podsync.sync.effects import (
+    ConnId, DocumentChanged, DocumentUnavailable, Outbox, Persist,
+)
+from podsync.sync.heads import heads_digest, pack_summary, parse_sync_heads, unpack_summary
+from podsync.sync.limits import (
+    IN_FLIGHT_TIMEOUT, MAX_DOCS_IN_FLIGHT, MAX_UNKNOWN_WANTS_PER_PEER, REQUEST_TIMEOUT,
+    SEND_BACKLOG_PAUSE_BYTES, SUMMARY_TIMEOUT,
+)
+from podsync.sync.messages import DocUnavailable, Request, Summary, Sync
+from podsync.sync.policy import DocumentSource, SharePolicy
+from podsync.sync.state import DocSync, Link, PeerDoc
+
+log = logging.getLogger("podsync.sync")
+
+
+class Documents:
+    def __init__(self, peer_id: str, source: DocumentSource, policy: SharePolicy,
+                 links: dict[ConnId, Link]) -> None:
+        self.peer_id = peer_id
+        self.source = source
+        self.policy = policy
+        self.links = links  # shared with the engine, which adds and removes links
+        self.docs: dict[str, DocSync] = {}
+        self._requesting: set[str] = set()  # documents with a request round running
+        self._wanted: set[str] = set()  # documents a local find still wants
+
+    # ------------------------------------------------------------ lookup, loading
+
+    def get(self, doc_id: str, *, create: bool = False) -> DocSync | None:
+        """The DocSync of ``doc_id``; a stored document is not loaded until needed.
+        With ``create``, a document held nowhere gets an empty in-memory one."""
+        ds = self.docs.get(doc_id)
+        if ds is None:
+            stored = self.source.heads(doc_id)
+            if not stored and not create:
+                return None
+            ds = DocSync(doc_id, None if stored else am.Document(), sorted(stored or []))
+            self.docs[doc_id] = ds
+        return ds
+
+    def document(self, ds: DocSync) -> am.Document:
+        if ds.doc is None:
+            try:
+                doc = self.source.load(ds.doc_id)
+            except DamagedDocument as err:
+                log.warning("document %s cannot be loaded, treated as absent: %s", ds.doc_id, err)
+                doc = None
+            ds.doc = doc if doc is not None else am.Document()
+            ds.heads = sorted(ds.doc.get_heads())
+        return ds.doc
+
+    def all_ids(self) -> set[str]:
+        """Every document held here, stored or arrived and not yet stored."""
+        ids = set(self.source.document_ids())
+        ids.update(d for d, ds in self.docs.items() if ds.has_content)
+        return ids
+
+    def current_heads(self, doc_id: str) -> list[bytes]:
+        ds = self.docs.get(doc_id)
+        if ds is not None:
+            return ds.heads
+        return sorted(self.source.heads(doc_id) or [])
+
+    def _may_read(self, link: Link, doc_id: str) -> bool:
+        return self.policy.may_read(link.peer_id, doc_id)
+
+    def _may_announce(self, link: Link, doc_id: str) -> bool:
+        return self.policy.may_announce(link.peer_id, doc_id) and self._may_read(link, doc_id)
+
+    def _open_links(self) -> list[Link]:
+        return [link for link in self.links.values() if link.open]
+
+    # ------------------------------------------------------------ registration
+
+    def _register(self, ds: DocSync, link: Link) -> PeerDoc:
+        pd = ds.peers.get(link.conn)
+        if pd is None:
+            pd = ds.peers[link.conn] = PeerDoc()
+            link.docs.add(ds.doc_id)
+        return pd
+
+    def _unregister(self, ds: DocSync, link: Link) -> None:
+        ds.peers.pop(link.conn, None)
+        link.docs.discard(ds.doc_id)
+        link.unknown_wants.discard(ds.doc_id)
+        link.in_flight.pop(ds.doc_id, None)
+
+    def _maybe_drop(self, ds: DocSync) -> None:
+        """Forget an empty DocSync nobody needs any more (it was never stored)."""
+        if not ds.has_content and not ds.peers and not ds.wanted and ds.request_deadline is None:
+            self.docs.pop(ds.doc_id, None)
+
+    def drop_link(self, out: Outbox, link: Link) -> None:
+        for doc_id in list(link.docs):
+            ds = self.docs.get(doc_id)
+            if ds is None:
+                continue
+            self._unregister(ds, link)
+            if not ds.has_content:
+                self._resolve(out, ds)
+            self._maybe_drop(ds)
+
+    # ------------------------------------------------------------ sending
+
+    def _sync_to(self, out: Outbox, ds: DocSync, link: Link, pd: PeerDoc) -> bool:
+        """Send ``link`` the next sync message for ``ds``, if automerge has one.
+        With nothing on either side there is nothing to say (requests go by _ask)."""
+        if not ds.has_content and not pd.their_heads:
+            return False
+        msg = self.document(ds).generate_sync_message(pd.sync_state)
+        if msg is None:
+            return False
+        out.send(link.conn, Sync(self.peer_id, link.peer_id, ds.doc_id, msg.encode()))
+        return True
+
+    def _push(self, out: Outbox, ds: DocSync, link: Link, pd: PeerDoc) -> None:
+        if not self._may_read(link, ds.doc_id):
+            self._unregister(ds, link)
+            return
+        if pd.unavailable and not self._may_announce(link, ds.doc_id):
+            return  # it told us it has none and it is not ours to push unasked
+        self._sync_to(out, ds, link, pd)
+
+    def _ask(self, out: Outbox, ds: DocSync, link: Link, now: float) -> None:
+        """Ask ``link`` for a document we hold nothing of."""
+        pd = self._register(ds, link)
+        pd.awaiting, pd.unavailable = True, False
+        # A fresh state: one that already carried this request would stay silent.
+        pd.sync_state = am.SyncState()
+        msg = self.document(ds).generate_sync_message(pd.sync_state)
+        out.send(link.conn, Request(self.peer_id, link.peer_id, ds.doc_id, msg.encode()))
+        if ds.request_deadline is None:
+            ds.request_deadline = now + REQUEST_TIMEOUT
+            self._requesting.add(ds.doc_id)
+
+    # ------------------------------------------------------------ changes
+
+    def _note_change(self, out: Outbox, ds: DocSync, before: list[bytes],
+                     origin: str, peer_id: str | None) -> bool:
+        doc = self.document(ds)
+        after = sorted(doc.get_heads())
+        if after == before:
+            return False
+        ds.heads = after
+        if origin == "remote":
+            changes = [c.bytes for c in doc.get_changes(before)]
+            out.emit(Persist(ds.doc_id, changes, list(after)))
+        out.emit(DocumentChanged(ds.doc_id, list(after), origin, peer_id))  # type: ignore[arg-type]
+        return True
+
+    def _content_changed(self, out: Outbox, ds: DocSync, skip: ConnId | None, now: float) -> None:
+        """After ``ds`` got new changes: end its request round, push to every link
+        syncing it except ``skip``, and announce it where allowed."""
+        if ds.wanted or ds.request_deadline is not None:
+            ds.wanted = ds.local_find = False
+            ds.request_deadline = None
+            self._requesting.discard(ds.doc_id)
+            self._wanted.discard(ds.doc_id)
+        for conn, pd in list(ds.peers.items()):
+            link = self.links[conn]
+            link.unknown_wants.discard(ds.doc_id)
+            pd.awaiting = False
+            if conn != skip:
+                self._push(out, ds, link, pd)
+        for link in self._open_links():
+            if (link.conn not in ds.peers and link.summary_deadline is None
+                    and ds.doc_id not in link.refused and self._may_announce(link, ds.doc_id)):
+                self._enqueue(link, ds.doc_id)
+                self.drain(out, link, now)
+
+    def local_change(self, out: Outbox, doc_id: str, now: float) -> None:
+        ds = self.docs.get(doc_id)
+        if ds is None or ds.doc is None:
+            log.warning("local change to document %s, which was never opened; ignored", doc_id)
+            return
+        if self._note_change(out, ds, ds.heads, "local", None):
+            self._content_changed(out, ds, None, now)
+
+    def create(self, out: Outbox, doc_id: str, doc: am.Document, now: float) -> None:
+        ds = self.docs.get(doc_id)
+        if ds is not None and ds.has_content:
+            raise ValueError(f"document {doc_id} already exists")
+        if ds is None:
+            ds = self.docs[doc_id] = DocSync(doc_id, doc, [])
+        ds.doc = doc
+        if self._note_change(out, ds, [], "local", None):
+            self._content_changed(out, ds, None, now)
+
+    def open(self, doc_id: str) -> am.Document | None:
+        ds = self.get(doc_id)
+        if ds is None:
+            return None
+        doc = self.document(ds)
+        return doc if ds.has_content else None
+
+    # ------------------------------------------------------------ inbound
+
+    def on_sync(self, out: Outbox, link: Link, msg: Request | Sync, now: float) -> None:
+        doc_id = msg.document_id
+        if not self._valid(doc_id) or not self._may_read(link, doc_id):
+            log.info("peer %s: refused %s for document %s", link.peer_id, type(msg).__name__, doc_id)
+            ds = self.docs.get(doc_id)
+            if ds is not None and link.conn in ds.peers:
+                self._unregister(ds, link)
+            out.send(link.conn, DocUnavailable(self.peer_id, link.peer_id, doc_id))
+            return
+        their_heads = parse_sync_heads(msg.data)
+        try:
+            sync_msg = am.Message.decode(msg.data)
+        except Exception as err:
+            raise ProtocolError(f"document {doc_id}: undecodable sync message: {err}") from None
+        ds = self.get(doc_id, create=True)
+        assert ds is not None
+        self.document(ds)
+        if link.conn not in ds.peers and not ds.has_content and not their_heads:
+            if len(link.unknown_wants) >= MAX_UNKNOWN_WANTS_PER_PEER:
+                out.send(link.conn, DocUnavailable(self.peer_id, link.peer_id, doc_id))
+                self._maybe_drop(ds)
+                return
+            link.unknown_wants.add(doc_id)
+        pd = self._register(ds, link)
+        pd.their_heads = their_heads
+        if their_heads:
+            pd.wants = pd.awaiting = pd.unavailable = False
+        elif isinstance(msg, Request) or not pd.awaiting:
+            pd.wants, pd.told_unavailable = True, False
+        self._apply(out, ds, link, pd, sync_msg, now)
+        if not ds.has_content and pd.wants:
+            self._want(out, ds, now)
+
+    def _apply(self, out: Outbox, ds: DocSync, link: Link, pd: PeerDoc,
+               sync_msg: am.Message, now: float) -> None:
+        doc = self.document(ds)
+        before = ds.heads
+        try:
+            doc.receive_sync_message(pd.sync_state, sync_msg)
+        except Exception as err:
+            raise ProtocolError(f"document {ds.doc_id}: sync message rejected: {err}") from None
+        finally:
+            # Whatever got applied before a failure is real; record and spread it.
+            changed = self._note_change(out, ds, before, "remote", link.peer_id)
+            if changed:
+                self._content_changed(out, ds, link.conn, now)
+        if not self._sync_to(out, ds, link, pd) and link.in_flight.pop(ds.doc_id, None) is not None:
+            self.drain(out, link, now)
+
+    def on_unavailable(self, out: Outbox, link: Link, msg: DocUnavailable, now: float) -> None:
+        ds = self.docs.get(msg.document_id)
+        if ds is None or link.conn not in ds.peers:
+            return
+        pd = ds.peers[link.conn]
+        settled = link.in_flight.pop(ds.doc_id, None) is not None
+        if pd.awaiting or not ds.has_content:
+            pd.awaiting, pd.unavailable = False, True
+            self._resolve(out, ds)
+        else:
+            log.info("peer %s declined document %s", link.peer_id, ds.doc_id)
+            self._unregister(ds, link)
+            link.refused.add(ds.doc_id)
+        if settled:
+            self.drain(out, link, now)
+
+    @staticmethod
+    def _valid(doc_id: str) -> bool:
+        try:
+            parse_document_id(doc_id)
+        except InvalidId:
+            return False
+        return True
+
+    # ------------------------------------------------------------ finding
+
+    def find(self, out: Outbox, doc_id: str, now: float) -> None:
+        ds = self.get(doc_id, create=True)
+        assert ds is not None
+        self.document(ds)
+        if ds.has_content:
+            out.emit(DocumentChanged(doc_id, list(ds.heads), "local", None))
+            return
+        ds.wanted = ds.local_find = True
+        self._wanted.add(doc_id)
+        self._want(out, ds, now)
+
+    def _want(self, out: Outbox, ds: DocSync, now: float) -> None:
+        """Someone wants ``ds``, which we hold nothing of: start a request round
+        unless one is running (its end answers every want)."""
+        if ds.request_deadline is not None:
+            return
+        for link in self._open_links():
+            pd = ds.peers.get(link.conn)
+            # Skip those who asked us, and those already sending us the content.
+            if (pd is None or not (pd.wants or pd.their_heads)) and self._may_read(link, ds.doc_id):
+                self._ask(out, ds, link, now)
+        self._resolve(out, ds)
+
+    def _resolve(self, out: Outbox, ds: DocSync, *, timed_out: bool = False) -> None:
+        """End a request round once no link can still deliver the document."""
+        if ds.has_content:
+            return
+        if not timed_out and any(pd.awaiting or pd.their_heads for pd in ds.peers.values()):
+            return
+        ds.request_deadline = None
+        self._requesting.discard(ds.doc_id)
+        for conn, pd in ds.peers.items():
+            pd.awaiting = False
+            if pd.wants and not pd.told_unavailable:
+                pd.told_unavailable = True
+                out.send(conn, DocUnavailable(self.peer_id, self.links[conn].peer_id, ds.doc_id))
+        if ds.local_find:
+            ds.local_find = False
+            out.emit(DocumentUnavailable(ds.doc_id))
+        self._maybe_drop(ds)
+
+    # ------------------------------------------------------------ announcing
+
+    def _enqueue(self, link: Link, doc_id: str) -> None:
+        if doc_id not in link.queued and doc_id not in link.docs:
+            link.queue.append(doc_id)
+            link.queued.add(doc_id)
+
+    def drain(self, out: Outbox, link: Link, now: float) -> None:
+        """Start queued announcements while slots are free and the link keeps up."""
+        while (link.queue and len(link.in_flight) < MAX_DOCS_IN_FLIGHT
+               and link.backlog <= SEND_BACKLOG_PAUSE_BYTES):
+            doc_id = link.queue.popleft()
+            link.queued.discard(doc_id)
+            if doc_id in link.docs or doc_id in link.refused or not self._may_announce(link, doc_id):
+                continue
+            ds = self.get(doc_id)
+            if ds is None:
+                continue
+            self.document(ds)
+            if not ds.has_content:
+                continue
+            if self._sync_to(out, ds, link, self._register(ds, link)):
+                link.in_flight[doc_id] = now
+
+    def link_opened(self, out: Outbox, link: Link, now: float) -> None:
+        for doc_id in list(self._wanted):
+            ds = self.docs.get(doc_id)
+            if ds is not None and not ds.has_content and self._may_read(link, doc_id):
+                self._ask(out, ds, link, now)
+        if link.summary:
+            entries = [(d, heads_digest(h)) for d in sorted(self.all_ids())
+                       if self._may_announce(link, d) and (h := self.current_heads(d))]
+            out.send(link.conn, Summary(self.peer_id, link.peer_id, pack_summary(entries)))
+            link.summary_deadline = now + SUMMARY_TIMEOUT
+            return
+        for doc_id in sorted(self.all_ids()):
+            if self._may_announce(link, doc_id):
+                self._enqueue(link, doc_id)
+        self.drain(out, link, now)
+
+    def on_summary(self, out: Outbox, link: Link, msg: Summary, now: float) -> None:
+        if not link.summary or link.summary_deadline is None:
+            log.info("peer %s: unexpected summary ignored", link.peer_id)
+            return
+        self._apply_summary(out, link, unpack_summary(msg.data), now)
+
+    def _apply_summary(self, out: Outbox, link: Link, theirs: dict[str, bytes], now: float) -> None:
+        """Register the documents on which we agree; announce the ones where we
+        differ or that the peer lacks. Those it has and we lack, it announces."""
+        link.summary_deadline = None
+        for doc_id in sorted(self.all_ids()):
+            heads = self.current_heads(doc_id)
+            if not heads or doc_id in link.docs or not self._may_read(link, doc_id):
+                continue
+            if theirs.get(doc_id) == heads_digest(heads):
+                ds = self.get(doc_id)
+                assert ds is not None
+                self._register(ds, link).their_heads = list(heads)
+            elif self.policy.may_announce(link.peer_id, doc_id):
+                self._enqueue(link, doc_id)
+        self.drain(out, link, now)
+
+    # ------------------------------------------------------------ time, policy
+
+    def tick(self, out: Outbox, now: float) -> None:
+        for doc_id in list(self._requesting):
+            ds = self.docs.get(doc_id)
+            if ds is None or ds.request_deadline is None:
+                self._requesting.discard(doc_id)
+            elif ds.request_deadline <= now:
+                log.info("request for document %s timed out", doc_id)
+                self._resolve(out, ds, timed_out=True)
+        for link in self._open_links():
+            if link.summary_deadline is not None and link.summary_deadline <= now:
+                log.warning("peer %s sent no summary; announcing documents one by one", link.peer_id)
+                self._apply_summary(out, link, {}, now)
+            stuck = [d for d, started in link.in_flight.items() if started + IN_FLIGHT_TIMEOUT <= now]
+            for doc_id in stuck:
+                del link.in_flight[doc_id]
+            if stuck:
+                self.drain(out, link, now)
+
+    def policy_changed(self, out: Outbox, now: float) -> None:
+        for ds in list(self.docs.values()):
+            for conn in list(ds.peers):
+                link = self.links[conn]
+                if not self._may_read(link, ds.doc_id):
+                    log.info("peer %s may no longer read document %s", link.peer_id, ds.doc_id)
+                    self._unregister(ds, link)
+            self._maybe_drop(ds)
+        ids = sorted(self.all_ids())
+        for link in self._open_links():
+            if link.summary_deadline is not None:
+                continue
+            for doc_id in ids:
+                if doc_id not in link.refused and self._may_announce(link, doc_id):
+                    self._enqueue(link, doc_id)
+            self.drain(out, link, now)
+
+    # ------------------------------------------------------------ introspection
+
+    def ephemeral_links(self, doc_id: str, skip: ConnId | None) -> Iterator[Link]:
+        """Links syncing ``doc_id`` that may get its ephemeral messages now."""
+        ds = self.docs.get(doc_id)
+        if ds is None:
+            return
+        for conn, pd in ds.peers.items():
+            link = self.links[conn]
+            if (conn != skip and not pd.unavailable and link.backlog <= SEND_BACKLOG_PAUSE_BYTES
+                    and self._may_read(link, doc_id)):
+                yield link
+
+    def peer_states(self, doc_id: str) -> dict[str, bool]:
+        ds = self.docs.get(doc_id)
+        if ds is None:
+            return {}
+        return {self.links[conn].peer_id: pd.their_heads == ds.heads and ds.has_content
+                for conn, pd in ds.peers.items()}

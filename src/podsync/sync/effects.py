@@ -1,0 +1,99 @@
+"""What the engine asks its runtime to do, and what it reports about peers.
+
+Every engine call returns a list of these, in the order they must be carried out
+(frames for one link must be sent in list order).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Union
+
+import msgspec
+
+from podsync.sync.messages import Message, PeerMetadata, encode
+
+ConnId = int
+"""Opaque id of one link, chosen by the runtime."""
+
+
+class Send(msgspec.Struct, frozen=True):
+    """Write one binary WebSocket frame on ``conn``."""
+
+    conn: ConnId
+    data: bytes
+
+
+class Close(msgspec.Struct, frozen=True):
+    """Close ``conn``; ``reason`` is for the log. The engine has already forgotten the
+    link (and reported PeerDisconnected if it was open): a later ``disconnect`` for
+    it is a no-op."""
+
+    conn: ConnId
+    reason: str
+
+
+class PeerConnected(msgspec.Struct, frozen=True):
+    conn: ConnId
+    peer_id: str
+    metadata: PeerMetadata
+
+
+class PeerDisconnected(msgspec.Struct, frozen=True):
+    conn: ConnId
+    peer_id: str
+
+
+class Persist(msgspec.Struct, frozen=True):
+    """Changes that arrived from a peer; store them. ``heads`` are the document's
+    heads once they are applied. Local changes are never reported here."""
+
+    doc_id: str
+    changes: list[bytes]
+    heads: list[bytes]
+
+
+class DocumentChanged(msgspec.Struct, frozen=True):
+    doc_id: str
+    heads: list[bytes]
+    origin: Literal["local", "remote"]
+    peer_id: str | None
+
+
+class DocumentUnavailable(msgspec.Struct, frozen=True):
+    """A ``find`` we started: no connected peer has the document."""
+
+    doc_id: str
+
+
+class EphemeralReceived(msgspec.Struct, frozen=True):
+    doc_id: str
+    sender_id: str
+    data: bytes
+
+
+Effect = Union[Send, Close, PeerConnected, PeerDisconnected, Persist, DocumentChanged,
+               DocumentUnavailable, EphemeralReceived]
+
+
+class PeerInfo(msgspec.Struct, frozen=True):
+    """One link whose handshake is complete (for status)."""
+
+    conn: ConnId
+    peer_id: str
+    metadata: PeerMetadata
+    role: Literal["dialer", "acceptor"]
+    connected_at: float
+    summary: bool  # both sides speak the podsync summary extension
+
+
+class Outbox:
+    """Collects the effects of one engine call, in order."""
+
+    def __init__(self) -> None:
+        self.effects: list[Effect] = []
+
+    def send(self, conn: ConnId, msg: Message) -> None:
+        self.effects.append(Send(conn, encode(msg)))
+
+    def emit(self, effect: Effect) -> None:
+        self.effects.append(effect)

@@ -1,0 +1,318 @@
+"""SyncEngine: the sans-IO automerge-repo protocol v1 engine.
+
+Events go in (a link opened, a frame arrived, a local change, a timer tick) and
+a list of effects comes out (send this frame, close that link, persist these
+changes, a document changed). The engine owns no socket, task or clock; the
+runtime executes the effects in order and passes a monotonic ``now`` to every call.
+
+Links are isolated: anything a peer sends that breaks the protocol — a frame
+over MAX_FRAME_BYTES, bad CBOR, a field of the wrong type, automerge bytes that
+do not decode or apply — closes that link (``Close``) and nothing else. Whatever
+the engine had already applied stays applied and is reported, so its state is
+consistent afterwards and every other link carries on.
+
+Backpressure: the runtime may report each link's unsent bytes with
+``send_backlog``. Above SEND_BACKLOG_PAUSE_BYTES the engine starts no new
+announcements on that link and drops ephemeral messages for it; above
+SEND_BACKLOG_LIMIT_BYTES it closes the link as too slow. Replies and live pushes
+are never held back: they are bounded by what the peer itself sends and by local
+edits, and a peer that cannot drain them is the one that gets closed.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections import OrderedDict
+from typing import Literal
+
+import automerge.core as am
+
+from podsync.errors import InvalidId, ProtocolError
+from podsync.ids import parse_document_id
+from podsync.sync.documents import Documents
+from podsync.sync.effects import (
+    Close, ConnId, Effect, EphemeralReceived, Outbox, PeerConnected, PeerDisconnected, PeerInfo,
+)
+from podsync.sync.limits import (
+    HANDSHAKE_TIMEOUT, MAX_EPHEMERAL_SESSIONS, SEND_BACKLOG_LIMIT_BYTES, SEND_BACKLOG_PAUSE_BYTES,
+)
+from podsync.sync.messages import (
+    EXT_SUMMARY, EXTENSION_VERSION, PROTOCOL_VERSION, DocUnavailable, Ephemeral, ErrorMessage,
+    Join, Message, Peer, PeerMetadata, Request, Summary, Sync, decode,
+)
+from podsync.sync.policy import AllowAll, DocumentSource, SharePolicy
+from podsync.sync.state import Link, LinkState
+
+log = logging.getLogger("podsync.sync")
+
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+class SyncEngine:
+    def __init__(self, peer_id: str, source: DocumentSource, policy: SharePolicy | None = None,
+                 *, storage_id: str | None = None, extension: bool = True) -> None:
+        self.peer_id = peer_id
+        self.policy = policy if policy is not None else AllowAll()
+        self.metadata = PeerMetadata(
+            storage_id=storage_id,
+            is_ephemeral=storage_id is None,
+            extension_version=EXTENSION_VERSION if extension else None,
+            extensions=(EXT_SUMMARY,) if extension else (),
+        )
+        self._links: dict[ConnId, Link] = {}
+        self._docs = Documents(peer_id, source, self.policy, self._links)
+        # Like automerge-repo's: a random base-36 id per running instance.
+        self.session_id = "".join(secrets.choice(_BASE36) for _ in range(12))
+        self._ephemeral_count = 0
+        self._seen: OrderedDict[tuple[str, str], int] = OrderedDict()
+
+    # ------------------------------------------------------------ links
+
+    def connect(self, conn: ConnId, role: Literal["dialer", "acceptor"], now: float, *,
+                expected_peer_id: str | None = None) -> list[Effect]:
+        """A link opened. The dialer speaks first (join); the acceptor waits for it.
+
+        The engine believes the ``senderId`` a peer gives, and the share policy is
+        asked about that id. When the transport has authenticated the other end
+        (TLS), pass its identity as ``expected_peer_id``: a handshake naming anyone
+        else closes the link."""
+        if conn in self._links:
+            raise ValueError(f"link {conn} is already connected")
+        out = Outbox()
+        state = LinkState.AWAIT_PEER if role == "dialer" else LinkState.AWAIT_JOIN
+        self._links[conn] = Link(conn, role, now, state, expected_peer_id=expected_peer_id)
+        if role == "dialer":
+            out.send(conn, Join(self.peer_id, (PROTOCOL_VERSION,), self.metadata))
+        return out.effects
+
+    def receive(self, conn: ConnId, frame: bytes, now: float) -> list[Effect]:
+        """One binary frame from ``conn``. Frames for a link the engine closed are ignored."""
+        out = Outbox()
+        link = self._links.get(conn)
+        if link is None:
+            log.debug("frame for unknown or closed link %s ignored", conn)
+            return out.effects
+        try:
+            self._dispatch(out, link, decode(bytes(frame)), now)
+        except ProtocolError as err:
+            self._close(out, link, f"protocol error: {err}")
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as err:  # a PyO3 panic is a BaseException; it ends this link only
+            log.exception("peer %s: internal error on link %s", link.peer_id or "?", conn)
+            self._close(out, link, f"internal error: {type(err).__name__}: {err}")
+        return out.effects
+
+    def disconnect(self, conn: ConnId, now: float) -> list[Effect]:
+        out = Outbox()
+        link = self._links.get(conn)
+        if link is not None:
+            self._forget(out, link)
+        return out.effects
+
+    def send_backlog(self, conn: ConnId, queued_bytes: int, now: float) -> list[Effect]:
+        """The runtime's count of bytes written to ``conn`` and not yet drained."""
+        out = Outbox()
+        link = self._links.get(conn)
+        if link is None:
+            return out.effects
+        link.backlog = queued_bytes
+        if queued_bytes > SEND_BACKLOG_LIMIT_BYTES:
+            self._close(out, link, f"peer too slow: {queued_bytes} bytes unsent")
+        elif queued_bytes <= SEND_BACKLOG_PAUSE_BYTES and link.open:
+            self._docs.drain(out, link, now)
+        return out.effects
+
+    def _close(self, out: Outbox, link: Link, reason: str, *, level: int = logging.WARNING) -> None:
+        if self._links.get(link.conn) is not link:
+            return
+        log.log(level, "closing link %s (peer %s): %s", link.conn, link.peer_id or "?", reason)
+        out.emit(Close(link.conn, reason))
+        self._forget(out, link)
+
+    def _forget(self, out: Outbox, link: Link) -> None:
+        del self._links[link.conn]
+        self._docs.drop_link(out, link)
+        if link.open:
+            log.info("peer %s disconnected (link %s)", link.peer_id, link.conn)
+            out.emit(PeerDisconnected(link.conn, link.peer_id))
+
+    # ------------------------------------------------------------ handshake
+
+    def _dispatch(self, out: Outbox, link: Link, msg: Message, now: float) -> None:
+        if link.state is LinkState.AWAIT_JOIN:
+            if not isinstance(msg, Join):
+                raise ProtocolError(f"expected join, got {type(msg).__name__}")
+            self._on_join(out, link, msg, now)
+        elif link.state is LinkState.AWAIT_PEER:
+            if isinstance(msg, ErrorMessage):
+                self._close(out, link, f"peer refused the handshake: {msg.message}")
+            elif not isinstance(msg, Peer):
+                raise ProtocolError(f"expected peer, got {type(msg).__name__}")
+            elif msg.selected_version != PROTOCOL_VERSION:
+                raise ProtocolError(f"peer selected protocol version {msg.selected_version!r}")
+            else:
+                self._open(out, link, msg.sender_id, msg.metadata, now)
+        elif isinstance(msg, (Request, Sync)):
+            self._docs.on_sync(out, link, msg, now)
+        elif isinstance(msg, DocUnavailable):
+            self._docs.on_unavailable(out, link, msg, now)
+        elif isinstance(msg, Ephemeral):
+            self._on_ephemeral(out, link, msg)
+        elif isinstance(msg, Summary):
+            self._docs.on_summary(out, link, msg, now)
+        elif isinstance(msg, ErrorMessage):
+            self._close(out, link, f"peer reported an error: {msg.message}")
+        elif isinstance(msg, (Join, Peer)) and msg.sender_id != link.peer_id:
+            raise ProtocolError(f"second handshake as {msg.sender_id!r} on a link of {link.peer_id!r}")
+        else:
+            # leave, remote-heads-changed, remote-subscription-change (gossip is off,
+            # as in automerge-repo by default), a repeated handshake, unknown types.
+            log.debug("peer %s: %s ignored", link.peer_id, type(msg).__name__)
+
+    def _on_join(self, out: Outbox, link: Link, msg: Join, now: float) -> None:
+        versions = msg.supported_versions
+        if versions is not None and PROTOCOL_VERSION not in versions:
+            out.send(link.conn, ErrorMessage(
+                self.peer_id, msg.sender_id,
+                f"unsupported protocol versions {list(versions)}; this peer speaks {PROTOCOL_VERSION!r}"))
+            self._close(out, link, f"no common protocol version in {list(versions)}")
+            return
+        self._open(out, link, msg.sender_id, msg.metadata, now, answer=True)
+
+    def _open(self, out: Outbox, link: Link, peer_id: str, metadata: PeerMetadata | None,
+              now: float, *, answer: bool = False) -> bool:
+        if not peer_id:
+            raise ProtocolError("empty senderId")
+        if peer_id == self.peer_id:
+            self._close(out, link, "connected to itself")
+            return False
+        if link.expected_peer_id is not None and peer_id != link.expected_peer_id:
+            self._close(out, link, f"peer calls itself {peer_id!r} but is {link.expected_peer_id!r}")
+            return False
+        for other in list(self._links.values()):
+            if other is link or not other.open or other.peer_id != peer_id:
+                continue
+            if self._keeps_new(link, other, peer_id):
+                self._close(out, other, "replaced by a newer link to the same peer", level=logging.INFO)
+            else:
+                self._close(out, link, "a link to this peer already exists", level=logging.INFO)
+                return False
+        link.state = LinkState.OPEN
+        link.peer_id = peer_id
+        link.metadata = metadata or PeerMetadata()
+        link.connected_at = now
+        link.summary = (self.metadata.extension_version is not None
+                        and link.metadata.extension_version is not None
+                        and EXT_SUMMARY in link.metadata.extensions)
+        if answer:
+            out.send(link.conn, Peer(self.peer_id, peer_id, PROTOCOL_VERSION, self.metadata))
+        log.info("peer %s connected (link %s, %s%s)", peer_id, link.conn, link.role,
+                 ", summary" if link.summary else "")
+        out.emit(PeerConnected(link.conn, peer_id, link.metadata))
+        self._docs.link_opened(out, link, now)
+        return True
+
+    def _keeps_new(self, new: Link, old: Link, peer_id: str) -> bool:
+        """Two links to one peer: which survives. A peer that joins again on a new
+        link replaced its old one (automerge-repo does the same), and so does a
+        second dial of ours. When both nodes dialed each other at once, both keep
+        the link dialed by the smaller peer id, so they agree without talking."""
+        if new.role == old.role:
+            return True
+        dialer_of_new = self.peer_id if new.role == "dialer" else peer_id
+        return dialer_of_new == min(self.peer_id, peer_id)
+
+    # ------------------------------------------------------------ ephemeral
+
+    def _on_ephemeral(self, out: Outbox, link: Link, msg: Ephemeral) -> None:
+        if msg.sender_id == self.peer_id:
+            return  # our own broadcast, come back around a loop
+        try:
+            parse_document_id(msg.document_id)
+        except InvalidId:
+            return
+        if not self.policy.may_read(link.peer_id, msg.document_id):
+            log.info("peer %s: ephemeral for document %s refused", link.peer_id, msg.document_id)
+            return
+        key = (msg.sender_id, msg.session_id)
+        last = self._seen.get(key)
+        if last is not None and msg.count <= last:
+            return
+        self._seen[key] = msg.count
+        self._seen.move_to_end(key)
+        while len(self._seen) > MAX_EPHEMERAL_SESSIONS:
+            self._seen.popitem(last=False)
+        out.emit(EphemeralReceived(msg.document_id, msg.sender_id, msg.data))
+        for target in self._docs.ephemeral_links(msg.document_id, link.conn):
+            if target.peer_id != msg.sender_id:
+                out.send(target.conn, Ephemeral(msg.sender_id, target.peer_id, msg.document_id,
+                                                msg.count, msg.session_id, msg.data))
+
+    def broadcast(self, doc_id: str, data: bytes, now: float) -> list[Effect]:
+        """Send an ephemeral message (``data``: the CBOR-encoded app payload) to
+        every peer syncing ``doc_id``."""
+        if not data:
+            raise ValueError("an ephemeral message needs a non-empty payload")
+        out = Outbox()
+        self._ephemeral_count += 1
+        for link in self._docs.ephemeral_links(doc_id, None):
+            out.send(link.conn, Ephemeral(self.peer_id, link.peer_id, doc_id,
+                                          self._ephemeral_count, self.session_id, data))
+        return out.effects
+
+    # ------------------------------------------------------------ documents
+
+    def local_change(self, doc_id: str, now: float) -> list[Effect]:
+        """The object ``open``/``create`` returned was changed locally: emits
+        DocumentChanged(origin="local") and pushes to every peer syncing it."""
+        out = Outbox()
+        self._docs.local_change(out, doc_id, now)
+        return out.effects
+
+    def create(self, doc_id: str, doc: am.Document, now: float) -> list[Effect]:
+        """A new local document, already persisted by the repo; announced per policy."""
+        out = Outbox()
+        self._docs.create(out, doc_id, doc, now)
+        return out.effects
+
+    def open(self, doc_id: str) -> am.Document | None:
+        """The live document (loaded from the source on first use); None if not held."""
+        return self._docs.open(doc_id)
+
+    def find(self, doc_id: str, now: float) -> list[Effect]:
+        """Ask the connected peers for a document we do not hold. The answer is
+        DocumentChanged (immediately, origin "local", if it is held after all) or
+        DocumentUnavailable; the document is still taken if it turns up later."""
+        out = Outbox()
+        self._docs.find(out, doc_id, now)
+        return out.effects
+
+    def tick(self, now: float) -> list[Effect]:
+        """Timeouts: handshakes, summaries, request rounds, stuck announcements."""
+        out = Outbox()
+        for link in list(self._links.values()):
+            if not link.open and link.opened_at + HANDSHAKE_TIMEOUT <= now:
+                self._close(out, link, "handshake timed out")
+        self._docs.tick(out, now)
+        return out.effects
+
+    def policy_changed(self, now: float) -> list[Effect]:
+        """Re-read the share policy: stop syncs it now refuses, start announcements
+        it now allows."""
+        out = Outbox()
+        self._docs.policy_changed(out, now)
+        return out.effects
+
+    # ------------------------------------------------------------ introspection
+
+    def peers(self) -> list[PeerInfo]:
+        return [PeerInfo(link.conn, link.peer_id, link.metadata, link.role, link.connected_at,
+                         link.summary)
+                for link in self._links.values() if link.open]
+
+    def doc_peer_states(self, doc_id: str) -> dict[str, bool]:
+        """peer id -> whether its last advertised heads equal ours, for every peer
+        syncing ``doc_id``."""
+        return self._docs.peer_states(doc_id)

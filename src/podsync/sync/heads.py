@@ -1,0 +1,65 @@
+"""Heads as the wire carries them: inside sync messages, and in summaries.
+
+A sync message (automerge ``generateSyncMessage``) starts with a type byte, 0x42
+for V1 or 0x43 for V2, then the sender's heads: a LEB128 count followed by that
+many 32-byte change hashes. Reading them tells us where a peer stands without
+decoding the rest.
+
+A podsync summary (protocol/README.md, "Extension") is a sequence of 24-byte
+entries: the 16 bytes of a document id, then the first 8 bytes of the SHA-256 of
+the document's heads, sorted, concatenated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+from podsync.errors import ProtocolError
+from podsync.ids import CHANGE_HASH_BYTES, DOC_ID_BYTES, document_id_bytes, document_id_from_bytes
+
+SYNC_V1 = 0x42
+SYNC_V2 = 0x43
+DIGEST_BYTES = 8
+SUMMARY_ENTRY_BYTES = DOC_ID_BYTES + DIGEST_BYTES
+
+
+def parse_sync_heads(data: bytes) -> list[bytes]:
+    """The sender's heads from a sync message, sorted; ProtocolError if malformed."""
+    if not data or data[0] not in (SYNC_V1, SYNC_V2):
+        raise ProtocolError("sync data does not start with a sync message type byte")
+    count, shift, pos = 0, 0, 1
+    while True:
+        if pos >= len(data) or shift > 28:
+            raise ProtocolError("sync data has a malformed heads count")
+        byte = data[pos]
+        pos += 1
+        count |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            break
+    end = pos + count * CHANGE_HASH_BYTES
+    if end > len(data):
+        raise ProtocolError(f"sync data announces {count} heads but is too short for them")
+    return sorted(data[i:i + CHANGE_HASH_BYTES] for i in range(pos, end, CHANGE_HASH_BYTES))
+
+
+def heads_digest(heads: Iterable[bytes]) -> bytes:
+    """8-byte digest of a set of heads (order does not matter)."""
+    return hashlib.sha256(b"".join(sorted(heads))).digest()[:DIGEST_BYTES]
+
+
+def pack_summary(entries: Iterable[tuple[str, bytes]]) -> bytes:
+    """(document id, digest) pairs to summary bytes."""
+    return b"".join(document_id_bytes(doc_id) + digest for doc_id, digest in entries)
+
+
+def unpack_summary(data: bytes) -> dict[str, bytes]:
+    """Summary bytes to {document id: digest}; ProtocolError if malformed."""
+    if len(data) % SUMMARY_ENTRY_BYTES:
+        raise ProtocolError(f"summary of {len(data)} bytes is not whole {SUMMARY_ENTRY_BYTES}-byte entries")
+    out: dict[str, bytes] = {}
+    for i in range(0, len(data), SUMMARY_ENTRY_BYTES):
+        doc_id = document_id_from_bytes(data[i:i + DOC_ID_BYTES])
+        out[doc_id] = data[i + DOC_ID_BYTES:i + SUMMARY_ENTRY_BYTES]
+    return out

@@ -1,0 +1,98 @@
+"""Two and three real nodes on loopback sockets: sync, relay, restarts, status."""
+
+from __future__ import annotations
+
+import aiohttp
+import automerge.core as am
+
+from podsync.repo.values import get_path, put_value
+from tests.node.conftest import NodeFactory, eventually
+
+
+def items(node, doc_id):
+    return get_path(node.repo.get(doc_id), "items") if node.repo.has(doc_id) else None
+
+
+async def add(node, doc_id, key, value):
+    def edit(tx):
+        obj = node.repo.get(doc_id).get(am.ROOT, "items")[1]
+        put_value(tx, obj, key, value)
+    await node.repo.change(doc_id, edit)
+
+
+async def test_documents_and_edits_flow_both_ways(nodes: NodeFactory) -> None:
+    a = await nodes.start("ada")
+    b = await nodes.start("bo", peers=[a.listen_addresses[0]])
+    doc = await a.repo.create("test", lambda tx: put_value(tx, am.ROOT, "items", {}))
+    await eventually(lambda: b.repo.has(doc))
+    await add(b, doc, "from_b", "hello")
+    await eventually(lambda: (items(a, doc) or {}).get("from_b") == "hello")
+    await add(a, doc, "from_a", "world")
+    await eventually(lambda: items(b, doc) == {"from_b": "hello", "from_a": "world"})
+    assert sorted(a.repo.get(doc).get_heads()) == sorted(b.repo.get(doc).get_heads())
+
+    status = a.status()
+    assert status["running"] is True
+    [peer] = [p for p in status["peers"] if p["connected"]]
+    assert peer["device_id"] == b.identity.device_id and peer["found_by"] == "incoming"
+    [entry] = [d for d in status["documents"] if d["url"].endswith(doc)]
+    await eventually(lambda: b.identity.device_id in
+                     [d for d in a.status()["documents"] if d["url"].endswith(doc)][0]["in_sync_with"])
+    assert entry["kind"] == "test"
+
+
+async def test_edits_are_relayed_through_a_middle_node(nodes: NodeFactory) -> None:
+    a = await nodes.start("ada")
+    b = await nodes.start("bo", peers=[a.listen_addresses[0]])
+    c = await nodes.start("cy", peers=[b.listen_addresses[0]])
+    doc = await c.repo.create("test", lambda tx: put_value(tx, am.ROOT, "items", {}))
+    await eventually(lambda: a.repo.has(doc))
+    await add(a, doc, "a", 1)
+    await eventually(lambda: (items(c, doc) or {}).get("a") == 1)
+
+
+async def test_offline_edits_merge_after_restart_and_survive_it(nodes: NodeFactory) -> None:
+    a = await nodes.start("ada")
+    b = await nodes.start("bo", peers=[a.listen_addresses[0]])
+    doc = await a.repo.create("test", lambda tx: put_value(tx, am.ROOT, "items", {}))
+    await eventually(lambda: b.repo.has(doc))
+    await b.stop()
+    nodes.nodes.remove(b)
+    await add(a, doc, "while_b_away", "x")
+    b_offline = await nodes.start("bo")
+    await add(b_offline, doc, "b_offline", "y")
+    await b_offline.stop()
+    nodes.nodes.remove(b_offline)
+    b2 = await nodes.start("bo", peers=[a.listen_addresses[0]])
+    want = {"while_b_away": "x", "b_offline": "y"}
+    await eventually(lambda: items(a, doc) == want and items(b2, doc) == want)
+
+
+async def test_a_dropped_link_is_redialed_and_resyncs(nodes: NodeFactory) -> None:
+    a = await nodes.start("ada")
+    b = await nodes.start("bo", peers=[a.listen_addresses[0]])
+    doc = await a.repo.create("test", lambda tx: put_value(tx, am.ROOT, "items", {}))
+    await eventually(lambda: b.repo.has(doc))
+    for link in list(a._links.links.values()):
+        link.close("test drops the link")
+    await add(a, doc, "after_drop", True)
+    await eventually(lambda: (items(b, doc) or {}).get("after_drop") is True)
+
+
+async def test_local_endpoints_refuse_a_missing_or_wrong_token(nodes: NodeFactory) -> None:
+    a = await nodes.start("ada")
+    base = f"http://{a.api_address}"
+    async with aiohttp.ClientSession() as session:
+        for query in ("", "?token=wrong"):
+            async with session.get(f"{base}/api/status{query}") as resp:
+                assert resp.status == 401
+                assert a.identity.device_id not in await resp.text()
+            try:
+                await session.ws_connect(f"ws://{a.api_address}/automerge{query}")
+            except aiohttp.WSServerHandshakeError as exc:
+                assert exc.status == 401
+            else:
+                raise AssertionError("the local WebSocket accepted a bad token")
+        async with session.get(f"{base}/api/status?token={a.token}") as resp:
+            assert resp.status == 200
+            assert (await resp.json())["device_id"] == a.identity.device_id
