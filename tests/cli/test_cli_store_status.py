@@ -41,7 +41,7 @@ def test_documents_and_damaged_documents(podsync: Podsync, home_dir: Path) -> No
     by_url = {d["url"]: d for d in status["documents"]}
     assert by_url[ids.document_url(sound_id)] == {
         "url": ids.document_url(sound_id), "kind": "needs",
-        "heads": [h.hex() for h in sound.get_heads()],
+        "heads": [h.hex() for h in sound.get_heads()], "in_sync_with": [],
     }
     assert ids.document_url(broken_id) not in by_url
     (damaged,) = status["damaged_documents"]

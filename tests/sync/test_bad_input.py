@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 from podsync.sync import Close, PeerDisconnected, SyncEngine
 from podsync.sync.limits import MAX_FRAME_BYTES
 from podsync.sync.messages import Request, Sync, encode
-from tests.sync.helpers import closes, frame, make_engine, of_type, open_acceptor, sent, stored_doc
+from tests.sync.helpers import closes, frame, of_type, open_acceptor, sent, stored_doc
 from tests.sync.simnet import MemorySource
 
-VECTORS = json.loads((Path(__file__).resolve().parents[2] / "protocol" / "vectors" / "invalid.json").read_text())
+VECTORS = json.loads(
+    (Path(__file__).resolve().parents[2] / "protocol" / "vectors" / "invalid.json").read_text())
 EMPTY = am.Document().generate_sync_message(am.SyncState()).encode()
 
 

@@ -79,7 +79,8 @@ def test_decoded_records_carry_the_meaning() -> None:
     request = by_name["request"]
     assert isinstance(request, Request) and request.document_id == DOC and request.data[0] == 0x42
     assert isinstance(by_name["sync"], Sync)
-    assert by_name["doc-unavailable"] == DocUnavailable("storage-server-sync-automerge-org", "peer-5h2kq9x", DOC)
+    server = "storage-server-sync-automerge-org"
+    assert by_name["doc-unavailable"] == DocUnavailable(server, "peer-5h2kq9x", DOC)
     eph = by_name["ephemeral"]
     assert isinstance(eph, Ephemeral) and eph.count == 1 and eph.session_id == "k3j9x0a7b2q"
     assert cbor2.loads(eph.data) == {"cursor": 3}
@@ -181,7 +182,9 @@ def test_digest_ignores_head_order() -> None:
     assert heads_digest([a, b]) == heads_digest([b, a]) != heads_digest([a])
 
 
-@pytest.mark.parametrize("data", [b"", b"\x41\x00", b"\x42", b"\x42\x01" + b"\x00" * 31, b"\x42\xff\xff\xff\xff\xff\x01"])
+@pytest.mark.parametrize("data", [
+    b"", b"\x41\x00", b"\x42", b"\x42\x01" + b"\x00" * 31, b"\x42\xff\xff\xff\xff\xff\x01",
+])
 def test_parse_sync_heads_rejects_malformed(data: bytes) -> None:
     with pytest.raises(ProtocolError):
         parse_sync_heads(data)

@@ -270,3 +270,22 @@ def test_requests_for_unknown_documents_are_bounded_per_peer() -> None:
     assert len(engine._docs.docs) == MAX_UNKNOWN_WANTS_PER_PEER  # the rest kept nothing
     engine.disconnect(1, 1.0)
     assert engine._docs.docs == {}  # and a departing peer's wants are forgotten
+
+
+def test_request_rounds_in_a_ring_end_without_waiting_for_the_timeout() -> None:
+    net = SimNet(9)
+    names = ["A", "B", "C", "D", "E"]
+    for name in names:
+        net.add(name)
+    for left, right in zip(names, names[1:] + names[:1]):
+        net.connect(left, right)
+    net.settle()
+    a = net.nodes["A"]
+    doc_id = new_document_id()
+    started = net.now
+    a.apply(a.engine.find(doc_id, net.now))
+    while not a.of_type(DocumentUnavailable):
+        net.step()
+    assert net.now - started < REQUEST_TIMEOUT / 2  # simulated seconds
+    net.settle()
+    assert all(doc_id not in node.source.chunks for node in net.nodes.values())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 
 import typer
@@ -11,6 +12,7 @@ from podsync import config as config_mod
 from podsync.cli.context import home_of, out
 from podsync.errors import AlreadyInitialised, HomeError
 from podsync.home import FILE_MODE, Home
+from podsync.pod.founding import found_pod
 from podsync.store import DocumentStore
 from podsync.trust import identity as identity_mod
 
@@ -53,7 +55,12 @@ def initialise(home: Home, member_name: str, pod_name: str | None = None) -> tup
     identity = identity_mod.create_identity(home)
     identity_mod.create_pod_secret(home)
     identity_mod.create_api_token(home)
-    DocumentStore(home.db_path).close()
+    with DocumentStore(home.db_path) as store:
+        if not store.has(config.pod_id):
+            found_pod(store, pod_id=config.pod_id, pod_name=config.pod_name,
+                      member_id=config.member_id, member_name=config.member_name,
+                      cert_der=identity.cert_der,
+                      now=datetime.datetime.now(datetime.timezone.utc))
     # SQLite gives its -wal and -shm files the database's mode: owner-only, as
     # everything else in the home.
     try:

@@ -6,7 +6,6 @@ The ``--json`` shape is part of CONTRACT.md; fields may be added, never renamed.
 from __future__ import annotations
 
 import json as jsonlib
-import os
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -21,8 +20,9 @@ import podsync
 from podsync import config as config_mod
 from podsync import ids
 from podsync.cli.context import home_of, out, print_json
-from podsync.errors import DamagedDocument, HomeError, NotFound, NotInitialised
-from podsync.home import Home, read_json
+from podsync.errors import DamagedDocument, NotFound, NotInitialised
+from podsync.home import Home
+from podsync.node.runfile import NodeRecord, running_node
 from podsync.store import DocumentStore
 from podsync.trust import identity as identity_mod
 
@@ -71,48 +71,6 @@ class Status(msgspec.Struct):
     local_clients: list[dict[str, Any]] = []  # automerge-repo apps on this computer
 
 
-class NodeRecord(msgspec.Struct):
-    """The part of ``node.json`` (written by ``podsync up``) that status reads."""
-
-    pid: int
-    listen: list[str] = []
-    api_url: str | None = None
-    local_ws_url: str | None = None
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # alive, owned by someone else
-    return True
-
-
-def _running_node(home: Home) -> dict[str, Any] | None:
-    """``node.json`` of the node running on ``home``, or None if none runs.
-
-    A node that died without cleaning up leaves its file behind; its pid is then
-    gone and the node counts as stopped. The record carries the API URL, so this
-    is where live data (peers, connection state) is fetched from the running node
-    once its API serves it.
-    """
-    if not home.node_file.exists():
-        return None
-    record = read_json(home.node_file)
-    try:
-        node = msgspec.convert(record, NodeRecord)
-    except msgspec.ValidationError as exc:
-        raise HomeError(f"{home.node_file} is corrupt ({exc}); if no `podsync up` runs "
-                        "on this home, move it away") from None
-    if not _pid_alive(node.pid):
-        return None
-    return record
-
-
 def _documents(home: Home) -> tuple[list[DocumentEntry], list[DamagedEntry]]:
     """Every stored document, each loaded once so damaged bytes are found (and
     recorded as damaged by the store) rather than reported as sound."""
@@ -158,7 +116,7 @@ def collect_status(home: Home) -> Status:
                              "`podsync init --name NAME` first (or pick another with --home)")
     identity = identity_mod.load_identity(home)
     config = config_mod.load_config(home)
-    record = _running_node(home)
+    record = running_node(home)
     if record is not None:
         live = _live_status(record)
         if live is not None:

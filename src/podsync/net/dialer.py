@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 
@@ -47,15 +48,22 @@ class Dialer:
 
     def __init__(self, address: str, session: aiohttp.ClientSession,
                  serve: Callable[[Link], Awaitable[None]], *, path: str = "/",
-                 found_by: str = "manual", rng: random.Random | None = None) -> None:
+                 found_by: str = "manual", rng: random.Random | None = None,
+                 tls: Callable[[], ssl.SSLContext] | None = None,
+                 authorize: Callable[[ssl.SSLObject | None], str | None] | None = None) -> None:
         self.address = address
         self.found_by = found_by
         self._session = session
         self._serve = serve
         self._path = path
         self._backoff = BackoffIter(rng or random.Random())
+        # A fresh TLS context per dial pins the roster as it is now; ``authorize``
+        # then names the device the server's certificate proves (None: hang up).
+        self._tls = tls
+        self._authorize = authorize
         self.last_error: str | None = None
         self.connected = False
+        self.device_id: str | None = None
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -73,26 +81,35 @@ class Dialer:
         host, _, port = self.address.rpartition(":")
         if ":" in host and not host.startswith("["):
             host = f"[{host}]"
-        return f"ws://{host}:{port}{self._path}"
+        scheme = "wss" if self._tls is not None else "ws"
+        return f"{scheme}://{host}:{port}{self._path}"
 
     async def _run(self) -> None:
         while True:
             started = time.monotonic()
             try:
-                ws = await self._session.ws_connect(
+                ws = await asyncio.wait_for(self._session.ws_connect(
                     self.url(), heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_FRAME_BYTES,
-                    timeout=aiohttp.ClientWSTimeout(ws_close=CONNECT_TIMEOUT_SECONDS),
-                    autoping=True)
-            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+                    ssl=self._tls() if self._tls is not None else True, autoping=True),
+                    CONNECT_TIMEOUT_SECONDS)
+            except (aiohttp.ClientError, OSError, asyncio.TimeoutError, ssl.SSLError) as exc:
                 self.last_error = str(exc) or type(exc).__name__
                 log.debug("dial %s failed: %s", self.address, self.last_error)
             else:
-                self.last_error = None
-                self.connected = True
-                try:
-                    await self._serve(Link(ws, "dialer", "peer", self.address))
-                finally:
-                    self.connected = False
+                device_id = None
+                if self._authorize is not None:
+                    device_id = self._authorize(ws.get_extra_info("ssl_object"))
+                if self._authorize is not None and device_id is None:
+                    self.last_error = "the node there is not an active member of this pod"
+                    await ws.close()
+                else:
+                    self.last_error = None
+                    self.connected = True
+                    self.device_id = device_id
+                    try:
+                        await self._serve(Link(ws, "dialer", "peer", self.address, device_id=device_id))
+                    finally:
+                        self.connected = False
                 if time.monotonic() - started > STABLE_LINK_SECONDS:
                     self._backoff.reset()
             await asyncio.sleep(self._backoff.next())

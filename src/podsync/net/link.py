@@ -49,6 +49,8 @@ class Link:
     address: str
     conn: int = field(default_factory=lambda: next(_conn_ids))
     opened_at: float = field(default_factory=time.time)
+    #: The device id the peer's TLS certificate proves (peer links only).
+    device_id: str | None = None
     close_reason: str | None = None
     bytes_in: int = 0
     bytes_out: int = 0

@@ -31,17 +31,29 @@ def token_ok(request: web.Request, token: str) -> bool:
     return bool(offered) and hmac.compare_digest(offered.encode(), token.encode())
 
 
-def websocket_handler(endpoint: Endpoint, serve: Callable[[Link], Awaitable[None]],
-                      token: str | None = None) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+def websocket_handler(endpoint: Endpoint, serve: Callable[[Link], Awaitable[None]], *,
+                      token: str | None = None,
+                      authorize: Callable[[web.Request], str | None] | None = None,
+                      ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """A handler upgrading to a WebSocket link, after the token or ``authorize``.
+
+    ``authorize(request)`` returns the device id the peer's certificate proves, or
+    None to refuse: the refusal is a bare 403 that names nothing of the pod.
+    """
     async def handle(request: web.Request) -> web.StreamResponse:
         if token is not None and not token_ok(request, token):
             # Nothing about the node or its documents is revealed before the token.
             return web.json_response({"error": "missing or wrong token"}, status=401)
+        device_id = None
+        if authorize is not None:
+            device_id = authorize(request)
+            if device_id is None:
+                return web.Response(status=403)
         ws = web.WebSocketResponse(heartbeat=HEARTBEAT_SECONDS, max_msg_size=MAX_FRAME_BYTES)
         await ws.prepare(request)
         peer = request.transport.get_extra_info("peername") if request.transport else None
         address = f"{peer[0]}:{peer[1]}" if peer else "unknown"
-        await serve(Link(ws, "acceptor", endpoint, address))
+        await serve(Link(ws, "acceptor", endpoint, address, device_id=device_id))
         return ws
 
     return handle

@@ -17,12 +17,13 @@ import automerge.core as am
 from rich.console import Console
 from rich.table import Table
 
-from podsync import config as config_mod
+from podsync.api import ops
 from podsync.cli.init import initialise
 from podsync.home import Home
 from podsync.ids import document_url
 from podsync.node.node import Node, NodeOptions
 from podsync.repo.values import get_path, put_value
+from podsync.trust.join import join_pod
 
 CONVERGE_TIMEOUT_SECONDS = 10.0
 NAMES = ("Ada", "Bo", "Cy")
@@ -64,30 +65,22 @@ async def _report_arrival(console: Console, name: str, node: Node, doc_id: str,
                   f"{(time.perf_counter() - start) * 1000:.0f} ms after the edits began.")
 
 
-def _share_pod(founder: Home, member: Home) -> None:
-    """Put ``member`` in the founder's pod (an invite does this for real pods)."""
-    pod = config_mod.load_config(founder)
-    mine = config_mod.load_config(member)
-    config_mod.save_config(member, config_mod.Config(
-        member_name=mine.member_name, member_id=mine.member_id, pod_id=pod.pod_id,
-        pod_name=pod.pod_name, created_at=mine.created_at))
-
-
 async def run_demo(console: Console | None = None) -> bool:
     """Run the demonstration; True when every node ended with the same board."""
     console = console or Console(highlight=False)
     with tempfile.TemporaryDirectory(prefix="podsync-demo-") as tmp:
         homes = [Home(Path(tmp) / name.lower()) for name in NAMES]
         initialise(homes[0], NAMES[0], "Demo pod")
-        for home, name in zip(homes[1:], NAMES[1:]):
-            initialise(home, name)
-            _share_pod(homes[0], home)
 
         def options(peers: list[str]) -> NodeOptions:
             return NodeOptions(listen="127.0.0.1:0", api="127.0.0.1:0", peers=peers, discovery=False)
 
         ada = Node(homes[0], options([]))
         await ada.start()
+        for home, name in zip(homes[1:], NAMES[1:]):
+            invite = await ops.run(ada.context, "invite.create", {})
+            await join_pod(home, invite.code, name)
+        console.print("Ada founded the pod and invited Bo and Cy; they joined with the codes.")
         bo = Node(homes[1], options([ada.listen_addresses[0]]))
         await bo.start()
         cy = Node(homes[2], options([bo.listen_addresses[0]]))

@@ -7,23 +7,38 @@ import datetime
 import logging
 import os
 import socket
+import ssl
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import ifaddr
+import msgspec
 from aiohttp import web
 
 from podsync import __version__
+from podsync.api.context import PodContext
+from podsync.api.server import MAX_BODY_BYTES, Api, error_response, json_errors
 from podsync.config import Config, load_config
-from podsync.errors import PodsyncError, UsageError
+from podsync.errors import InvalidInput, PodsyncError, UsageError
 from podsync.home import Home, atomic_write_json
 from podsync.ids import document_url, hex_heads
-from podsync.net import LOCAL_WS_PATH, Dialer, Link, LinkTable, token_ok, websocket_handler
-from podsync.repo import Repo
+from podsync.net import LOCAL_WS_PATH, Dialer, Link, LinkTable, websocket_handler
+from podsync.node.access import NodePolicy, PodAccess
+from podsync.repo import ChangeEvent, Repo
 from podsync.store import DocumentStore
-from podsync.sync import Effect, PeerConnected, PeerDisconnected, PeerMetadata
-from podsync.trust.identity import DeviceIdentity, load_api_token, load_identity
+from podsync.sync import Effect, PeerConnected, PeerDisconnected
+from podsync.trust import join as join_mod
+from podsync.trust import roster as roster_mod
+from podsync.trust.identity import (
+    DeviceIdentity,
+    device_id_from_cert_der,
+    load_api_token,
+    load_identity,
+    load_pod_secret,
+)
+from podsync.trust.tls import classify_peer, client_context, server_context
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +48,7 @@ DEFAULT_LISTEN = "0.0.0.0:7850"
 #: The API, the UI and the local apps' endpoint are for this computer only.
 DEFAULT_API = "127.0.0.1:7851"
 LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
+WILDCARD_HOSTS = {"0.0.0.0", "::", "*"}
 
 
 def parse_address(text: str, *, what: str = "address") -> tuple[str, int]:
@@ -41,6 +57,10 @@ def parse_address(text: str, *, what: str = "address") -> tuple[str, int]:
     if not sep or not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
         raise UsageError(f"{what} must look like HOST:PORT, not {text!r}")
     return host.strip("[]"), int(port_text)
+
+
+def format_address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 @dataclass
@@ -53,35 +73,15 @@ class NodeOptions:
 
 @dataclass
 class PeerRecord:
-    """What the node knows of one connected automerge-repo peer."""
+    """A connected automerge-repo peer (another node, or a local app)."""
 
     peer_id: str
     conn: int
     endpoint: str
     address: str
     found_by: str
-    metadata: PeerMetadata | None
+    member_id: str | None
     since: float
-
-
-class NodePolicy:
-    """Who may see which document.
-
-    Pod links share every document; the member's own local apps may read every
-    document but are not sent any unasked (they find documents by URL, as
-    automerge-repo apps do). The trust layer narrows this to roster members and
-    per-document readers.
-    """
-
-    def __init__(self, node: "Node") -> None:
-        self._node = node
-
-    def may_read(self, peer_id: str, doc_id: str) -> bool:
-        return True
-
-    def may_announce(self, peer_id: str, doc_id: str) -> bool:
-        record = self._node.peer_by_id(peer_id)
-        return record is not None and record.endpoint == "peer"
 
 
 class Node:
@@ -94,11 +94,12 @@ class Node:
         self.config: Config
         self.store: DocumentStore
         self.repo: Repo
+        self.access: PodAccess
+        self.context: PodContext
         self.token = ""
         self.listen_addresses: list[str] = []
         self.api_address = ""
         self._links = LinkTable(self._on_frame, self._on_link_open, self._on_link_closed)
-        self._pending_links: dict[int, Link] = {}
         self._peers: dict[int, PeerRecord] = {}
         self._dialers: dict[str, Dialer] = {}
         self._runners: list[web.AppRunner] = []
@@ -113,11 +114,17 @@ class Node:
         self.config = load_config(self.home)
         self.token = load_api_token(self.home)
         self.store = DocumentStore(self.home.db_path)
-        self.repo = Repo(self.store, self.identity.device_id, NodePolicy(self))
-        self.repo.transport = self._on_transport_effect
         try:
+            policy = NodePolicy(self._link_of_peer)
+            self.repo = Repo(self.store, self.identity.device_id, policy)
+            self.access = policy.access = PodAccess(self.repo, self.config.pod_id, self.config.member_id)
+            self.repo.transport = self._on_transport_effect
+            self.repo.listeners.append(self._on_document_change)
+            self.context = PodContext(self.home, self.repo, self.config, self.identity, node=self)
             await self._start_servers()
         except BaseException:
+            for runner in self._runners:
+                await runner.cleanup()
             self.store.close()
             raise
         self._session = aiohttp.ClientSession()
@@ -154,22 +161,30 @@ class Node:
         if api_host not in LOOPBACK_HOSTS:
             raise UsageError(f"--api must be a loopback address (127.0.0.1 or ::1), not {api_host!r}")
 
-        peer_app = web.Application()
-        peer_app.router.add_get("/", websocket_handler("peer", self._links.serve))
-        api_app = web.Application()
-        api_app.router.add_get(LOCAL_WS_PATH, websocket_handler("local", self._links.serve, self.token))
-        api_app.router.add_get("/api/status", self._handle_status)
+        peer_app = web.Application(client_max_size=join_mod.MAX_JOIN_REQUEST_BYTES)
+        peer_app.router.add_get("/", websocket_handler("peer", self._links.serve,
+                                                       authorize=self._authorize_incoming))
+        peer_app.router.add_post(join_mod.JOIN_PATH, self._handle_join)
+        api_app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
+        api_app.router.add_get(LOCAL_WS_PATH, websocket_handler("local", self._links.serve, token=self.token))
+        Api(self.context, self.token, self.status).add_routes(api_app)
+        self.add_ui_routes(api_app)
 
-        peer_sockets = await self._run_app(peer_app, peer_host, peer_port, "--listen")
-        api_sockets = await self._run_app(api_app, api_host, api_port, "--api")
+        tls = server_context(self.identity, self.access.active_certs)
+        peer_sockets = await self._run_app(peer_app, peer_host, peer_port, "--listen", tls)
+        api_sockets = await self._run_app(api_app, api_host, api_port, "--api", None)
         self.listen_addresses = [_format_sockname(s) for s in peer_sockets]
         self.api_address = _format_sockname(api_sockets[0])
 
-    async def _run_app(self, app: web.Application, host: str, port: int, what: str) -> list[Any]:
+    def add_ui_routes(self, app: web.Application) -> None:
+        """The web UI's pages (none in this build beyond the API)."""
+
+    async def _run_app(self, app: web.Application, host: str, port: int, what: str,
+                       tls: ssl.SSLContext | None) -> list[Any]:
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         # "*" means every interface, IPv4 and IPv6 alike.
-        site = web.TCPSite(runner, None if host == "*" else host, port)
+        site = web.TCPSite(runner, None if host == "*" else host, port, ssl_context=tls)
         try:
             await site.start()
         except OSError as exc:
@@ -180,6 +195,20 @@ class Node:
         server = site._server  # aiohttp exposes the bound sockets only here
         return list(server.sockets) if server is not None else []
 
+    def reachable_addresses(self) -> list[str]:
+        """Addresses other devices can dial us at (wildcards expanded to this host's)."""
+        out: list[str] = []
+        for address in self.listen_addresses:
+            host, port = parse_address(address)
+            if host not in WILDCARD_HOSTS:
+                out.append(address)
+                continue
+            for adapter in ifaddr.get_adapters():
+                for ip in adapter.ips:
+                    if isinstance(ip.ip, str) and not ip.ip.startswith("127."):
+                        out.append(format_address(ip.ip, port))
+        return out[:8] or self.listen_addresses[:1]
+
     # -- dialing --------------------------------------------------------------
 
     def dial(self, address: str, *, found_by: str) -> None:
@@ -187,32 +216,110 @@ class Node:
         if address in self._dialers or address in self.listen_addresses:
             return
         assert self._session is not None
-        dialer = Dialer(address, self._session, self._links.serve, found_by=found_by)
+        dialer = Dialer(address, self._session, self._links.serve, found_by=found_by,
+                        tls=self._client_tls, authorize=self._authorize_outgoing)
         self._dialers[address] = dialer
         dialer.start()
+
+    def _client_tls(self) -> ssl.SSLContext:
+        return client_context(self.identity, None, self.access.active_certs)
+
+    # -- trust ----------------------------------------------------------------
+
+    def _authorize_incoming(self, request: web.Request) -> str | None:
+        ssl_object = request.transport.get_extra_info("ssl_object") if request.transport else None
+        return self._member_device(ssl_object)
+
+    def _authorize_outgoing(self, ssl_object: ssl.SSLObject | None) -> str | None:
+        return self._member_device(ssl_object)
+
+    def _member_device(self, ssl_object: Any) -> str | None:
+        check = classify_peer(ssl_object, self.access.roster)
+        if check.status != "member":
+            log.warning("refused a link from %s device %s", check.status, check.device_id or "(none)")
+            return None
+        return check.device_id
+
+    def _link_of_peer(self, peer_id: str) -> tuple[str, str | None] | None:
+        for info in self.repo.engine.peers():
+            if info.peer_id == peer_id:
+                link = self._links.links.get(info.conn)
+                if link is not None:
+                    return link.endpoint, link.device_id
+        return None
+
+    def _on_document_change(self, event: ChangeEvent) -> None:
+        if event.origin == "ephemeral":
+            return
+        changed = False
+        if event.doc_id == self.config.pod_id:
+            changed = self.access.refresh_roster()
+            if changed:
+                self._drop_removed_links()
+        if self.access.forget_readers(event.doc_id) or changed:
+            self.repo.dispatch(self.repo.engine.policy_changed(time.monotonic()))
+
+    def _drop_removed_links(self) -> None:
+        for link in list(self._links.links.values()):
+            if link.endpoint == "peer" and link.device_id is not None \
+                    and not self.access.is_active_device(link.device_id):
+                log.warning("dropping link to removed device %s", link.device_id)
+                link.close("device removed from the pod")
+
+    async def _handle_join(self, request: web.Request) -> web.Response:
+        """Admit a newcomer presenting a valid invite proof (see podsync.trust.join)."""
+        try:
+            body = msgspec.json.decode(await request.read(), type=join_mod.JoinRequest)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            return error_response(InvalidInput(f"not a join request: {exc}"))
+        try:
+            await self.repo.change(self.config.pod_id, lambda tx: roster_mod.admit(
+                tx, pod_id=body.pod_id, invite_id=body.invite_id, proof=body.proof,
+                cert_der=body.cert, member_id=body.member_id, name=body.name,
+                by_member=self.config.member_id, now=self.context.now()))
+        except PodsyncError as err:
+            log.warning("refused a join: %s", err)
+            return error_response(err)
+        roster = self.access.roster
+        state = roster_mod.invite_state(roster, body.invite_id) if roster is not None else None
+        device = roster_mod.device(roster, device_id_from_cert_der(body.cert)) if roster is not None else None
+        if state is None or device is None:
+            return error_response(PodsyncError("the join could not be recorded"))
+        admitted = join_mod.Admitted(
+            pod_id=self.config.pod_id, pod_name=self.config.pod_name,
+            pod_secret=load_pod_secret(self.home), pod_doc=self.repo.get(self.config.pod_id).save(),
+            member_id=device.member_id, admitter_device_id=self.identity.device_id,
+            admitter_cert=self.identity.cert_der)
+        sealed = join_mod.seal(state.record.verifier, body.cert, self.config.pod_id, admitted)
+        log.info("admitted device %s of member %s", device.device_id, device.member_id)
+        return web.Response(body=sealed, content_type="application/octet-stream")
 
     # -- links and engine -----------------------------------------------------
 
     def _on_link_open(self, link: Link) -> None:
-        self._pending_links[link.conn] = link
-        self.repo.dispatch(self.repo.engine.connect(link.conn, link.role, time.monotonic()))
+        # A peer link's senderId must be the device its certificate proves.
+        expected = link.device_id if link.endpoint == "peer" else None
+        self.repo.dispatch(self.repo.engine.connect(link.conn, link.role, time.monotonic(),
+                                                    expected_peer_id=expected))
 
     def _on_frame(self, conn: int, data: bytes) -> None:
         self.repo.dispatch(self.repo.engine.receive(conn, data, time.monotonic()))
 
     def _on_link_closed(self, conn: int) -> None:
-        self._pending_links.pop(conn, None)
         self.repo.dispatch(self.repo.engine.disconnect(conn, time.monotonic()))
         self._peers.pop(conn, None)
 
     def _on_transport_effect(self, effect: Effect) -> None:
         if isinstance(effect, PeerConnected):
-            link = self._pending_links.get(effect.conn)
+            link = self._links.links.get(effect.conn)
             if link is None:
                 return
-            self._peers[effect.conn] = PeerRecord(
-                effect.peer_id, effect.conn, link.endpoint, link.address,
-                self._found_by(link), effect.metadata, time.time())
+            if link.endpoint == "peer" and effect.peer_id != link.device_id:
+                link.close("peer id does not match its certificate")
+                return
+            member = self.access.member_of(effect.peer_id) if link.endpoint == "peer" else None
+            self._peers[effect.conn] = PeerRecord(effect.peer_id, effect.conn, link.endpoint,
+                                                  link.address, self._found_by(link), member, time.time())
             log.info("peer %s connected (%s, %s)", effect.peer_id, link.endpoint, link.address)
         elif isinstance(effect, PeerDisconnected):
             record = self._peers.pop(effect.conn, None)
@@ -226,19 +333,6 @@ class Node:
             return "incoming" if link.endpoint == "peer" else "local"
         dialer = self._dialers.get(link.address)
         return dialer.found_by if dialer is not None else "manual"
-
-    def peer_by_id(self, peer_id: str) -> PeerRecord | None:
-        for record in self._peers.values():
-            if record.peer_id == peer_id:
-                return record
-        # The engine asks before it reports the handshake: look at the live link.
-        for info in self.repo.engine.peers():
-            if info.peer_id == peer_id:
-                link = self._pending_links.get(info.conn)
-                if link is not None:
-                    return PeerRecord(peer_id, info.conn, link.endpoint, link.address,
-                                      self._found_by(link), info.metadata, time.time())
-        return None
 
     # -- status ---------------------------------------------------------------
 
@@ -268,19 +362,23 @@ class Node:
             if record.endpoint != "peer":
                 continue
             connected_addresses.add(record.address)
-            peers.append({"device_id": record.peer_id, "member_id": None,
+            peers.append({"device_id": record.peer_id, "member_id": record.member_id,
                           "address": record.address, "found_by": record.found_by,
                           "connected": True, "since": _iso(record.since)})
         for address, dialer in self._dialers.items():
             if address not in connected_addresses:
-                peers.append({"device_id": None, "member_id": None, "address": address,
+                member = self.access.member_of(dialer.device_id) if dialer.device_id else None
+                peers.append({"device_id": dialer.device_id, "member_id": member, "address": address,
                               "found_by": dialer.found_by, "connected": False,
                               "since": None, "last_error": dialer.last_error})
         documents = []
         damaged = []
         for info in self.store.list_documents():
             if info.damaged is not None:
-                damaged.append({"url": document_url(info.doc_id), "reason": info.damaged})
+                damaged.append({"url": document_url(info.doc_id), "kind": info.kind,
+                                "reason": info.damaged})
+                continue
+            if not self.access.member_may_read(self.config.member_id, info.doc_id):
                 continue
             states = self.repo.engine.doc_peer_states(info.doc_id)
             documents.append({"url": document_url(info.doc_id), "kind": info.kind,
@@ -304,15 +402,10 @@ class Node:
             "damaged_documents": damaged,
         }
 
-    async def _handle_status(self, request: web.Request) -> web.Response:
-        if not token_ok(request, self.token):
-            return web.json_response({"error": "missing or wrong token"}, status=401)
-        return web.json_response(self.status())
-
 
 def _format_sockname(sock: socket.socket) -> str:
     host, port = sock.getsockname()[:2]
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return format_address(host, port)
 
 
 def _iso(ts: float) -> str:

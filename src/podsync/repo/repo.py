@@ -69,6 +69,9 @@ class Repo:
         #: Where transport effects (Send, Close, PeerConnected, ...) go; the runtime sets it.
         self.transport: Callable[[Effect], None] = lambda effect: None
         self._subscribers: set[asyncio.Queue[ChangeEvent]] = set()
+        #: Called synchronously with every event, before any subscriber sees it
+        #: (the node re-reads the roster and readers here).
+        self.listeners: list[Callable[[ChangeEvent], None]] = []
         self._dirty: set[str] = set()
         self._flush_handle: asyncio.Handle | None = None
         self._finds: dict[str, list[asyncio.Future[am.Document]]] = defaultdict(list)
@@ -233,6 +236,8 @@ class Repo:
             log.error("storing changes failed: %s", future.exception())
 
     def _publish(self, event: ChangeEvent) -> None:
+        for listener in self.listeners:
+            listener(event)
         for queue in self._subscribers:
             queue.put_nowait(event)
 

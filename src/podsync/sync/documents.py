@@ -250,7 +250,13 @@ class Documents:
         pd.their_heads = their_heads
         if their_heads:
             pd.wants = pd.awaiting = pd.unavailable = False
-        elif isinstance(msg, Request) or not pd.awaiting:
+        elif isinstance(msg, Request):
+            # It holds nothing and asks too: as an answer to our own ask, that
+            # counts as "not here", which breaks request cycles between relays.
+            pd.wants, pd.told_unavailable, pd.awaiting = True, False, False
+        elif not pd.awaiting:
+            # An empty sync we did not ask for. (One we asked for is how a JS relay
+            # says "nothing yet" before its doc-unavailable: keep waiting.)
             pd.wants, pd.told_unavailable = True, False
         self._apply(out, ds, link, pd, sync_msg, now)
         if not ds.has_content and pd.wants:
@@ -313,6 +319,7 @@ class Documents:
         """Someone wants ``ds``, which we hold nothing of: start a request round
         unless one is running (its end answers every want)."""
         if ds.request_deadline is not None:
+            self._resolve(out, ds)  # the want may itself have been the last answer
             return
         for link in self._open_links():
             pd = ds.peers.get(link.conn)

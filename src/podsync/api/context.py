@@ -1,0 +1,91 @@
+"""What an operation runs against: this member, their documents, the clock.
+
+A :class:`PodContext` is made by the running node for API calls, or by
+:func:`offline_context` for a CLI command when no node runs for the home. In the
+offline case the repo works straight on the store; what it writes syncs the next
+time the node runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import automerge.core as am
+
+from podsync.config import Config, load_config
+from podsync.errors import NotFound
+from podsync.home import Home
+from podsync.pod.founding import collection_id
+from podsync.repo import Repo
+from podsync.store import DocumentStore
+from podsync.trust import roster as roster_mod
+from podsync.trust.identity import DeviceIdentity, load_identity
+
+if TYPE_CHECKING:
+    from podsync.node import Node
+
+T = TypeVar("T")
+
+
+class PodContext:
+    def __init__(self, home: Home, repo: Repo, config: Config, identity: DeviceIdentity,
+                 node: "Node | None" = None,
+                 clock: Callable[[], dt.datetime] | None = None) -> None:
+        self.home = home
+        self.repo = repo
+        self.config = config
+        self.identity = identity
+        self.node = node
+        self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+
+    @property
+    def member_id(self) -> str:
+        return self.config.member_id
+
+    @property
+    def pod_id(self) -> str:
+        return self.config.pod_id
+
+    def now(self) -> dt.datetime:
+        return self._clock()
+
+    def pod_doc(self) -> am.Document:
+        return self.repo.get(self.config.pod_id)
+
+    def roster(self) -> roster_mod.Roster:
+        view = roster_mod.view(self.pod_doc())
+        if view is None:
+            raise NotFound("this node does not hold its pod's roster yet; "
+                           "start it with `podsync up` so it can sync")
+        return view
+
+    def collection(self, kind: str) -> str:
+        """The id of the pod's ``kind`` collection document."""
+        doc_id = collection_id(self.pod_doc(), kind)
+        if doc_id is None or not self.repo.has(doc_id):
+            raise NotFound(f"this node does not hold the pod's {kind} yet; "
+                           "start it with `podsync up` so it can sync")
+        return doc_id
+
+    def doc(self, doc_id: str) -> am.Document:
+        return self.repo.get(doc_id)
+
+    async def change(self, doc_id: str, fn: Callable[[Any], T]) -> T:
+        return await self.repo.change(doc_id, fn)
+
+
+@asynccontextmanager
+async def offline_context(home: Home) -> AsyncIterator[PodContext]:
+    """A context working directly on the home's store (no node runs for it)."""
+    identity = load_identity(home)
+    config = load_config(home)
+    store = DocumentStore(home.db_path)
+    try:
+        repo = Repo(store, identity.device_id)
+        yield PodContext(home, repo, config, identity)
+        await repo.flush()
+    finally:
+        store.close()

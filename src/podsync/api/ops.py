@@ -1,0 +1,92 @@
+"""The operations a member can ask of their node, in one registry.
+
+Each operation is an async function ``fn(ctx, args)`` whose ``args`` is a
+msgspec Struct: the Struct is the validation (types, required fields, limits) and
+the API's schema. The same function serves the HTTP API (when the node runs) and
+the CLI working directly on the store (when it does not), so a command behaves the
+same either way.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from podsync.errors import InvalidInput, NotFound
+
+OpFn = Callable[[Any, Any], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    args: type[msgspec.Struct]
+    fn: OpFn
+    summary: str
+    result: Any
+
+
+REGISTRY: dict[str, Op] = {}
+
+
+def op(name: str) -> Callable[[OpFn], OpFn]:
+    """Register ``fn`` as operation ``name``; its docstring's first line is the summary."""
+    def register(fn: OpFn) -> OpFn:
+        hints = typing.get_type_hints(fn)
+        params = [p for p in fn.__code__.co_varnames[:fn.__code__.co_argcount]]
+        args_type = hints[params[1]]
+        REGISTRY[name] = Op(name, args_type, fn, (fn.__doc__ or name).strip().splitlines()[0],
+                            hints.get("return", Any))
+        return fn
+    return register
+
+
+def get(name: str) -> Op:
+    _load_all()
+    found = REGISTRY.get(name)
+    if found is None:
+        raise NotFound(f"no operation named {name!r}")
+    return found
+
+
+def decode_args(operation: Op, raw: bytes | dict[str, Any]) -> msgspec.Struct:
+    """Validated arguments, or InvalidInput naming the field and the problem."""
+    try:
+        if isinstance(raw, (bytes, bytearray)):
+            return msgspec.json.decode(raw or b"{}", type=operation.args)
+        return msgspec.convert(raw, operation.args)
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(_field_message(str(exc))) from None
+    except msgspec.DecodeError as exc:
+        raise InvalidInput(f"the request body is not valid JSON: {exc}") from None
+
+
+def _field_message(text: str) -> str:
+    # msgspec says "Expected `str`, got `int` - at `$.title`"; lead with the field.
+    problem, sep, where = text.partition(" - at `")
+    if sep:
+        return f"{where.rstrip('`').removeprefix('$.')}: {problem}"
+    return text
+
+
+async def run(ctx: Any, name: str, raw: bytes | dict[str, Any]) -> Any:
+    operation = get(name)
+    return await operation.fn(ctx, decode_args(operation, raw))
+
+
+def to_json(result: Any) -> bytes:
+    return msgspec.json.encode(result)
+
+
+def all_ops() -> dict[str, Op]:
+    _load_all()
+    return dict(REGISTRY)
+
+
+def _load_all() -> None:
+    # Importing the modules registers their operations.
+    from podsync.api import pod_ops, trust_ops  # noqa: F401, PLC0415

@@ -1,0 +1,1 @@
+"""Operations on the pod's practices: needs, agreements, decisions, capacity, feedback."""

@@ -1,0 +1,229 @@
+"""Validation of operation arguments and the storage shape shared by every kind.
+
+Every operation validates its arguments here, then reads the item, then writes;
+a bad argument raises :class:`InvalidInput` before anything is written.
+
+Storage shape: a collection document has one map per collection at a fixed root
+key (``items``, ``asks``...), created once with the document. Containers are never
+created lazily: two nodes creating the same map while apart would each make their
+own, and the merge would keep only one of them (with everything written into it).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import secrets
+import unicodedata
+from collections.abc import Iterable
+from typing import Any
+
+import automerge.core as am
+import msgspec
+
+from podsync.errors import InvalidInput, NotFound
+from podsync.repo import KIND_KEY
+from podsync.repo.values import get_path, put_value, to_python
+
+#: Member ids come from the roster (device-derived ids); 128 characters is far
+#: above any id podsync makes and keeps a forged id from bloating documents.
+MAX_MEMBER_ID_CHARS = 128
+#: A title is one line on a board; 200 characters is a long sentence.
+MAX_TITLE_CHARS = 200
+#: Notes, statements and advice are prose, not files. 20,000 characters (about
+#: eight pages) fits any honest message and keeps every document quick to sync.
+MAX_TEXT_CHARS = 20_000
+#: Lists given in one operation (parties, anchors, team members): a pod has at
+#: most about 50 members (DESIGN.md), so 100 leaves room without allowing abuse.
+MAX_LIST_ITEMS = 100
+
+ITEMS_KEY = "items"
+EVENTS_KEY = "events"
+
+
+class Note(msgspec.Struct, frozen=True):
+    """A free-text remark left on an item; notes never change its state."""
+
+    id: str
+    at: str
+    by: str
+    text: str
+
+
+# -- arguments ---------------------------------------------------------------
+
+
+def member_id(value: Any, field: str = "member") -> str:
+    """A member id: a non-empty printable string without whitespace."""
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"{field}: a member id is required")
+    if len(value) > MAX_MEMBER_ID_CHARS:
+        raise InvalidInput(f"{field}: a member id has at most {MAX_MEMBER_ID_CHARS} characters")
+    if any(ch.isspace() or unicodedata.category(ch).startswith("C") for ch in value):
+        raise InvalidInput(f"{field}: {value!r} is not a member id "
+                           "(no spaces or control characters)")
+    return value
+
+
+def member_ids(values: Iterable[Any], field: str, *, required: bool = True) -> list[str]:
+    """Distinct member ids, in the order given."""
+    if isinstance(values, str):
+        raise InvalidInput(f"{field}: give a list of member ids, not one string")
+    out: list[str] = []
+    for value in values:
+        mid = member_id(value, field)
+        if mid not in out:
+            out.append(mid)
+    if required and not out:
+        raise InvalidInput(f"{field}: name at least one member")
+    if len(out) > MAX_LIST_ITEMS:
+        raise InvalidInput(f"{field}: at most {MAX_LIST_ITEMS} members")
+    return out
+
+
+def text(value: Any, field: str, *, required: bool = True) -> str:
+    """Prose: trimmed, at most MAX_TEXT_CHARS, non-empty unless optional."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{field}: expected text")
+    value = value.strip()
+    if required and not value:
+        raise InvalidInput(f"{field}: must not be empty")
+    if len(value) > MAX_TEXT_CHARS:
+        raise InvalidInput(f"{field}: at most {MAX_TEXT_CHARS} characters")
+    return value
+
+
+def title(value: Any, field: str = "title") -> str:
+    """A one-line title."""
+    value = text(value, field)
+    if "\n" in value or "\r" in value:
+        raise InvalidInput(f"{field}: a title is one line")
+    if len(value) > MAX_TITLE_CHARS:
+        raise InvalidInput(f"{field}: at most {MAX_TITLE_CHARS} characters")
+    return value
+
+
+def choice(value: Any, field: str, allowed: Iterable[str]) -> str:
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise InvalidInput(f"{field}: {value!r} is not one of {', '.join(allowed)}")
+    return str(value)
+
+
+def item_id(value: Any, field: str = "id") -> str:
+    if not isinstance(value, str) or not value or len(value) > MAX_MEMBER_ID_CHARS:
+        raise InvalidInput(f"{field}: not an id")
+    return value
+
+
+def iso_at(at: Any, field: str = "at") -> str:
+    """A timezone-aware datetime as an ISO 8601 UTC string (second precision)."""
+    if not isinstance(at, _dt.datetime) or at.tzinfo is None:
+        raise InvalidInput(f"{field}: a timezone-aware date and time is required")
+    return at.astimezone(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def iso_date(value: Any, field: str) -> str | None:
+    """An optional calendar date as ``YYYY-MM-DD``."""
+    if value is None:
+        return None
+    if isinstance(value, _dt.datetime) or not isinstance(value, _dt.date):
+        raise InvalidInput(f"{field}: expected a date (YYYY-MM-DD)")
+    return value.isoformat()
+
+
+def parse_at(value: str) -> _dt.datetime:
+    return _dt.datetime.fromisoformat(value)
+
+
+def days_between(earlier: str, now: _dt.datetime) -> int:
+    """Whole days from the ISO time ``earlier`` to ``now``."""
+    return (now - parse_at(earlier)).days
+
+
+def date_reached(iso_day: str | None, now: _dt.datetime) -> bool:
+    """Whether the ISO date ``iso_day`` is today or past, in UTC."""
+    if not iso_day:
+        return False
+    return _dt.date.fromisoformat(iso_day) <= now.astimezone(_dt.timezone.utc).date()
+
+
+def new_id() -> str:
+    """A random item or event id; 64 bits make a collision in one pod negligible."""
+    return secrets.token_hex(8)
+
+
+def derived_id(*parts: str) -> str:
+    """An id every node computes alike from ``parts`` (so retries and concurrent
+    writes of the same thing land on one key instead of making two)."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+# -- storage -------------------------------------------------------------------
+
+
+def init_document(tx: Any, kind: str, maps: Iterable[str] = (), lists: Iterable[str] = ()) -> None:
+    """Write the kind and the empty containers of a new document."""
+    tx.put(am.ROOT, KIND_KEY, am.ScalarType.Str, kind)
+    for key in maps:
+        tx.put_object(am.ROOT, key, am.ObjType.Map)
+    for key in lists:
+        tx.put_object(am.ROOT, key, am.ObjType.List)
+
+
+def kind_of(doc: Any) -> str | None:
+    found = get_path(doc, KIND_KEY)
+    return found if isinstance(found, str) else None
+
+
+def container(tx: Any, key: str, kind: str) -> bytes:
+    """The container object at root ``key``; refuses documents of another kind."""
+    found = tx.get(am.ROOT, key)
+    if kind_of(tx) != kind or found is None or not isinstance(found[0], am.ObjType):
+        raise InvalidInput(f"this is not a {kind} document")
+    return found[1]
+
+
+def child(tx: Any, obj: bytes, key: str, what: str) -> bytes:
+    """The object at ``obj[key]``, or NotFound naming ``what``."""
+    found = tx.get(obj, key)
+    if found is None or not isinstance(found[0], am.ObjType):
+        raise NotFound(f"no {what} {key}")
+    return found[1]
+
+
+def create_item(tx: Any, items: bytes, new: str, fields: dict[str, Any]) -> None:
+    """Write a new item: its immutable creation fields and an empty event list."""
+    put_value(tx, items, new, {"id": new, **fields, EVENTS_KEY: []})
+
+
+def read(tx: Any, obj: bytes) -> dict[str, Any]:
+    value = to_python(tx, obj)
+    return value if isinstance(value, dict) else {}
+
+
+def read_root(doc: Any, key: str) -> dict[str, Any] | None:
+    """The map at root ``key`` as plain Python, or None."""
+    value = get_path(doc, key)
+    return value if isinstance(value, dict) else None
+
+
+def collection(doc: Any, key: str) -> dict[str, dict[str, Any]]:
+    """Every item of the root map ``key`` as plain Python (empty when absent)."""
+    value = get_path(doc, key)
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(v, dict)}
+
+
+def append_event(tx: Any, item: bytes, *, by: str, at: str, op: str,
+                 after: list[str], args: dict[str, Any]) -> str:
+    """Append one event to ``item``'s event list; returns the event id."""
+    events = child(tx, item, EVENTS_KEY, "event list in item")
+    event_id = new_id()
+    put_value(tx, events, tx.length(events),
+              {**args, "id": event_id, "at": at, "by": by, "op": op, "after": after},
+              insert=True)
+    return event_id

@@ -1,0 +1,273 @@
+"""Event-sourced items: replaying events into a state, and finding disagreements.
+
+Every item keeps an append-only list of events. A *state event* (an op listed in
+the kind's :class:`Lifecycle`) names in ``after`` the state events its author's
+node had as latest (its *heads*), so state events form a causal graph even
+though automerge interleaves them in one list when documents merge.
+
+Replaying: state events are put in a topological order (ties broken by time,
+then id, so every node computes the same order) and folded through the kind's
+``apply``. ``apply`` is total: a merge can line up events that were each valid
+where they were made but odd side by side, and derivation never fails on them.
+
+Disagreement: when there are several heads (events made while apart), the state
+at each head is replayed from its own history. If those states differ by the
+kind's ``key`` (usually the state's name), the item *needs reconciliation*: the
+derived item shows the state that all branches share plus one candidate per
+distinct state, and only a ``settle`` event resolves it. Heads that agree are
+merged by replaying all their events together (two members taking on the same
+need both end up holding it).
+
+Settling: a ``settle`` event names every head in ``after`` and the heads of the
+chosen candidate in ``keep``. Replay drops the events that only the other
+branches had; they stay in the history. Settles are read latest first so that a
+settle which was itself set aside by a later settle drops nothing.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import msgspec
+
+from podsync.errors import InvalidInput, TransitionRefused
+from podsync.pod.common import EVENTS_KEY, Note, append_event, child, read
+
+log = logging.getLogger(__name__)
+
+S = TypeVar("S")
+
+SETTLE = "settle"
+_RESERVED = frozenset({"id", "at", "by", "op", "after"})
+
+
+class Event(msgspec.Struct, frozen=True):
+    """One recorded change; ``args`` holds the op's own fields."""
+
+    id: str
+    at: str
+    by: str
+    op: str
+    after: list[str]
+    args: dict[str, Any]
+
+
+class Candidate(msgspec.Struct, frozen=True):
+    """One of the states an item could settle to, with who made it and when."""
+
+    id: str
+    state: str
+    by: list[str]
+    at: list[str]
+    events: list[str]
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Lifecycle(Generic[S]):
+    """What a kind's events mean: which ops change state and how."""
+
+    states: tuple[str, ...]
+    state_ops: frozenset[str]
+    apply: Callable[[S, Event], S]
+    name: Callable[[S], str]
+    #: States with equal keys are the same outcome; differing keys need a person.
+    key: Callable[[S], Hashable]
+    #: The fields a member needs to tell candidates apart.
+    summary: Callable[[S], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Replayed(Generic[S]):
+    state: S
+    heads: list[str]
+    candidates: list[Candidate]
+
+    @property
+    def needs_reconciliation(self) -> bool:
+        return bool(self.candidates)
+
+
+def parse_events(raw: Any) -> list[Event]:
+    """Events from stored plain values; malformed entries are skipped and logged."""
+    out: list[Event] = []
+    for entry in raw if isinstance(raw, list) else []:
+        try:
+            after = entry["after"]
+            event = Event(id=entry["id"], at=entry["at"], by=entry["by"], op=entry["op"],
+                          after=[a for a in after if isinstance(a, str)],
+                          args={k: v for k, v in entry.items() if k not in _RESERVED})
+            if not all(isinstance(v, str) for v in (event.id, event.at, event.by, event.op)):
+                raise TypeError("non-text field")
+        except (KeyError, TypeError) as exc:
+            log.warning("skipping a malformed event: %s", exc)
+            continue
+        out.append(event)
+    return out
+
+
+def chronological(events: Sequence[Event]) -> list[Event]:
+    return sorted(events, key=lambda e: (e.at, e.id))
+
+
+def replay(events: Sequence[Event], lc: Lifecycle[S], initial: S) -> Replayed[S]:
+    """The item's state after ``events`` (all of them; non-state ones are ignored)."""
+    graph = _Graph([e for e in events if e.op in lc.state_ops or e.op == SETTLE])
+    everything = (1 << len(graph.order)) - 1
+    heads = graph.heads()
+    if len(heads) <= 1:
+        return Replayed(graph.run(everything, lc, initial), [graph.order[i].id for i in heads], [])
+    branches: dict[Hashable, tuple[S, list[int]]] = {}
+    for i in heads:
+        state = graph.run(graph.anc[i], lc, initial)
+        branches.setdefault(lc.key(state), (state, []))[1].append(i)
+    head_ids = [graph.order[i].id for i in heads]
+    if len(branches) == 1:
+        return Replayed(graph.run(everything, lc, initial), head_ids, [])
+    shared = everything
+    for i in heads:
+        shared &= graph.anc[i]
+    candidates = []
+    for state, members in branches.values():
+        evs = [graph.order[i] for i in members]
+        candidates.append(Candidate(
+            id=evs[0].id, state=lc.name(state), by=[e.by for e in evs], at=[e.at for e in evs],
+            events=[e.id for e in evs], fields=lc.summary(state)))
+    return Replayed(graph.run(shared, lc, initial), head_ids, candidates)
+
+
+class _Graph:
+    """State events in topological order, with ancestor sets as int bitmasks."""
+
+    def __init__(self, events: list[Event]) -> None:
+        by_id = {e.id: e for e in events}
+        parents = {e.id: {p for p in e.after if p in by_id and p != e.id} for e in events}
+        children: dict[str, list[str]] = {e.id: [] for e in events}
+        for eid, ps in parents.items():
+            for p in ps:
+                children[p].append(eid)
+        waiting = {eid: len(ps) for eid, ps in parents.items()}
+        ready = [(by_id[eid].at, eid) for eid, n in waiting.items() if n == 0]
+        heapq.heapify(ready)
+        order: list[Event] = []
+        while ready:
+            _, eid = heapq.heappop(ready)
+            order.append(by_id[eid])
+            for c in children[eid]:
+                waiting[c] -= 1
+                if waiting[c] == 0:
+                    heapq.heappush(ready, (by_id[c].at, c))
+        # A cycle can only come from a malformed writer: keep its events, in time order.
+        placed = {e.id for e in order}
+        order += chronological([e for e in events if e.id not in placed])
+        self.order = order
+        self.index = {e.id: i for i, e in enumerate(order)}
+        self.parents = [[self.index[p] for p in parents[e.id] if self.index[p] < i]
+                        for i, e in enumerate(order)]
+        self.anc: list[int] = []
+        for i, ps in enumerate(self.parents):
+            mask = 1 << i
+            for p in ps:
+                mask |= self.anc[p]
+            self.anc.append(mask)
+
+    def heads(self) -> list[int]:
+        referenced = 0
+        for ps in self.parents:
+            for p in ps:
+                referenced |= 1 << p
+        return [i for i in range(len(self.order)) if not referenced >> i & 1]
+
+    def run(self, mask: int, lc: Lifecycle[S], initial: S) -> S:
+        dropped = 0
+        for i in reversed(range(len(self.order))):
+            event = self.order[i]
+            if event.op != SETTLE or not mask >> i & 1 or dropped >> i & 1:
+                continue
+            kept = 0
+            for k in event.args.get("keep") or []:
+                if isinstance(k, str) and k in self.index:
+                    kept |= self.anc[self.index[k]]
+            if kept:
+                branches = 0
+                for p in self.parents[i]:
+                    branches |= self.anc[p]
+                dropped |= branches & ~kept
+        state = initial
+        for i, event in enumerate(self.order):
+            if mask >> i & 1 and not dropped >> i & 1 and event.op != SETTLE:
+                state = lc.apply(state, event)
+        return state
+
+
+# -- writing -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Current(Generic[S]):
+    """An item as read inside a transaction, before an operation writes to it."""
+
+    obj: bytes
+    fields: dict[str, Any]
+    events: list[Event]
+    replayed: Replayed[S]
+
+    @property
+    def state(self) -> S:
+        return self.replayed.state
+
+
+def load(tx: Any, items: bytes, item_id: str, what: str, lc: Lifecycle[S],
+         initial: Callable[[dict[str, Any]], S], *, settled: bool = True) -> Current[S]:
+    """Read item ``item_id``; with ``settled``, refuse while it needs reconciliation."""
+    return current(tx, child(tx, items, item_id, what), lc, initial, settled=settled)
+
+
+def current(tx: Any, obj: bytes, lc: Lifecycle[S], initial: Callable[[dict[str, Any]], S],
+            *, settled: bool = True) -> Current[S]:
+    fields = read(tx, obj)
+    events = parse_events(fields.pop(EVENTS_KEY, []))
+    cur = Current(obj, fields, events, replay(events, lc, initial(fields)))
+    if settled and cur.replayed.needs_reconciliation:
+        raise TransitionRefused(
+            "this item has concurrent, different changes; settle it (choose one of its "
+            "candidate states) before changing its state again")
+    return cur
+
+
+def write_state_event(tx: Any, cur: Current[S], *, by: str, at: str, op: str,
+                      **args: Any) -> str:
+    """Append a state event after the current heads (``cur`` read with ``settled``)."""
+    return append_event(tx, cur.obj, by=by, at=at, op=op, after=list(cur.replayed.heads), args=args)
+
+
+def write_event(tx: Any, cur: Current[S], *, by: str, at: str, op: str, **args: Any) -> str:
+    """Append an event that changes no state (a note, advice, a volunteer)."""
+    return append_event(tx, cur.obj, by=by, at=at, op=op, after=list(cur.replayed.heads), args=args)
+
+
+def settle(tx: Any, cur: Current[S], *, by: str, at: str, choice: str) -> str:
+    """Resolve a disagreement: ``choice`` is a candidate's state name or its id."""
+    candidates = cur.replayed.candidates
+    if not candidates:
+        raise TransitionRefused("this item has no disagreement to settle")
+    chosen = ([c for c in candidates if c.id == choice]
+              or [c for c in candidates if c.state == choice])
+    if not chosen:
+        options = ", ".join(f"{c.state} ({c.id})" for c in candidates)
+        raise InvalidInput(f"choice: {choice!r} is not one of the candidates: {options}")
+    if len(chosen) > 1:
+        raise InvalidInput(f"choice: several candidates are {choice!r}; name one by its id: "
+                           + ", ".join(c.id for c in chosen))
+    return append_event(tx, cur.obj, by=by, at=at, op=SETTLE, after=list(cur.replayed.heads),
+                        args={"state": chosen[0].state, "keep": list(chosen[0].events)})
+
+
+def notes(events: Sequence[Event], op: str = "note") -> list[Note]:
+    """The notes among ``events``, oldest first."""
+    return [Note(id=e.id, at=e.at, by=e.by, text=str(e.args.get("text", "")))
+            for e in chronological(events) if e.op == op]

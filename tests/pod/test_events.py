@@ -1,0 +1,75 @@
+"""The replay engine: causal order, disagreement, settling (with a toy lifecycle)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from podsync.pod.events import SETTLE, Event, Lifecycle, parse_events, replay
+
+TOY: Lifecycle[str] = Lifecycle(
+    states=("a", "b", "c"), state_ops=frozenset({"set"}),
+    apply=lambda s, e: str(e.args["to"]), name=lambda s: s, key=lambda s: s,
+    summary=lambda s: {"value": s},
+)
+
+
+def ev(eid: str, to: str, after: list[str], at: str = "2026-01-01T00:00:00+00:00",
+       op: str = "set", **args: Any) -> Event:
+    return Event(id=eid, at=at, by="m", op=op, after=after,
+                 args={"to": to, **args} if op == "set" else args)
+
+
+def test_linear_history_replays_in_causal_order_not_time_order() -> None:
+    # The second event carries an earlier clock (a skewed device) but comes after.
+    events = [ev("1", "b", [], at="2026-01-02T00:00:00+00:00"),
+              ev("2", "c", ["1"], at="2026-01-01T00:00:00+00:00")]
+    r = replay(events, TOY, "a")
+    assert (r.state, r.heads, r.candidates) == ("c", ["2"], [])
+
+
+def test_concurrent_identical_transitions_are_not_a_disagreement() -> None:
+    r = replay([ev("0", "b", []), ev("1", "c", ["0"]), ev("2", "c", ["0"])], TOY, "a")
+    assert r.state == "c" and not r.needs_reconciliation and sorted(r.heads) == ["1", "2"]
+
+
+def test_concurrent_different_transitions_show_both_and_the_shared_state() -> None:
+    r = replay([ev("0", "b", []), ev("1", "c", ["0"]), ev("2", "a", ["0"])], TOY, "a")
+    assert r.needs_reconciliation
+    assert r.state == "b"  # what both branches agree on
+    assert sorted((c.state, c.events[0]) for c in r.candidates) == [("a", "2"), ("c", "1")]
+
+
+def test_settle_keeps_the_chosen_branch_and_history_keeps_the_other() -> None:
+    events = [ev("0", "b", []), ev("1", "c", ["0"]), ev("2", "a", ["0"]),
+              ev("s", "", ["1", "2"], op=SETTLE, state="a", keep=["2"])]
+    r = replay(events, TOY, "a")
+    assert (r.state, r.heads, r.needs_reconciliation) == ("a", ["s"], False)
+
+
+def test_two_settles_made_apart_disagree_and_a_third_settles_them() -> None:
+    base = [ev("0", "b", []), ev("1", "c", ["0"]), ev("2", "a", ["0"]),
+            ev("s1", "", ["1", "2"], op=SETTLE, keep=["1"]),
+            ev("s2", "", ["1", "2"], op=SETTLE, keep=["2"])]
+    r = replay(base, TOY, "a")
+    assert r.needs_reconciliation and {c.state for c in r.candidates} == {"a", "c"}
+    final = replay(base + [ev("s3", "", ["s1", "s2"], op=SETTLE, keep=["s1"])], TOY, "a")
+    # s3 sets s2 aside, so s2's own choice (drop branch 1) no longer applies.
+    assert (final.state, final.needs_reconciliation) == ("c", False)
+
+
+def test_a_later_change_after_settling_builds_on_the_settled_state() -> None:
+    events = [ev("0", "b", []), ev("1", "c", ["0"]), ev("2", "a", ["0"]),
+              ev("s", "", ["1", "2"], op=SETTLE, keep=["1"]), ev("3", "b", ["s"])]
+    assert replay(events, TOY, "a").state == "b"
+
+
+def test_malformed_events_are_skipped_and_a_cycle_does_not_hang() -> None:
+    raw = [{"id": "1", "at": "2026-01-01T00:00:00+00:00", "by": "m", "op": "set", "to": "b",
+            "after": ["2"]},
+           {"id": "2", "at": "2026-01-02T00:00:00+00:00", "by": "m", "op": "set", "to": "c",
+            "after": ["1"]},
+           {"id": "3", "op": "set"}, "junk", {"id": 4, "at": "x", "by": "m", "op": "set",
+                                             "after": []}]
+    events = parse_events(raw)
+    assert [e.id for e in events] == ["1", "2"]
+    assert replay(events, TOY, "a").state in TOY.states
