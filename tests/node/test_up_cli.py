@@ -57,26 +57,36 @@ def test_up_prints_the_ui_url_reports_running_and_stops_on_sigterm(tmp_path: Pat
 
 
 @pytest.mark.slow
-def test_a_second_process_dials_the_first_and_both_report_the_link(tmp_path: Path) -> None:
+def test_a_member_joins_by_invite_and_the_two_processes_link(tmp_path: Path) -> None:
     a_home, b_home = tmp_path / "a", tmp_path / "b"
-    for home, name in ((a_home, "Ada"), (b_home, "Bo")):
-        assert podsync("init", "--name", name, home=home).returncode == 0
+    assert podsync("init", "--name", "Ada", home=a_home).returncode == 0
     a, _ = start_up(a_home)
     procs = [a]
     try:
+        invite = podsync("invite", "--json", home=a_home)
+        assert invite.returncode == 0, invite.stderr
+        code = json.loads(invite.stdout)["code"]
+        joined = podsync("join", code, "--name", "Bo", home=b_home)
+        assert joined.returncode == 0, joined.stderr
+        members = json.loads(podsync("members", "--json", home=b_home).stdout)
+        assert sorted(m["name"] for m in members) == ["Ada", "Bo"]
         a_listen = json.loads(podsync("status", "--json", home=a_home).stdout)["listen"][0]
         b, _ = start_up(b_home, "--peer", a_listen)
         procs.append(b)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
-            peers = json.loads(podsync("status", "--json", home=b_home).stdout)["peers"]
-            if any(p["connected"] for p in peers):
+            status = json.loads(podsync("status", "--json", home=b_home).stdout)
+            connected = [p for p in status["peers"] if p["connected"]]
+            if connected and len(status["documents"]) >= 6:
                 break
             time.sleep(0.1)
         else:
-            raise AssertionError("B never connected to A")
-        [peer] = [p for p in peers if p["connected"]]
+            raise AssertionError(f"B never linked to A and received the pod: {status}")
+        [peer] = connected
         assert peer["address"] == a_listen and peer["found_by"] == "manual"
+        a_status = json.loads(podsync("status", "--json", home=a_home).stdout)
+        assert peer["device_id"] == a_status["device_id"]
+        assert peer["member_id"] == a_status["member_id"]
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
