@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -25,9 +26,12 @@ from podsync.cli.init import initialise
 from podsync.errors import NotFound
 from podsync.home import Home
 from podsync.ids import document_url, encode_head, new_document_id, parse_url
+from podsync.net import Dialer, Link, LinkTable
 from podsync.node import Node, NodeOptions
+from podsync.repo import Repo
 from podsync.repo.values import get_path, put_value, to_python
-from podsync.sync import Effect, Send
+from podsync.store import DocumentStore
+from podsync.sync import Close, Effect, Send
 
 pytestmark = pytest.mark.slow
 
@@ -70,6 +74,11 @@ def doc_id_of(url: str) -> str:
     return parse_url(url)[0]
 
 
+def conn_of(repo: Repo, peer_id: str | None) -> int | None:
+    """The link on which ``peer_id`` completed its handshake with ``repo``'s engine."""
+    return next((p.conn for p in repo.engine.peers() if p.peer_id == peer_id), None)
+
+
 class FrameCounter:
     """Counts the frames the node hands to each link, by wrapping the repo's
     transport callback (every Send the engine produces passes through it)."""
@@ -86,14 +95,66 @@ class FrameCounter:
         node.repo.transport = transport
 
 
+class SyncStack:
+    """podsync's sync stack (store, repo, engine, links, dialer) without the node
+    around it, dialling a plain-WebSocket automerge-repo server.
+
+    A node's own peer links are TLS pinned to the pod roster, so a node does not
+    dial a JS sync server; this is the same client role its links play, with the
+    share policy left open as a relay's would be.
+    """
+
+    def __init__(self, root: Path, peer_id: str) -> None:
+        self.store = DocumentStore(root / "podsync.db")
+        self.repo = Repo(self.store, peer_id)
+        self.links = LinkTable(self._on_frame, self._on_open, self._on_closed)
+        self.repo.transport = self._on_effect
+        self._session: aiohttp.ClientSession | None = None
+        self._dialer: Dialer | None = None
+        self._timers: asyncio.Task[None] | None = None
+
+    def dial(self, address: str) -> None:
+        self._session = aiohttp.ClientSession()
+        self._dialer = Dialer(address, self._session, self.links.serve)
+        self._dialer.start()
+        self._timers = asyncio.get_running_loop().create_task(self.repo.run_timers())
+
+    async def close(self) -> None:
+        if self._dialer is not None:
+            await self._dialer.stop()
+        self.links.close_all("closing")
+        if self._timers is not None:
+            self._timers.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timers
+        if self._session is not None:
+            await self._session.close()
+        await self.repo.flush()
+        self.store.close()
+
+    def _on_open(self, link: Link) -> None:
+        self.repo.dispatch(self.repo.engine.connect(link.conn, link.role, time.monotonic()))
+
+    def _on_frame(self, conn: int, data: bytes) -> None:
+        self.repo.dispatch(self.repo.engine.receive(conn, data, time.monotonic()))
+
+    def _on_closed(self, conn: int) -> None:
+        self.repo.dispatch(self.repo.engine.disconnect(conn, time.monotonic()))
+
+    def _on_effect(self, effect: Effect) -> None:
+        if isinstance(effect, (Send, Close)):
+            self.links.execute(effect)
+
+
 class Rig:
-    """One podsync node in a temporary home, and the JS peers of a test."""
+    """A test's podsync node (in a temporary home), sync stacks and JS peers."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.node: Node | None = None
         self.js: list[JsPeer] = []
         self.killed: set[int] = set()
+        self.stacks: list[SyncStack] = []
 
     async def start_node(self, name: str = "ada") -> Node:
         home = Home(self.root / name)
@@ -105,8 +166,10 @@ class Rig:
         return node
 
     async def client(self, url: str | None = None, *, wait_peer: bool = True) -> JsPeer:
-        assert self.node is not None
-        peer = await start_js_client(url or self.node.local_ws_url)
+        if url is None:
+            assert self.node is not None, "start the node first, or name the URL to dial"
+            url = self.node.local_ws_url
+        peer = await start_js_client(url)
         self.js.append(peer)
         if wait_peer:
             await peer.next_event("peer", timeout=SYNC_TIMEOUT_S)
@@ -116,6 +179,13 @@ class Rig:
         peer, port = await start_js_server()
         self.js.append(peer)
         return peer, port
+
+    def stack(self, name: str = "stack") -> SyncStack:
+        root = self.root / name
+        root.mkdir()
+        stack = SyncStack(root, f"podsync-{name}-{new_document_id()}")
+        self.stacks.append(stack)
+        return stack
 
     def kill(self, peer: JsPeer) -> None:
         self.killed.add(peer.pid)
@@ -130,6 +200,8 @@ class Rig:
                 if peer.pid not in self.killed:
                     codes[repr(peer)] = code
         finally:
+            for stack in self.stacks:
+                await stack.close()
             if self.node is not None:
                 await self.node.stop()
         return codes
@@ -228,6 +300,7 @@ async def test_unknown_document_is_refused_quickly(rig: Rig, node: Node) -> None
     assert found["ok"] is False
     assert found["error"] == "unavailable", found
     assert found["ms"] < UNAVAILABLE_WITHIN_MS, found
+    print(f"JS find of an unknown document refused by the node after {found['ms']:.0f} ms")
     assert not node.repo.has(doc_id_of(url))
 
 
@@ -298,10 +371,10 @@ async def test_local_endpoint_refuses_missing_or_wrong_token(rig: Rig, node: Nod
     assert node.repo.engine.peers() == []
 
 
-# ---------------------------------------------------------------- the node dialling a JS server
+# ---------------------------------------------------------------- podsync dialling a JS server
 
 
-async def test_node_fetches_from_js_server(rig: Rig, node: Node) -> None:
+async def test_podsync_fetches_from_js_server(rig: Rig) -> None:
     server, port = await rig.server()
     c = await rig.client(f"ws://127.0.0.1:{port}")
     url = (await c.call("create", value={"title": "minutes", "n": 1}))["url"]
@@ -316,34 +389,51 @@ async def test_node_fetches_from_js_server(rig: Rig, node: Node) -> None:
     await eventually_async(lambda: _has_key(server_keys(), doc_id),
                            what="the JS server storing the client's document")
 
-    node.dial(f"127.0.0.1:{port}", found_by="manual")
+    stack = rig.stack()
+    stack.dial(f"127.0.0.1:{port}")
     # The server reports each peer that joins; the JS client joined first.
     joined = [(await server.next_event("peer", timeout=SYNC_TIMEOUT_S))["peerId"] for _ in range(2)]
-    assert joined == [c.peer_id, node.identity.device_id]
-    await eventually(lambda: node.peer_by_id(server.peer_id) is not None,
-                     what="the node completing its handshake with the JS server")
+    assert joined == [c.peer_id, stack.repo.peer_id]
+    await eventually(lambda: conn_of(stack.repo, server.peer_id) is not None,
+                     what="podsync completing its handshake with the JS server")
 
-    doc = await node.repo.find(doc_id, timeout=SYNC_TIMEOUT_S)
+    repo = stack.repo
+    doc = await repo.find(doc_id, timeout=SYNC_TIMEOUT_S)
     assert to_python(doc) == {"title": "minutes", "n": 1}
 
     await c.call("change", url=url, path=["n"], value=2)
-    await eventually(lambda: get_path(node.repo.get(doc_id), "n") == 2,
-                     what="the JS client's live edit reaching the node")
-    await eventually(lambda: node.repo.has(doc_id), what="the node storing the document")
+    await eventually(lambda: get_path(repo.get(doc_id), "n") == 2,
+                     what="the JS client's live edit reaching podsync")
+    await eventually(lambda: repo.has(doc_id), what="podsync storing the document")
 
-    # The node joined with its storageId and isEphemeral false, so the server
-    # keeps its sync state for the node as for a persistent peer. (The server
-    # saves one storageId's states through a single trailing 100 ms throttle, so
-    # this is checked before any other document is synced with it.)
-    storage_id = node.store.storage_id
+    # podsync joined with its storageId and isEphemeral false, so the server
+    # keeps its sync state as for a persistent peer. (The server saves one
+    # storageId's states through a single trailing 100 ms throttle, so this is
+    # checked before any other document is synced with it.)
+    storage_id = stack.store.storage_id
     await eventually_async(
         lambda: _has_key(server_keys(), doc_id, "sync-state", storage_id),
         what=f"the JS server saving sync state for storage id {storage_id}")
 
     started = time.monotonic()
     with pytest.raises(NotFound):
-        await node.repo.find(new_document_id(), timeout=SYNC_TIMEOUT_S)
+        await repo.find(new_document_id(), timeout=SYNC_TIMEOUT_S)
     assert time.monotonic() - started < UNAVAILABLE_WITHIN_MS / 1000
+
+
+async def test_node_does_not_sync_with_a_plain_js_server(rig: Rig, node: Node) -> None:
+    """Node links are TLS pinned to the roster: a JS server is no pod member."""
+    server, port = await rig.server()
+    address = f"127.0.0.1:{port}"
+    node.dial(address, found_by="manual")
+
+    def dial_failed() -> bool:
+        return any(p["address"] == address and not p["connected"] and p.get("last_error")
+                   for p in node.status()["peers"])
+
+    await eventually(dial_failed, what="the node reporting its failed dial")
+    assert (await server.call("peers"))["peers"] == []
+    assert node.repo.engine.peers() == []
 
 
 async def _has_key(keys: Awaitable[list[list[str]]], *prefix: str) -> bool:
@@ -397,11 +487,12 @@ async def test_killed_js_client_then_new_client_converges_without_loop(rig: Rig,
     for n in range(5):
         await a.call("change", url=url, path=["items", f"k{n}"], value=n)
     rig.kill(a)
-    await eventually(lambda: node.peer_by_id(a.peer_id) is None,
+    await eventually(lambda: conn_of(node.repo, a.peer_id) is None,
                      what="the node dropping the killed client's link")
 
     a2 = await rig.client()
-    conn = node.peer_by_id(a2.peer_id).conn  # type: ignore[union-attr]
+    conn = conn_of(node.repo, a2.peer_id)
+    assert conn is not None
     found = await a2.call("find", url=url, timeoutMs=SYNC_TIMEOUT_MS)
     assert found["ok"], found
     await a2.call("change", url=url, path=["items", "rejoined"], value=True)
@@ -423,4 +514,5 @@ async def test_killed_js_client_then_new_client_converges_without_loop(rig: Rig,
     frames = counter.frames[conn]
     assert len(frames) == settled, f"frames kept flowing on an idle link: {frames[settled:]}"
     assert len(frames) < MAX_FRAMES_SMALL_DOC, collections.Counter(frames)
+    print(f"frames the node sent the rejoined client: {dict(collections.Counter(frames))}")
     assert b.returncode is None and a.returncode not in (None, 0)

@@ -3,8 +3,10 @@
 A link is a thin executor: frames read from the socket go to the engine
 (``SyncEngine.receive``) and the engine's ``Send``/``Close`` effects come back to
 the link. Each link has one writer task so frames leave in the order the engine
-produced them, and a bounded queue so one slow peer cannot make the node hoard
-memory.
+produced them. The bytes waiting in its queue are reported to the engine
+(``SyncEngine.send_backlog``) when they cross the engine's pause mark either way:
+the engine then holds back new announcements to that peer, or closes it as too
+slow, so one peer that stops reading cannot make the node hoard memory.
 """
 
 from __future__ import annotations
@@ -21,14 +23,10 @@ import aiohttp
 from aiohttp import web
 
 from podsync.sync import Close, Effect, Send
+from podsync.sync.limits import SEND_BACKLOG_PAUSE_BYTES
 
 log = logging.getLogger(__name__)
 
-#: Frames waiting to be written to one peer before we give up on it. A healthy
-#: peer on a LAN drains thousands of frames a second; the engine keeps at most a
-#: few hundred documents in flight per peer, each with one outstanding message,
-#: so a queue this long means the peer has stopped reading.
-MAX_QUEUED_FRAMES = 4096
 #: Ping interval; aiohttp closes the link when a pong does not come back within
 #: half of it. automerge-repo's server pings every 5 s, so JS peers expect this.
 HEARTBEAT_SECONDS = 5.0
@@ -54,16 +52,26 @@ class Link:
     close_reason: str | None = None
     bytes_in: int = 0
     bytes_out: int = 0
+    queued_bytes: int = 0
+    #: Called with this link when its backlog crosses the engine's pause mark.
+    on_backlog: Callable[["Link"], None] | None = None
+    _paused: bool = False
     _queue: asyncio.Queue[bytes | None] = field(default_factory=asyncio.Queue)
 
     def send(self, data: bytes) -> None:
         if self.close_reason is not None:
             return
-        if self._queue.qsize() >= MAX_QUEUED_FRAMES:
-            self.close(f"peer is not reading ({MAX_QUEUED_FRAMES} frames queued)")
-            return
         self.bytes_out += len(data)
+        self.queued_bytes += len(data)
         self._queue.put_nowait(data)
+        self._check_backlog()
+
+    def _check_backlog(self) -> None:
+        paused = self.queued_bytes > SEND_BACKLOG_PAUSE_BYTES
+        if paused != self._paused:
+            self._paused = paused
+            if self.on_backlog is not None:
+                self.on_backlog(self)
 
     def close(self, reason: str) -> None:
         if self.close_reason is None:
@@ -80,6 +88,8 @@ class Link:
             except (ConnectionError, RuntimeError, aiohttp.ClientError) as exc:
                 self.close(f"write failed: {exc}")
                 break
+            self.queued_bytes -= len(data)
+            self._check_backlog()
         await self.ws.close()
 
 
@@ -87,8 +97,10 @@ class LinkTable:
     """Every open link, keyed by the engine's connection id."""
 
     def __init__(self, receive: Callable[[int, bytes], None],
-                 connect: Callable[[Link], None], disconnect: Callable[[int], None]) -> None:
+                 connect: Callable[[Link], None], disconnect: Callable[[int], None],
+                 backlog: Callable[[Link], None] | None = None) -> None:
         self._receive = receive
+        self._backlog = backlog
         self._connect = connect
         self._disconnect = disconnect
         self.links: dict[int, Link] = {}
@@ -108,6 +120,7 @@ class LinkTable:
     async def serve(self, link: Link) -> None:
         """Run ``link`` until either side closes it."""
         self.links[link.conn] = link
+        link.on_backlog = self._backlog
         writer = asyncio.get_running_loop().create_task(link.write_loop())
         try:
             self._connect(link)
