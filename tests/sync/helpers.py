@@ -33,7 +33,7 @@ def of_type(effects: list[Effect], kind: type) -> list[Any]:
 def open_acceptor(engine: SyncEngine, conn: int, peer_id: str, *, extension: bool = False,
                   now: float = 0.0) -> list[Effect]:
     """Open ``conn`` on ``engine`` as if a peer called ``peer_id`` dialed it."""
-    meta = PeerMetadata(None, True, 1 if extension else None, ("summary",) if extension else ())
+    meta = PeerMetadata(None, True, 1 if extension else None, ("summary", "doc") if extension else ())
     engine.connect(conn, "acceptor", now)
     return engine.receive(conn, encode(Join(peer_id, ("1",), meta)), now)
 

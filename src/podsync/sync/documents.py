@@ -34,7 +34,7 @@ from podsync.sync.limits import (
     IN_FLIGHT_TIMEOUT, MAX_DOCS_IN_FLIGHT, MAX_UNKNOWN_WANTS_PER_PEER, REQUEST_TIMEOUT,
     SEND_BACKLOG_PAUSE_BYTES, SUMMARY_TIMEOUT,
 )
-from podsync.sync.messages import DocUnavailable, Request, Summary, Sync
+from podsync.sync.messages import DocUnavailable, Request, Summary, Sync, WholeDoc
 from podsync.sync.policy import DocumentSource, SharePolicy
 from podsync.sync.state import DocSync, Link, PeerDoc
 
@@ -171,8 +171,14 @@ class Documents:
             return False
         ds.heads = after
         if origin == "remote":
-            changes = [c.bytes for c in doc.get_changes(before)]
-            out.emit(Persist(ds.doc_id, changes, list(after)))
+            if before:
+                chunks = [c.bytes for c in doc.get_changes(before)]
+            else:
+                # The whole document arrived (a cold sync): one saved-document chunk
+                # is a fraction of the size and cost of one chunk per change, and
+                # the store loads it concatenated with later changes all the same.
+                chunks = [doc.save()]
+            out.emit(Persist(ds.doc_id, chunks, list(after)))
         out.emit(DocumentChanged(ds.doc_id, list(after), origin, peer_id))  # type: ignore[arg-type]
         return True
 
@@ -364,11 +370,50 @@ class Documents:
             ds = self.get(doc_id)
             if ds is None:
                 continue
-            self.document(ds)
+            doc = self.document(ds)
             if not ds.has_content:
                 continue
-            if self._sync_to(out, ds, link, self._register(ds, link)):
+            if doc_id in link.lacking:
+                self._send_whole(out, ds, doc, link)
+            elif self._sync_to(out, ds, link, self._register(ds, link)):
                 link.in_flight[doc_id] = now
+
+    def _send_whole(self, out: Outbox, ds: DocSync, doc: am.Document, link: Link) -> None:
+        """Send a peer that holds nothing of ``ds`` the whole saved document.
+
+        Loading a saved document costs the peer a fraction of applying its changes
+        one by one, and needs no round trip; from then on both sides hold the same
+        heads, so the document is registered as in step with that peer.
+        """
+        link.lacking.discard(ds.doc_id)
+        out.send(link.conn, WholeDoc(self.peer_id, link.peer_id, ds.doc_id, doc.save()))
+        self._register(ds, link).their_heads = list(ds.heads)
+
+    def on_whole_doc(self, out: Outbox, link: Link, msg: WholeDoc, now: float) -> None:
+        doc_id = msg.document_id
+        if not link.whole_doc or not self._valid(doc_id) or not self._may_read(link, doc_id):
+            log.info("peer %s: refused a whole document %s", link.peer_id, doc_id)
+            out.send(link.conn, DocUnavailable(self.peer_id, link.peer_id, doc_id))
+            return
+        try:
+            incoming = am.Document.load(msg.data)
+        except Exception as err:
+            raise ProtocolError(f"document {doc_id}: whole document does not load: {err}") from None
+        ds = self.get(doc_id, create=True)
+        assert ds is not None
+        doc = self.document(ds)
+        before = ds.heads
+        if ds.has_content:
+            doc.merge(incoming)
+        else:
+            ds.doc = incoming
+        pd = self._register(ds, link)
+        pd.their_heads = sorted(incoming.get_heads())
+        pd.wants = pd.awaiting = pd.unavailable = False
+        if self._note_change(out, ds, before, "remote", link.peer_id):
+            self._content_changed(out, ds, link.conn, now)
+        if ds.heads != pd.their_heads:
+            self._sync_to(out, ds, link, pd)  # we held changes it lacks
 
     def link_opened(self, out: Outbox, link: Link, now: float) -> None:
         for doc_id in list(self._wanted):
@@ -392,19 +437,24 @@ class Documents:
             return
         self._apply_summary(out, link, unpack_summary(msg.data), now)
 
-    def _apply_summary(self, out: Outbox, link: Link, theirs: dict[str, bytes], now: float) -> None:
+    def _apply_summary(self, out: Outbox, link: Link, theirs: dict[str, bytes] | None,
+                       now: float) -> None:
         """Register the documents on which we agree; announce the ones where we
-        differ or that the peer lacks. Those it has and we lack, it announces."""
+        differ or that the peer lacks (``theirs`` None: no summary came, so nothing
+        is known to be lacking). Those it has and we lack, it announces."""
         link.summary_deadline = None
         for doc_id in sorted(self.all_ids()):
             heads = self.current_heads(doc_id)
             if not heads or doc_id in link.docs or not self._may_read(link, doc_id):
                 continue
-            if theirs.get(doc_id) == heads_digest(heads):
+            if theirs is not None and theirs.get(doc_id) == heads_digest(heads):
                 ds = self.get(doc_id)
                 assert ds is not None
                 self._register(ds, link).their_heads = list(heads)
             elif self.policy.may_announce(link.peer_id, doc_id):
+                # Without a summary (it never came) we do not know what it lacks.
+                if link.whole_doc and theirs is not None and doc_id not in theirs:
+                    link.lacking.add(doc_id)
                 self._enqueue(link, doc_id)
         self.drain(out, link, now)
 
@@ -421,7 +471,7 @@ class Documents:
         for link in self._open_links():
             if link.summary_deadline is not None and link.summary_deadline <= now:
                 log.warning("peer %s sent no summary; announcing documents one by one", link.peer_id)
-                self._apply_summary(out, link, {}, now)
+                self._apply_summary(out, link, None, now)
             stuck = [d for d, started in link.in_flight.items() if started + IN_FLIGHT_TIMEOUT <= now]
             for doc_id in stuck:
                 del link.in_flight[doc_id]

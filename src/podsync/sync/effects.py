@@ -45,7 +45,11 @@ class PeerDisconnected(msgspec.Struct, frozen=True):
 
 class Persist(msgspec.Struct, frozen=True):
     """Changes that arrived from a peer; store them. ``heads`` are the document's
-    heads once they are applied. Local changes are never reported here."""
+    heads once they are applied. Local changes are never reported here.
+
+    ``changes`` are automerge chunks to append: change chunks, or one saved
+    document when the whole document arrived at once (a cold sync). Loading the
+    concatenation of a document's chunks restores it either way."""
 
     doc_id: str
     changes: list[bytes]

@@ -28,6 +28,8 @@ EXTENSION_KEY = "podsync"
 EXTENSION_VERSION = 1
 EXT_SUMMARY = "summary"
 SUMMARY_TYPE = "podsync-summary"
+EXT_WHOLE_DOC = "doc"
+WHOLE_DOC_TYPE = "podsync-doc"
 
 # cbor-x turns CBOR integers above this into BigInt; JS sends such numbers as float64.
 _FLOAT_FROM = 2**32
@@ -117,6 +119,15 @@ class Summary(msgspec.Struct, frozen=True):
     data: bytes
 
 
+class WholeDoc(msgspec.Struct, frozen=True):
+    """podsync extension: a whole saved document, for a peer whose summary lacks it."""
+
+    sender_id: str
+    target_id: str
+    document_id: str
+    data: bytes
+
+
 class Unknown(msgspec.Struct, frozen=True):
     """A message type this build does not know; received and ignored."""
 
@@ -126,7 +137,7 @@ class Unknown(msgspec.Struct, frozen=True):
 
 Message = Union[
     Join, Peer, ErrorMessage, Request, Sync, DocUnavailable, Ephemeral, Leave,
-    RemoteSubscriptionChange, RemoteHeadsChanged, Summary, Unknown,
+    RemoteSubscriptionChange, RemoteHeadsChanged, Summary, WholeDoc, Unknown,
 ]
 
 # ---------------------------------------------------------------- decoding
@@ -274,6 +285,8 @@ def decode(frame: bytes) -> Message:
                                   f.document_id(), _new_heads(f))
     if kind == SUMMARY_TYPE:
         return Summary(f.text("senderId"), f.opt_text("targetId") or "", f.data())
+    if kind == WHOLE_DOC_TYPE:
+        return WholeDoc(f.text("senderId"), f.opt_text("targetId") or "", f.document_id(), f.data())
     sender = raw.get("senderId")
     return Unknown(kind, sender if isinstance(sender, str) else None)
 
@@ -354,6 +367,9 @@ def to_map(msg: Message) -> dict[str, Any]:
     if isinstance(msg, Summary):
         return {"type": SUMMARY_TYPE, "senderId": msg.sender_id, "targetId": msg.target_id,
                 "data": msg.data}
+    if isinstance(msg, WholeDoc):
+        return {"type": WHOLE_DOC_TYPE, "senderId": msg.sender_id, "targetId": msg.target_id,
+                "documentId": msg.document_id, "data": msg.data}
     raise TypeError(f"cannot encode {type(msg).__name__}")
 
 

@@ -36,6 +36,8 @@ class Link:
     connected_at: float = 0.0
     summary: bool = False  # both sides speak the summary extension
     summary_deadline: float | None = None  # set while waiting for the peer's summary
+    whole_doc: bool = False  # both sides speak the whole-document extension
+    lacking: set[str] = field(default_factory=set)  # documents its summary did not list
     docs: set[str] = field(default_factory=set)  # documents this link is registered in
     unknown_wants: set[str] = field(default_factory=set)  # of those, held by nobody here
     refused: set[str] = field(default_factory=set)  # it answered our push doc-unavailable
