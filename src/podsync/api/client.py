@@ -35,8 +35,11 @@ def call(home: Home, name: str, args: dict[str, Any] | None = None) -> Any:
 
 
 async def _call_offline(home: Home, name: str, args: dict[str, Any]) -> Any:
+    # Encoded as the API would receive it, so both paths validate alike (text the
+    # shell could not decode, for one, is refused as it would be over HTTP).
+    body = json.dumps(args).encode()
     async with offline_context(home) as ctx:
-        result = await ops.run(ctx, name, args)
+        result = await ops.run(ctx, name, body)
     return json.loads(ops.to_json(result))
 
 

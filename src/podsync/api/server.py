@@ -68,6 +68,9 @@ class Api:
         self.context = context
         self.token = token
         self.status = status
+        #: Open event streams; they end when the node shuts down (a stream never
+        #: ends by itself, so otherwise stopping would wait for it to time out).
+        self._streams: set[asyncio.Task[Any]] = set()
 
     @property
     def repo(self) -> Repo:
@@ -78,6 +81,11 @@ class Api:
         app.router.add_get("/api/openapi.json", self.get_openapi)
         app.router.add_get("/api/events", self.get_events)
         app.router.add_post("/api/ops/{name}", self.post_op)
+        app.on_shutdown.append(self._end_streams)
+
+    async def _end_streams(self, app: web.Application) -> None:
+        for task in list(self._streams):
+            task.cancel()
 
     def check_token(self, request: web.Request) -> None:
         if not token_ok(request, self.token):
@@ -104,6 +112,9 @@ class Api:
                                                "Cache-Control": "no-cache"})
         await response.prepare(request)
         queue = self.repo.subscribe()
+        task = asyncio.current_task()
+        assert task is not None  # aiohttp runs every request handler in a task
+        self._streams.add(task)
         try:
             await response.write(b": connected\n\n")
             while True:
@@ -123,6 +134,7 @@ class Api:
             pass
         finally:
             self.repo.unsubscribe(queue)
+            self._streams.discard(task)
         return response
 
 

@@ -52,6 +52,7 @@ class PeerEntry(msgspec.Struct):
     connected: bool
     since: str | None = None  # ISO 8601: connected since
     last_error: str | None = None  # why the last dial to this address failed
+    links: int = 0  # open links to that device (one, once both sides settle)
 
 
 class Status(msgspec.Struct):
@@ -69,6 +70,7 @@ class Status(msgspec.Struct):
     member_name: str | None
     version: str
     local_clients: list[dict[str, Any]] = []  # automerge-repo apps on this computer
+    discovery: dict[str, Any] | None = None  # mDNS: enabled, members and other nodes seen
 
 
 def _documents(home: Home) -> tuple[list[DocumentEntry], list[DamagedEntry]]:

@@ -8,6 +8,7 @@ computer cannot read the pod through it.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
@@ -22,12 +23,26 @@ log = logging.getLogger(__name__)
 LOCAL_WS_PATH = "/automerge"
 
 
+def token_cookie_name(token: str) -> str:
+    """The name of the cookie carrying ``token`` for the web UI.
+
+    Cookies ignore the port, so two nodes on one computer would overwrite one
+    shared name; deriving the name from the token keeps each node's apart.
+    """
+    return "podsync_" + hashlib.sha256(token.encode()).hexdigest()[:12]
+
+
 def token_ok(request: web.Request, token: str) -> bool:
-    """True when the request carries ``token`` (query ``token`` or Bearer header)."""
+    """True when the request carries ``token``: query ``token``, Bearer header, or
+    the web UI's cookie (only from this origin, as SameSite=Strict intends)."""
     offered = request.query.get("token", "")
     auth = request.headers.get("Authorization", "")
     if auth.startswith("Bearer "):
         offered = auth[len("Bearer "):]
+    if not offered:
+        origin = request.headers.get("Origin")
+        if origin is None or origin == f"{request.scheme}://{request.host}":
+            offered = request.cookies.get(token_cookie_name(token), "")
     return bool(offered) and hmac.compare_digest(offered.encode(), token.encode())
 
 

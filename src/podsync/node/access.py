@@ -66,7 +66,10 @@ class PodAccess:
         cached = self._readers.get(doc_id)
         if cached is not None:
             return cached
-        doc = self.repo.engine.open(doc_id) if self.repo.has(doc_id) else None
+        # The engine's live copy, not the store: a document created a moment ago is
+        # announced before its first write is committed, and must not count as
+        # "not held" (which would share it with the whole pod) in between.
+        doc = self.repo.engine.open(doc_id)
         if doc is None:
             # Not held here: only a request can be about it, and forwarding a
             # request reveals no more than the id the asker already knows.

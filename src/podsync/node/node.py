@@ -10,7 +10,7 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 import ifaddr
@@ -24,8 +24,11 @@ from podsync.config import Config, load_config
 from podsync.errors import InvalidInput, PodsyncError, UsageError
 from podsync.home import Home, atomic_write_json
 from podsync.ids import document_url, hex_heads
-from podsync.net import LOCAL_WS_PATH, Dialer, Link, LinkTable, websocket_handler
+from podsync.discovery import Discovery
+from podsync.net import LOCAL_WS_PATH, Link, LinkTable, websocket_handler
+from podsync.net.dialer import format_address, normalize_address, parse_address
 from podsync.node.access import NodePolicy, PodAccess
+from podsync.node.peering import Peering
 from podsync.repo import ChangeEvent, Repo
 from podsync.store import DocumentStore
 from podsync.sync import Effect, PeerConnected, PeerDisconnected
@@ -49,18 +52,6 @@ DEFAULT_LISTEN = "0.0.0.0:7850"
 DEFAULT_API = "127.0.0.1:7851"
 LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
 WILDCARD_HOSTS = {"0.0.0.0", "::", "*"}
-
-
-def parse_address(text: str, *, what: str = "address") -> tuple[str, int]:
-    """``host:port`` (``[v6]:port`` for IPv6) into its parts; UsageError if malformed."""
-    host, sep, port_text = text.strip().rpartition(":")
-    if not sep or not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise UsageError(f"{what} must look like HOST:PORT, not {text!r}")
-    return host.strip("[]"), int(port_text)
-
-
-def format_address(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 @dataclass
@@ -99,9 +90,11 @@ class Node:
         self.token = ""
         self.listen_addresses: list[str] = []
         self.api_address = ""
-        self._links = LinkTable(self._on_frame, self._on_link_open, self._on_link_closed)
+        self._links = LinkTable(self._on_frame, self._on_link_open, self._on_link_closed,
+                                self._on_backlog)
         self._peers: dict[int, PeerRecord] = {}
-        self._dialers: dict[str, Dialer] = {}
+        self.peering: Peering
+        self._discovery: Discovery | None = None
         self._runners: list[web.AppRunner] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._session: aiohttp.ClientSession | None = None
@@ -113,6 +106,7 @@ class Node:
         self.identity = load_identity(self.home)
         self.config = load_config(self.home)
         self.token = load_api_token(self.home)
+        run_peers = [normalize_address(a, what="--peer") for a in self.options.peers]
         self.store = DocumentStore(self.home.db_path)
         try:
             policy = NodePolicy(self._link_of_peer)
@@ -121,15 +115,23 @@ class Node:
             self.repo.transport = self._on_transport_effect
             self.repo.listeners.append(self._on_document_change)
             self.context = PodContext(self.home, self.repo, self.config, self.identity, node=self)
+            # Before the servers: the first incoming link already counts.
+            self._session = aiohttp.ClientSession()
+            self.peering = Peering(home=self.home, device_id=self.identity.device_id, access=self.access,
+                                   links=self._links, open_peers=self._open_peer_ids,
+                                   session=self._session, tls=self._client_tls)
             await self._start_servers()
         except BaseException:
             for runner in self._runners:
                 await runner.cleanup()
+            if self._session is not None:
+                await self._session.close()
             self.store.close()
             raise
-        self._session = aiohttp.ClientSession()
-        for address in [*self.config.manual_peers, *self.options.peers]:
-            self.dial(address, found_by="manual")
+        self.peering.set_own_addresses([*self.listen_addresses, *self.reachable_addresses()])
+        self.peering.start(run_peers)
+        if self.options.discovery:
+            await self._start_discovery()
         self._tasks.append(asyncio.get_running_loop().create_task(self.repo.run_timers()))
         self._started = True
         atomic_write_json(self.home.node_file, self.runtime_info())
@@ -142,8 +144,14 @@ class Node:
             return
         self._started = False
         self.home.node_file.unlink(missing_ok=True)
-        for dialer in list(self._dialers.values()):
-            await dialer.stop()
+        if self._discovery is not None:
+            await self._discovery.stop()
+        # Stop accepting first: a peer redialing during shutdown must not get a
+        # link after the store is closed (links that still open are refused).
+        for runner in self._runners:
+            for site in list(runner.sites):
+                await site.stop()
+        await self.peering.stop()
         self._links.close_all("node is shutting down")
         for task in self._tasks:
             task.cancel()
@@ -177,7 +185,9 @@ class Node:
         self.api_address = _format_sockname(api_sockets[0])
 
     def add_ui_routes(self, app: web.Application) -> None:
-        """The web UI's pages (none in this build beyond the API)."""
+        """The web UI's pages, static files and invite QR code (:mod:`podsync.web`)."""
+        from podsync.web import add_routes  # noqa: PLC0415
+        add_routes(app, self.token)
 
     async def _run_app(self, app: web.Application, host: str, port: int, what: str,
                        tls: ssl.SSLContext | None) -> list[Any]:
@@ -211,26 +221,32 @@ class Node:
 
     # -- dialing --------------------------------------------------------------
 
-    def dial(self, address: str, *, found_by: str) -> None:
-        parse_address(address, what="peer address")
-        if address in self._dialers or address in self.listen_addresses:
-            return
-        assert self._session is not None
-        dialer = Dialer(address, self._session, self._links.serve, found_by=found_by,
-                        tls=self._client_tls, authorize=self._authorize_outgoing)
-        self._dialers[address] = dialer
-        dialer.start()
+    def dial(self, address: str, *, found_by: Literal["manual"] = "manual") -> None:
+        """Dial ``address`` for this run, as ``--peer`` does (not remembered).
+        Only manual addresses are dialed before their device is known."""
+        self.peering.add_manual(address, persist=False)
 
     def _client_tls(self) -> ssl.SSLContext:
         return client_context(self.identity, None, self.access.active_certs)
+
+    def _open_peer_ids(self) -> list[str]:
+        return [info.peer_id for info in self.repo.engine.peers()]
+
+    async def _start_discovery(self) -> None:
+        """Advertise on and browse the LAN with mDNS, unless the peer endpoint
+        listens on loopback only (nobody on the LAN could dial it)."""
+        host, port = parse_address(self.listen_addresses[0])
+        if host in LOOPBACK_HOSTS:
+            log.info("peer endpoint on loopback only: mDNS discovery stays off")
+            return
+        self._discovery = Discovery(self.identity.device_id, load_pod_secret(self.home), port,
+                                    self.peering.on_discovered, self.peering.on_lost)
+        await self._discovery.start()
 
     # -- trust ----------------------------------------------------------------
 
     def _authorize_incoming(self, request: web.Request) -> str | None:
         ssl_object = request.transport.get_extra_info("ssl_object") if request.transport else None
-        return self._member_device(ssl_object)
-
-    def _authorize_outgoing(self, ssl_object: ssl.SSLObject | None) -> str | None:
         return self._member_device(ssl_object)
 
     def _member_device(self, ssl_object: Any) -> str | None:
@@ -256,6 +272,7 @@ class Node:
             changed = self.access.refresh_roster()
             if changed:
                 self._drop_removed_links()
+                self.peering.roster_changed(self._discovery.peers.values() if self._discovery else ())
         if self.access.forget_readers(event.doc_id) or changed:
             self.repo.dispatch(self.repo.engine.policy_changed(time.monotonic()))
 
@@ -297,17 +314,25 @@ class Node:
     # -- links and engine -----------------------------------------------------
 
     def _on_link_open(self, link: Link) -> None:
+        if not self._started:
+            link.close("node is shutting down")
+            return
         # A peer link's senderId must be the device its certificate proves.
         expected = link.device_id if link.endpoint == "peer" else None
         self.repo.dispatch(self.repo.engine.connect(link.conn, link.role, time.monotonic(),
                                                     expected_peer_id=expected))
+        self.peering.link_opened(link)
 
     def _on_frame(self, conn: int, data: bytes) -> None:
         self.repo.dispatch(self.repo.engine.receive(conn, data, time.monotonic()))
 
+    def _on_backlog(self, link: Link) -> None:
+        self.repo.dispatch(self.repo.engine.send_backlog(link.conn, link.queued_bytes, time.monotonic()))
+
     def _on_link_closed(self, conn: int) -> None:
         self.repo.dispatch(self.repo.engine.disconnect(conn, time.monotonic()))
         self._peers.pop(conn, None)
+        self.peering.link_closed(conn)
 
     def _on_transport_effect(self, effect: Effect) -> None:
         if isinstance(effect, PeerConnected):
@@ -329,10 +354,7 @@ class Node:
             self._links.execute(effect)
 
     def _found_by(self, link: Link) -> str:
-        if link.role == "acceptor":
-            return "incoming" if link.endpoint == "peer" else "local"
-        dialer = self._dialers.get(link.address)
-        return dialer.found_by if dialer is not None else "manual"
+        return self.peering.found_by(link) if link.endpoint == "peer" else "local"
 
     # -- status ---------------------------------------------------------------
 
@@ -355,22 +377,16 @@ class Node:
     def local_ws_url(self) -> str:
         return f"ws://{self.api_address}{LOCAL_WS_PATH}?token={self.token}"
 
+    def _discovery_status(self) -> dict[str, Any]:
+        """Whether mDNS runs, which members it sees, and how many podsync nodes
+        of other pods it sees (some: multicast works on this network)."""
+        found = self._discovery
+        return {"enabled": found is not None, "members_seen": sorted(found.peers) if found else [],
+                "other_nodes_seen": len(found.foreign_seen) if found else 0}
+
     def status(self) -> dict[str, Any]:
-        peers: list[dict[str, Any]] = []
-        connected_addresses = set()
-        for record in self._peers.values():
-            if record.endpoint != "peer":
-                continue
-            connected_addresses.add(record.address)
-            peers.append({"device_id": record.peer_id, "member_id": record.member_id,
-                          "address": record.address, "found_by": record.found_by,
-                          "connected": True, "since": _iso(record.since)})
-        for address, dialer in self._dialers.items():
-            if address not in connected_addresses:
-                member = self.access.member_of(dialer.device_id) if dialer.device_id else None
-                peers.append({"device_id": dialer.device_id, "member_id": member, "address": address,
-                              "found_by": dialer.found_by, "connected": False,
-                              "since": None, "last_error": dialer.last_error})
+        peers = self.peering.status({r.peer_id: (r.address, r.found_by, r.since)
+                                     for r in self._peers.values() if r.endpoint == "peer"})
         documents = []
         damaged = []
         for info in self.store.list_documents():
@@ -396,6 +412,7 @@ class Node:
             "api_url": self.api_url,
             "local_ws_url": self.local_ws_url,
             "peers": peers,
+            "discovery": self._discovery_status(),
             "local_clients": [{"peer_id": r.peer_id, "since": _iso(r.since)}
                               for r in self._peers.values() if r.endpoint == "local"],
             "documents": documents,

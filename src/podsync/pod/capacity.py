@@ -192,7 +192,9 @@ def checkins(doc: Any) -> list[CheckIn]:
     out = [CheckIn(str(c.get("id")), str(c.get("member")), str(c.get("at")),
                    str(c.get("level")), str(c.get("note", "")))
            for c in (raw if isinstance(raw, list) else []) if isinstance(c, dict)]
-    return sorted(out, key=lambda c: (c.at, c.id))
+    # Times have second precision: within one second the list's own order (the
+    # order they were made in) decides, so a correction made at once is the latest.
+    return sorted(out, key=lambda c: c.at)
 
 
 def current_capacity(doc: Any) -> dict[str, CheckIn]:
@@ -243,7 +245,7 @@ def loads(needs: Iterable[Need], agreements: Iterable[Agreement], checkins: Iter
         if a.state in LOAD_AGREEMENT_STATES:
             for p in a.parties:
                 parties.setdefault(p.member, []).append(LoadItem(a.id, a.what))
-    latest = {c.member: c for c in sorted(checkins, key=lambda c: (c.at, c.id))}
+    latest = {c.member: c for c in sorted(checkins, key=lambda c: c.at)}
     everyone = set(members) | set(held) | set(parties) | set(latest)
     return [MemberLoad(member=m, capacity=latest[m].level if m in latest else None,
                        capacity_note=latest[m].note if m in latest else "",

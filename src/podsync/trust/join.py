@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from podsync import config as config_mod
 from podsync import errors
-from podsync.home import Home, atomic_write
+from podsync.home import FILE_MODE, Home, atomic_write
 from podsync.ids import new_document_id
 from podsync.store import DocumentStore
 from podsync.trust import identity as identity_mod
@@ -180,12 +180,21 @@ def _settle(home: Home, admitted: Admitted, name: str, address: str) -> config_m
     with DocumentStore(home.db_path) as store:
         if not store.has(admitted.pod_id):
             store.create_document(admitted.pod_id, "pod", pod_doc)
+    # SQLite makes the database with the umask's mode (often world-readable) and
+    # gives its -wal and -shm files the database's: owner-only, as the rest.
+    try:
+        os.chmod(home.db_path, FILE_MODE)
+    except OSError as exc:
+        raise errors.HomeError(f"cannot restrict {home.db_path} to its owner: "
+                               f"{exc.strerror or exc}") from None
     atomic_write(home.pod_secret_path, admitted.pod_secret.hex().encode())
     if not home.token_path.exists():
         identity_mod.create_api_token(home)
+    # Imported here: podsync.node imports this module.
+    from podsync.node.peering import remember_admitter  # noqa: PLC0415
+    remember_admitter(home, admitted.admitter_device_id, address)
     config = config_mod.Config(
         member_name=name, member_id=admitted.member_id, pod_id=admitted.pod_id,
-        pod_name=admitted.pod_name, created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        manual_peers=[address])
+        pod_name=admitted.pod_name, created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     config_mod.save_config(home, config)
     return config

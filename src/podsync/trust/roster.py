@@ -17,6 +17,14 @@ Rules the derivation applies, the same on every replica:
 - **A removal withdraws older invites.** An unused invite created before any
   recorded removal can no longer be redeemed: the removed device kept a copy of
   the roster, and with it the invite's verifier (see :mod:`podsync.trust.invite`).
+- **What a removed member adds after its removal does not count.** A member
+  removed while its laptop was away does not know it yet, and may go on
+  inviting and admitting; those records reach the pod through any node that
+  has not heard of the removal either. Invites a member created at or after its
+  removal are withdrawn, and members and devices it added then are skipped (as
+  are members added by such a skipped member), so a removal cannot be undone
+  by the removed member's own admissions. Removals it records still count:
+  they only ever take access away.
 - **One invite, one device; a concurrent double redemption is flagged, not
   undone.** An admitter refuses an invite the roster already shows as used. Two
   admitters cut off from each other can still both accept one invite for two
@@ -30,8 +38,9 @@ Rules the derivation applies, the same on every replica:
 
 Who wrote a record is not signed: a record's authority comes from the links,
 which admit only active devices of the roster, so only members write the pod
-document. Timestamps come from the writers' clocks and are used for ordering
-ties and expiry only.
+document. A member with a modified client can therefore write any record,
+including one dated before its own removal. Timestamps come from the writers'
+clocks and are used for ordering ties, expiry and the two removal rules above.
 """
 
 from __future__ import annotations
@@ -53,10 +62,10 @@ from podsync.trust.invite import (
     InviteUnknown,
     InviteUsed,
     InviteWithdrawn,
+    InviteWrongPod,
     JoinProofInvalid,
     check_join_proof,
     check_not_expired,
-    check_pod,
 )
 
 log = logging.getLogger(__name__)
@@ -182,8 +191,20 @@ def view(doc: Any) -> Roster | None:
         return None
     removals = sorted(_records(raw, "removals", Removal), key=lambda r: (r.at, r.target))
     removed = _first_by(removals, "target", "at")
+    member_records = _first_by(_records(raw, "members", _MemberRecord), "member_id", "added_at")
+    counted = _counted_members(member_records, removed)
+
+    def added_by_member(by: str, at: dt.datetime) -> bool:
+        """``by`` counted as a member and had not been removed at ``at``."""
+        gone = removed.get(by)
+        return by in counted and (gone is None or gone.at > at)
+
     members: dict[str, Member] = {}
-    for m in _first_by(_records(raw, "members", _MemberRecord), "member_id", "added_at").values():
+    for m in member_records.values():
+        if m.member_id not in counted:
+            log.warning("roster: skipping member %s: added by %s, who was not a member then",
+                        m.member_id, m.added_by)
+            continue
         gone = removed.get(m.member_id)
         members[m.member_id] = Member(
             **msgspec.structs.asdict(m), status="removed" if gone else "active",
@@ -196,6 +217,9 @@ def view(doc: Any) -> Roster | None:
                         d.device_id)
         elif d.member_id not in members:
             log.warning("roster: skipping device %s of unknown member %s", d.device_id, d.member_id)
+        elif d.added_by != d.member_id and not added_by_member(d.added_by, d.added_at):
+            log.warning("roster: skipping device %s: added by %s, who was not a member then",
+                        d.device_id, d.added_by)
         else:
             device_records.append(d)
     devices = _first_by(device_records, "device_id", "added_at")
@@ -225,12 +249,33 @@ def view(doc: Any) -> Roster | None:
             record=record, used_by=winner.device_id if winner else None,
             used_at=winner.added_at if winner else None,
             redemptions=counts.get(record.invite_id, 0),
-            withdrawn=any(r.at > record.created_at for r in removals)))
+            withdrawn=any(r.at > record.created_at for r in removals)
+            or not added_by_member(record.created_by, record.created_at)))
 
     pod_name = raw.get("pod_name")
     return Roster(pod_id=raw["pod_id"], pod_name=pod_name if isinstance(pod_name, str) else "",
                   members=list(members.values()), devices=device_views, invites=invites,
                   removals=removals)
+
+
+def _counted_members(records: dict[str, _MemberRecord],
+                     removed: dict[str, Removal]) -> set[str]:
+    """Ids of the member records that count: the self-added (the founder) and,
+    transitively, those added by a counted member not yet removed at the time.
+
+    Computed to a fixed point rather than in time order, so an admitter whose
+    clock runs behind the one that admitted it still counts."""
+    counted = {m.member_id for m in records.values() if m.added_by == m.member_id}
+    growing = True
+    while growing:
+        growing = False
+        for m in records.values():
+            gone = removed.get(m.added_by)
+            if (m.member_id not in counted and m.added_by in counted
+                    and (gone is None or gone.at > m.added_at)):
+                counted.add(m.member_id)
+                growing = True
+    return counted
 
 
 def device(roster: Roster, device_id: str) -> Device | None:
@@ -354,8 +399,12 @@ def admit(tx: Any, *, pod_id: str, invite_id: str, proof: bytes, cert_der: bytes
     """
     roster = _require(tx)
     now = _utc(now)
-    check_pod(pod_id, roster.pod_id)
-    _require_member(roster, by_member)
+    # Until the proof checks out, the asker is anyone on the network: the refusals
+    # before it name nothing of this pod (not its id, its name or its members).
+    if pod_id != roster.pod_id:
+        raise InviteWrongPod(f"this invite is for pod {pod_id}, and the node that answered "
+                             "belongs to another pod; join through a member of the pod "
+                             "that invited you")
     state = invite_state(roster, invite_id)
     if state is None:
         raise InviteUnknown(f"no invite {invite_id} in this pod's roster: it was made for "
@@ -364,6 +413,7 @@ def admit(tx: Any, *, pod_id: str, invite_id: str, proof: bytes, cert_der: bytes
     if not check_join_proof(state.record, proof, roster.pod_id, cert_der):
         raise JoinProofInvalid("the join proof does not match the invite: the code was "
                                "altered, or the proof was made for another certificate")
+    _require_member(roster, by_member)
     device_id = device_id_from_cert_der(cert_der)
     known = device(roster, device_id)
     if known is not None:
@@ -377,7 +427,8 @@ def admit(tx: Any, *, pod_id: str, invite_id: str, proof: bytes, cert_der: bytes
                          "that was not you")
     if state.withdrawn:
         raise InviteWithdrawn("this invite was withdrawn: a member or device was removed "
-                              "after it was made; ask for a new code")
+                              "after it was made, or the member who made it was removed; "
+                              "ask for a new code")
     check_not_expired(state.record.expires_at, now)
     for_member = state.record.for_member
     if for_member is not None:

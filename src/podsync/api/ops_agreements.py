@@ -1,0 +1,170 @@
+"""Operations on agreements: propose, affirm within capacity, renew, revise, retire."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from podsync.api.context import PodContext
+from podsync.api.ops import op
+from podsync.api.pod_common import (
+    Args, Created, Id, ItemArgs, MemberList, NoArgs, NoteArgs, OptionalText, SettleArgs, Text,
+    TextArgs, active_members, builtins, caller,
+)
+from podsync.pod import agreements as domain
+from podsync.pod import common as limits
+
+
+class AnchorArgs(Args):
+    """A principle (its words) or a need (its id) the agreement anchors."""
+
+    kind: Literal["principle", "need"]
+    ref: Text
+
+
+Anchors = Annotated[list[AnchorArgs], msgspec.Meta(max_length=limits.MAX_LIST_ITEMS)]
+
+
+def _anchors(given: list[AnchorArgs]) -> list[domain.Anchor]:
+    return [domain.Anchor(kind=a.kind, ref=a.ref) for a in given]
+
+
+async def _change(ctx: PodContext, agreement_id: str,
+                  write: Callable[[Any, str, Any], object]) -> dict[str, Any]:
+    me, now, doc_id = caller(ctx), ctx.now(), ctx.collection(domain.KIND)
+    await ctx.change(doc_id, lambda tx: write(tx, me, now))
+    return builtins(domain.agreement(ctx.doc(doc_id), agreement_id, now))
+
+
+class AgreementProposeArgs(Args):
+    what: Text
+    parties: MemberList
+    anchors: Anchors = []
+    review_on: dt.date | None = None
+
+
+@op("agreement.propose")
+async def propose(ctx: PodContext, args: AgreementProposeArgs) -> Created:
+    """Propose an agreement; it is active once every party affirms it is within capacity."""
+    me, now = caller(ctx), ctx.now()
+    parties = active_members(ctx, args.parties, "parties")
+    new = await ctx.change(ctx.collection(domain.KIND), lambda tx: domain.propose_agreement(
+        tx, me, now, args.what, parties, _anchors(args.anchors), args.review_on))
+    return Created(id=new)
+
+
+@op("agreement.list")
+async def list_agreements(ctx: PodContext, args: NoArgs) -> list[dict[str, Any]]:
+    """Every agreement, oldest first, with parties, versions, reminders and history."""
+    caller(ctx)
+    return [builtins(a) for a in
+            domain.agreements(ctx.doc(ctx.collection(domain.KIND)), ctx.now())]
+
+
+@op("agreement.get")
+async def get(ctx: PodContext, args: ItemArgs) -> dict[str, Any]:
+    """One agreement."""
+    caller(ctx)
+    return builtins(domain.agreement(ctx.doc(ctx.collection(domain.KIND)), args.id, ctx.now()))
+
+
+@op("agreement.affirm")
+async def affirm(ctx: PodContext, args: NoteArgs) -> dict[str, Any]:
+    """As a party: this agreement is within my capacity."""
+    return await _change(ctx, args.id, lambda tx, me, now: domain.affirm_agreement(
+        tx, args.id, me, now, args.note))
+
+
+class AgreementStrainArgs(Args):
+    id: Id
+    note: Text
+
+
+@op("agreement.strain")
+async def strain(ctx: PodContext, args: AgreementStrainArgs) -> dict[str, Any]:
+    """As a party: this is no longer within my capacity (the agreement is renegotiated)."""
+    return await _change(ctx, args.id, lambda tx, me, now: domain.no_longer_within_capacity(
+        tx, args.id, me, now, args.note))
+
+
+class AgreementReviewArgs(Args):
+    id: Id
+    review_on: dt.date
+    note: OptionalText = ""
+
+
+@op("agreement.review")
+async def review(ctx: PodContext, args: AgreementReviewArgs) -> dict[str, Any]:
+    """Renew an active agreement as it is, until a new review date."""
+    return await _change(ctx, args.id, lambda tx, me, now: domain.renew_agreement(
+        tx, args.id, me, now, args.review_on, args.note))
+
+
+class AgreementReviseArgs(Args):
+    id: Id
+    what: Text
+    parties: MemberList
+    anchors: Anchors = []
+    review_on: dt.date | None = None
+    note: OptionalText = ""
+
+
+@op("agreement.revise")
+async def revise(ctx: PodContext, args: AgreementReviseArgs) -> dict[str, Any]:
+    """A new version (the old one is kept); every party affirms it afresh."""
+    parties = active_members(ctx, args.parties, "parties")
+    return await _change(ctx, args.id, lambda tx, me, now: domain.revise_agreement(
+        tx, args.id, me, now, args.what, parties, _anchors(args.anchors), args.review_on,
+        args.note))
+
+
+@op("agreement.pause")
+async def pause(ctx: PodContext, args: NoteArgs) -> dict[str, Any]:
+    """Pause an active or renegotiating agreement."""
+    return await _change(ctx, args.id, lambda tx, me, now: domain.pause_agreement(
+        tx, args.id, me, now, args.note))
+
+
+@op("agreement.resume")
+async def resume(ctx: PodContext, args: NoteArgs) -> dict[str, Any]:
+    """Resume a paused agreement."""
+    return await _change(ctx, args.id, lambda tx, me, now: domain.resume_agreement(
+        tx, args.id, me, now, args.note))
+
+
+@op("agreement.retire")
+async def retire(ctx: PodContext, args: NoteArgs) -> dict[str, Any]:
+    """Retire the agreement (it stays in the record)."""
+    return await _change(ctx, args.id, lambda tx, me, now: domain.retire_agreement(
+        tx, args.id, me, now, args.note))
+
+
+@op("agreement.remind")
+async def remind(ctx: PodContext, args: ItemArgs) -> dict[str, Any]:
+    """Volunteer to remind the parties of the agreement."""
+    return await _change(ctx, args.id, lambda tx, me, now: domain.volunteer_reminder(
+        tx, args.id, me, now))
+
+
+@op("agreement.unremind")
+async def unremind(ctx: PodContext, args: ItemArgs) -> dict[str, Any]:
+    """Stop volunteering as a reminder."""
+    return await _change(ctx, args.id, lambda tx, me, now: domain.stop_reminding(
+        tx, args.id, me, now))
+
+
+@op("agreement.note")
+async def note(ctx: PodContext, args: TextArgs) -> dict[str, Any]:
+    """Leave a note on an agreement."""
+    return await _change(ctx, args.id, lambda tx, me, now: domain.note_agreement(
+        tx, args.id, me, now, args.text))
+
+
+@op("agreement.settle")
+async def settle(ctx: PodContext, args: SettleArgs) -> dict[str, Any]:
+    """Resolve concurrent, different changes by choosing one candidate."""
+    return await _change(ctx, args.id, lambda tx, me, now: domain.settle_agreement(
+        tx, args.id, me, now, args.choice))

@@ -1,0 +1,121 @@
+"""What the practice commands share: names for members and teams, times, output.
+
+A member argument may be a member id or a member's name (as ``podsync members``
+shows it); a team argument a team id or its name. Names are matched without
+regard to case; a name two members share must be given as an id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import typer
+from rich.markup import escape
+
+from podsync.api import client
+from podsync.api.trust_ops import parse_duration
+from podsync.cli.context import home_of, out, print_json
+from podsync.errors import InvalidInput, NotFound, UsageError
+from podsync.home import Home
+
+
+class Lookup:
+    """Member and team names for one command, fetched once and only if needed."""
+
+    def __init__(self, home: Home) -> None:
+        self.home = home
+        self._members: list[dict[str, Any]] | None = None
+        self._teams: list[dict[str, Any]] | None = None
+
+    @classmethod
+    def of(cls, ctx: typer.Context) -> Lookup:
+        return cls(home_of(ctx))
+
+    def call(self, name: str, args: dict[str, Any] | None = None) -> Any:
+        return client.call(self.home, name, args or {})
+
+    @property
+    def members(self) -> list[dict[str, Any]]:
+        if self._members is None:
+            self._members = self.call("members.list")
+        return self._members
+
+    @property
+    def teams(self) -> list[dict[str, Any]]:
+        if self._teams is None:
+            self._teams = self.call("team.list")
+        return self._teams
+
+    def member(self, text: str) -> str:
+        """The member id ``text`` names (an id, or a name)."""
+        if any(m["member_id"] == text for m in self.members):
+            return text
+        named = [m for m in self.members if m["name"].casefold() == text.strip().casefold()]
+        active = [m for m in named if m["status"] == "active"] or named
+        if not active:
+            raise NotFound(f"no member named {text!r} in this pod; `podsync members` lists them")
+        if len(active) > 1:
+            raise UsageError(f"several members are named {text!r}; give a member id: "
+                             + ", ".join(m["member_id"] for m in active))
+        return str(active[0]["member_id"])
+
+    def name(self, member_id: str | None) -> str:
+        """A member's name for people to read (the id when the roster lacks it)."""
+        if member_id is None:
+            return ""
+        found = next((m for m in self.members if m["member_id"] == member_id), None)
+        return str(found["name"]) if found else member_id
+
+    def names(self, member_ids: list[str]) -> str:
+        return ", ".join(self.name(m) for m in member_ids)
+
+    def team(self, text: str) -> str:
+        """The team id ``text`` names (an id, or a team's name)."""
+        for t in self.teams:
+            if t["id"] == text or t["name"].casefold() == text.strip().casefold():
+                return str(t["id"])
+        raise NotFound(f"no team named {text!r} in this pod; `podsync team list` lists them")
+
+    def team_name(self, team_id: str | None) -> str:
+        found = next((t for t in self.teams if t["id"] == team_id), None)
+        return str(found["name"]) if found else str(team_id)
+
+
+def moment(text: str, field: str) -> str:
+    """``3d`` / ``12h`` / ``30m`` from now, or an ISO date or date-time (local time
+    unless it says otherwise), as an ISO date-time with its offset."""
+    try:
+        return (dt.datetime.now(dt.timezone.utc) + parse_duration(text)).isoformat(
+            timespec="seconds")
+    except InvalidInput:
+        pass
+    try:
+        parsed = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(f"{field}: {text!r} is neither a duration like 3d nor a date "
+                           "like 2025-06-01 or 2025-06-01T18:00") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.astimezone()  # as the person's clock reads it
+    return parsed.isoformat(timespec="seconds")
+
+
+def show(result: Any, json: bool, human: str) -> None:
+    """Print ``result`` as JSON, or the ``human`` line (rich markup) otherwise."""
+    if json:
+        print_json(result)
+    else:
+        out().print(human)
+
+
+def reconciliation(item: dict[str, Any], lookup: Lookup) -> str:
+    """A line saying which candidates an item could settle to, or ''."""
+    if not item.get("needs_reconciliation"):
+        return ""
+    options = "; ".join(f"{c['state']} (by {escape(lookup.names(c['by']))}, choice {c['id']})"
+                        for c in item["candidates"])
+    return f"[bold yellow]needs reconciliation[/bold yellow]: {options}"
+
+
+JSON_OPTION = typer.Option(False, "--json", help="Print one JSON document.")
+NOTE_OPTION = typer.Option("", "--note", help="A note to keep with the change.")

@@ -1,0 +1,120 @@
+// Boots a page: who am I, which page, then live updates from the pod.
+//
+// Every change anywhere in the pod arrives as a server-sent event naming the
+// document's kind; the page re-fetches the lists that kind feeds and updates
+// them in place (dom.js keeps whatever the member is typing).
+
+import { call, follow, status } from "./api.js";
+import { h } from "./dom.js";
+import { app } from "./ui.js";
+
+const PAGES = {
+  "/": "overview",
+  "/needs": "needs",
+  "/agreements": "agreements",
+  "/decisions": "decisions",
+  "/capacity": "capacity",
+  "/feedback": "feedback",
+};
+// Changes arrive in bursts (one operation can touch two documents); gather
+// them for a moment so a burst costs one re-fetch.
+const GATHER_MS = 40;
+
+const main = document.getElementById("main");
+let page = null;
+let pending = new Set();
+let timer = 0;
+let running = null;
+let again = false;
+
+function problem(message) {
+  let box = document.getElementById("problem");
+  if (!message) {
+    if (box) box.remove();
+    return;
+  }
+  if (!box) {
+    box = h("p", { id: "problem", class: "notice danger", role: "alert" });
+    main.prepend(box);
+  }
+  box.textContent = message;
+}
+
+async function loadWho() {
+  const [st, members] = await Promise.all([status(), call("members.list")]);
+  app.status = st;
+  app.me = st.member_id;
+  app.members = members;
+  document.getElementById("pod-name").textContent = st.pod_name || "podsync";
+  const me = members.find((m) => m.member_id === st.member_id);
+  document.getElementById("me").textContent = me ? `You are ${me.name}` : "";
+}
+
+async function refresh(kinds) {
+  if (running) {
+    again = true;
+    kinds.forEach((k) => pending.add(k));
+    return running;
+  }
+  running = (async () => {
+    try {
+      if (kinds.has("*") || kinds.has("pod")) await loadWho();
+      await page.refresh(kinds);
+      problem("");
+    } catch (err) {
+      problem(err.message);
+    }
+  })();
+  await running;
+  running = null;
+  if (again) {
+    again = false;
+    const next = pending;
+    pending = new Set();
+    await refresh(next);
+  }
+}
+
+function changed(kind) {
+  pending.add(kind || "*");
+  clearTimeout(timer);
+  timer = setTimeout(() => {
+    const kinds = pending;
+    pending = new Set();
+    refresh(kinds);
+  }, GATHER_MS);
+}
+
+function live(on) {
+  const el = document.getElementById("live");
+  el.classList.toggle("on", on);
+  el.classList.toggle("off", !on);
+  document.getElementById("live-text").textContent = on ? "Live" : "Reconnecting…";
+}
+
+async function boot() {
+  const name = PAGES[location.pathname] || "overview";
+  for (const link of document.querySelectorAll("nav a")) {
+    if (link.dataset.page === name) link.setAttribute("aria-current", "page");
+  }
+  app.refresh = () => refresh(new Set(["*"]));
+  try {
+    const [module] = await Promise.all([import(`./pages/${name}.js`), loadWho()]);
+    page = module;
+    document.title = `${module.title} · ${app.status.pod_name || "podsync"}`;
+    main.replaceChildren(...module.mount());
+    await page.refresh(new Set(["*"]));
+  } catch (err) {
+    problem(err.message);
+    return;
+  }
+  let opened = false;
+  follow((change) => changed(change.kind), (on) => {
+    live(on);
+    // After a reconnect, changes may have been missed: fetch everything again.
+    if (on && opened) changed("*");
+    opened = opened || on;
+  });
+}
+
+boot();

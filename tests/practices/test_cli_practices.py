@@ -1,0 +1,157 @@
+"""The practice commands through the real ``podsync`` entry point, with and without a node.
+
+CONTRACT.md: ``need add TITLE [--detail] [--json]`` prints ``{"id"}``; ``need list
+--json`` prints ``[{"id", "title", "state", "holders", ...}]``; every command works
+whether or not ``podsync up`` runs for the home.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+#: A cold start imports automerge, cryptography and rich; generous for a busy CI box.
+COMMAND_TIMEOUT_S = 60
+
+
+def podsync(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "podsync", "--home", str(home), *args],
+                          capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S)
+
+
+def ok_json(home: Path, *args: str) -> Any:
+    result = podsync(home, *args, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)  # exactly one JSON document, nothing else on stdout
+
+
+def assert_fails(result: subprocess.CompletedProcess[str], code: int, needle: str) -> None:
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    assert needle in result.stderr, result.stderr
+
+
+def test_need_add_and_list_on_the_store_with_the_contract_shapes(tmp_path: Path) -> None:
+    home = tmp_path / "ada"
+    assert podsync(home, "init", "--name", "Ada").returncode == 0
+    added = ok_json(home, "need", "add", "Fix the gate", "--detail", "north side")
+    assert list(added) == ["id"] and isinstance(added["id"], str)
+    second = ok_json(home, "need", "add", "Water the plants")
+
+    board = ok_json(home, "need", "list")
+    assert sorted(n["id"] for n in board) == sorted([added["id"], second["id"]])
+    [first] = [n for n in board if n["id"] == added["id"]]
+    assert {"id", "title", "state", "holders"} <= set(first)
+    assert (first["title"], first["state"], first["holders"], first["detail"]) == \
+        ("Fix the gate", "open", [], "north side")
+
+    took = podsync(home, "need", "take", added["id"], "--point-of-contact")
+    assert took.returncode == 0 and "Fix the gate" in took.stdout
+    [me] = ok_json(home, "members")
+    [held] = [n for n in ok_json(home, "need", "list") if n["id"] == added["id"]]
+    assert held["state"] == "held" and held["holders"][0]["member"] == me["member_id"]
+    assert held["point_of_contact"] == me["member_id"]
+    human = podsync(home, "need", "list")
+    assert human.returncode == 0 and "Fix the gate" in human.stdout and "Ada" in human.stdout
+
+    assert_fails(podsync(home, "need", "take", "no-such-need"), 1, "no need no-such-need")
+    assert_fails(podsync(home, "need", "done", second["id"]), 1, "open")
+    assert_fails(podsync(home, "need", "add", " "), 2, "title")
+    assert_fails(podsync(home, "need", "add", "x", "--sensing", "loud"), 2, "sensing")
+    assert_fails(podsync(home, "need", "add", "bytes the shell cannot decode: \udcff"), 2, "podsync:")
+    assert_fails(podsync(home, "agreement", "propose", "x", "--party", "Nobody"), 1, "Nobody")
+    assert podsync(home, "need", "list", "--bogus").returncode == 2
+
+
+def test_the_other_practices_work_offline_from_the_command_line(tmp_path: Path) -> None:
+    home = tmp_path / "ada"
+    assert podsync(home, "init", "--name", "Ada").returncode == 0
+    agreement = ok_json(home, "agreement", "propose", "Cook on Mondays", "--party", "ada",
+                        "--principle", "care for each other")
+    assert podsync(home, "agreement", "affirm", agreement["id"], "--note", "fits").returncode == 0
+    [listed] = ok_json(home, "agreement", "list")
+    assert listed["state"] == "active" and listed["anchors"][0]["ref"] == "care for each other"
+    decision = ok_json(home, "decision", "start", "Buy a van", "--proposal", "A shared van",
+                       "--deadline", "3d")
+    [d] = ok_json(home, "decision", "list")
+    assert d["id"] == decision["id"] and d["state"] == "gathering_advice"
+    assert podsync(home, "capacity", "set", "stretched", "--note", "exams").returncode == 0
+    [row] = ok_json(home, "capacity", "list")
+    assert row["current"]["level"] == "stretched" and row["name"] == "Ada"
+    team = ok_json(home, "team", "add", "Kitchen", "--member", "Ada")
+    assert ok_json(home, "team", "list")[0]["id"] == team["id"]
+    assert_fails(podsync(home, "feedback", "give", "Ada", "hello"), 2, "yourself")
+    exported = tmp_path / "pod.md"
+    assert podsync(home, "export", "--format", "markdown", "--output", str(exported)).returncode == 0
+    text = exported.read_text()
+    assert "Cook on Mondays" in text and "Buy a van" in text and "Kitchen" in text
+    printed = podsync(home, "export", "--format", "json")
+    assert printed.returncode == 0, printed.stderr
+    data = json.loads(printed.stdout)
+    assert data["agreements"][0]["id"] == agreement["id"]
+
+
+def _start_up(home: Path) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "podsync", "--home", str(home), "up", "--listen", "127.0.0.1:0",
+         "--api", "127.0.0.1:0", "--no-discovery"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "browser" in line:
+            return proc, line.strip().rsplit(" ", 1)[-1]
+    proc.kill()
+    raise AssertionError(f"podsync up did not start: {proc.stderr.read() if proc.stderr else ''}")
+
+
+def _api(url: str, name: str, args: dict[str, Any]) -> Any:
+    base, token = url.split("/?token=")
+    request = urllib.request.Request(f"{base}/api/ops/{name}", data=json.dumps(args).encode(),
+                                     headers={"Authorization": f"Bearer {token}",
+                                              "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=COMMAND_TIMEOUT_S) as resp:
+        return json.loads(resp.read())
+
+
+@pytest.mark.slow
+def test_need_add_and_list_go_through_a_running_node(tmp_path: Path) -> None:
+    home, bo_home = tmp_path / "ada", tmp_path / "bo"
+    assert podsync(home, "init", "--name", "Ada").returncode == 0
+    offline = ok_json(home, "need", "add", "Added before the node ran")
+    proc, url = _start_up(home)
+    try:
+        online = ok_json(home, "need", "add", "Added while the node runs", "--detail", "via the API")
+        # The running node's own live board has it: the command went through its API.
+        live = _api(url, "need.list", {})
+        assert sorted(n["id"] for n in live) == sorted([offline["id"], online["id"]])
+        board = ok_json(home, "need", "list")
+        assert board == _api(url, "need.list", {})
+        [added] = [n for n in board if n["id"] == online["id"]]
+        assert added["title"] == "Added while the node runs" and added["state"] == "open"
+
+        code = ok_json(home, "invite")["code"]
+        joined = podsync(bo_home, "join", code, "--name", "Bo")
+        assert joined.returncode == 0, joined.stderr
+        deadline = time.monotonic() + 20
+        while len(ok_json(home, "members")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        proposed = ok_json(home, "agreement", "propose", "Bins out on Sunday", "--party", "Ada",
+                           "--party", "bo")
+        [agreement] = [a for a in _api(url, "agreement.list", {}) if a["id"] == proposed["id"]]
+        members = {m["name"]: m["member_id"] for m in ok_json(home, "members")}
+        assert [p["member"] for p in agreement["parties"]] == [members["Ada"], members["Bo"]]
+        assert ok_json(home, "feedback", "stewards", "Ada", "--add", "Bo") == [members["Bo"]]
+        assert_fails(podsync(home, "need", "take", "no-such-need"), 1, "no need no-such-need")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    after = ok_json(home, "need", "list")
+    assert sorted(n["id"] for n in after) == sorted([offline["id"], online["id"]])
