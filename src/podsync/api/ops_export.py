@@ -26,7 +26,7 @@ class Exported(msgspec.Struct):
 async def export(ctx: PodContext, args: ExportArgs) -> Exported:
     """Every document this member may read, with current state and full history."""
     caller(ctx)
-    docs = {doc_id: ctx.doc(doc_id) for doc_id in ctx.repo.document_ids()
+    docs = {doc_id: ctx.doc(doc_id) for doc_id in ctx.repo.held_ids()
             if may_read(ctx, doc_id)}
     if args.format == "markdown":
         return Exported(format="markdown", content=export_markdown(docs, ctx.now()))

@@ -113,7 +113,7 @@ def may_read(ctx: PodContext, doc_id: str) -> bool:
 def documents_of_kind(ctx: PodContext, kind: str) -> list[tuple[str, Any]]:
     """(id, document) of every document of ``kind`` this node holds and this member reads."""
     out = []
-    for doc_id in sorted(ctx.repo.document_ids()):
+    for doc_id in sorted(ctx.repo.held_ids()):
         if ctx.repo.kind_of(doc_id) == kind and may_read(ctx, doc_id):
             out.append((doc_id, ctx.doc(doc_id)))
     return out

@@ -137,7 +137,13 @@ class Repo:
         return doc
 
     def has(self, doc_id: str) -> bool:
-        return self.store.has(doc_id)
+        """Whether this node holds ``doc_id`` (a document that just arrived counts
+        before its write to the store has landed)."""
+        return self.engine.holds(doc_id) or self.store.has(doc_id)
+
+    def held_ids(self) -> set[str]:
+        """Every document this node holds, including ones arriving right now."""
+        return self.engine.held_ids()
 
     async def find(self, doc_id: str, timeout: float = FIND_TIMEOUT_SECONDS) -> am.Document:
         """The document, from the store or else from connected peers."""

@@ -280,6 +280,15 @@ class SyncEngine:
         self._docs.create(out, doc_id, doc, now)
         return out.effects
 
+    def held_ids(self) -> set[str]:
+        """Every document this node holds: stored, or arrived and not stored yet."""
+        return self._docs.all_ids()
+
+    def holds(self, doc_id: str) -> bool:
+        """Whether content of ``doc_id`` is in memory (it may not be stored yet)."""
+        ds = self._docs.docs.get(doc_id)
+        return ds is not None and ds.has_content
+
     def open(self, doc_id: str) -> am.Document | None:
         """The live document (loaded from the source on first use); None if not held."""
         return self._docs.open(doc_id)

@@ -75,7 +75,7 @@ async function refresh(kinds) {
   }
 }
 
-function changed(kind) {
+function schedule(kind) {
   pending.add(kind || "*");
   clearTimeout(timer);
   timer = setTimeout(() => {
@@ -83,6 +83,10 @@ function changed(kind) {
     pending = new Set();
     refresh(kinds);
   }, GATHER_MS);
+}
+
+function changed(change) {
+  schedule(change.kind);
 }
 
 function live(on) {
@@ -109,10 +113,10 @@ async function boot() {
     return;
   }
   let opened = false;
-  follow((change) => changed(change.kind), (on) => {
+  follow(changed, (on) => {
     live(on);
     // After a reconnect, changes may have been missed: fetch everything again.
-    if (on && opened) changed("*");
+    if (on && opened) schedule("*");
     opened = opened || on;
   });
 }
