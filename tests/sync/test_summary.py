@@ -63,7 +63,7 @@ def test_announcements_wait_for_the_summary() -> None:
     effects = open_acceptor(engine, 1, "cli", extension=True, now=0.0)
     assert [type(m) for m in sent(effects)] == [Peer, Summary]
     (summary,) = [m for m in sent(effects) if isinstance(m, Summary)]
-    assert len(summary.data) == 3 * 24
+    assert len(summary.data) == 3 * 16
     # the peer never sends its summary: after the timeout, announce one by one
     assert sent(engine.tick(SUMMARY_TIMEOUT - 1)) == []
     late = sent(engine.tick(SUMMARY_TIMEOUT))

@@ -29,7 +29,14 @@ from podsync.ids import parse_document_id
 from podsync.sync.effects import (
     ConnId, DocumentChanged, DocumentUnavailable, Outbox, Persist,
 )
-from podsync.sync.heads import heads_digest, pack_summary, parse_sync_heads, unpack_summary
+from podsync.sync.heads import (
+    Summary as SummaryEntries,
+    heads_digest,
+    pack_summary,
+    parse_sync_heads,
+    summary_key,
+    unpack_summary,
+)
 from podsync.sync.limits import (
     IN_FLIGHT_TIMEOUT, MAX_DOCS_IN_FLIGHT, MAX_UNKNOWN_WANTS_PER_PEER, REQUEST_TIMEOUT,
     SEND_BACKLOG_PAUSE_BYTES, SUMMARY_TIMEOUT,
@@ -437,7 +444,7 @@ class Documents:
             return
         self._apply_summary(out, link, unpack_summary(msg.data), now)
 
-    def _apply_summary(self, out: Outbox, link: Link, theirs: dict[str, bytes] | None,
+    def _apply_summary(self, out: Outbox, link: Link, theirs: SummaryEntries | None,
                        now: float) -> None:
         """Register the documents on which we agree; announce the ones where we
         differ or that the peer lacks (``theirs`` None: no summary came, so nothing
@@ -447,13 +454,14 @@ class Documents:
             heads = self.current_heads(doc_id)
             if not heads or doc_id in link.docs or not self._may_read(link, doc_id):
                 continue
-            if theirs is not None and theirs.get(doc_id) == heads_digest(heads):
+            listed = theirs.get(summary_key(doc_id), set()) if theirs is not None else set()
+            if heads_digest(heads) in listed:
                 ds = self.get(doc_id)
                 assert ds is not None
                 self._register(ds, link).their_heads = list(heads)
             elif self.policy.may_announce(link.peer_id, doc_id):
                 # Without a summary (it never came) we do not know what it lacks.
-                if link.whole_doc and theirs is not None and doc_id not in theirs:
+                if link.whole_doc and theirs is not None and not listed:
                     link.lacking.add(doc_id)
                 self._enqueue(link, doc_id)
         self.drain(out, link, now)

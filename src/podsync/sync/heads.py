@@ -5,9 +5,14 @@ for V1 or 0x43 for V2, then the sender's heads: a LEB128 count followed by that
 many 32-byte change hashes. Reading them tells us where a peer stands without
 decoding the rest.
 
-A podsync summary (protocol/README.md, "Extension") is a sequence of 24-byte
-entries: the 16 bytes of a document id, then the first 8 bytes of the SHA-256 of
-the document's heads, sorted, concatenated.
+A podsync summary (protocol/README.md, "Extension") is a sequence of 16-byte
+entries: the first 8 of the 16 bytes of a document id, then the first 8 bytes of
+the SHA-256 of the document's heads, sorted, concatenated.
+
+Why a prefix of the id is enough: ids are random, so two documents of one pod
+share an 8-byte prefix with a chance of about n²/2⁶⁵; and a shared prefix can only
+make a document look *different* (its digest is another document's), which costs
+one ordinary sync, never a skipped one. Equal digests need equal heads.
 """
 
 from __future__ import annotations
@@ -16,12 +21,15 @@ import hashlib
 from collections.abc import Iterable
 
 from podsync.errors import ProtocolError
-from podsync.ids import CHANGE_HASH_BYTES, DOC_ID_BYTES, document_id_bytes, document_id_from_bytes
+from podsync.ids import CHANGE_HASH_BYTES, document_id_bytes
 
 SYNC_V1 = 0x42
 SYNC_V2 = 0x43
 DIGEST_BYTES = 8
-SUMMARY_ENTRY_BYTES = DOC_ID_BYTES + DIGEST_BYTES
+SUMMARY_ID_BYTES = 8
+SUMMARY_ENTRY_BYTES = SUMMARY_ID_BYTES + DIGEST_BYTES
+
+Summary = dict[bytes, set[bytes]]  # id prefix -> digests of the documents under it
 
 
 def parse_sync_heads(data: bytes) -> list[bytes]:
@@ -49,17 +57,22 @@ def heads_digest(heads: Iterable[bytes]) -> bytes:
     return hashlib.sha256(b"".join(sorted(heads))).digest()[:DIGEST_BYTES]
 
 
+def summary_key(doc_id: str) -> bytes:
+    """The id prefix a summary lists ``doc_id`` under."""
+    return document_id_bytes(doc_id)[:SUMMARY_ID_BYTES]
+
+
 def pack_summary(entries: Iterable[tuple[str, bytes]]) -> bytes:
     """(document id, digest) pairs to summary bytes."""
-    return b"".join(document_id_bytes(doc_id) + digest for doc_id, digest in entries)
+    return b"".join(summary_key(doc_id) + digest for doc_id, digest in entries)
 
 
-def unpack_summary(data: bytes) -> dict[str, bytes]:
-    """Summary bytes to {document id: digest}; ProtocolError if malformed."""
+def unpack_summary(data: bytes) -> Summary:
+    """Summary bytes to {id prefix: digests}; ProtocolError if malformed."""
     if len(data) % SUMMARY_ENTRY_BYTES:
         raise ProtocolError(f"summary of {len(data)} bytes is not whole {SUMMARY_ENTRY_BYTES}-byte entries")
-    out: dict[str, bytes] = {}
+    out: Summary = {}
     for i in range(0, len(data), SUMMARY_ENTRY_BYTES):
-        doc_id = document_id_from_bytes(data[i:i + DOC_ID_BYTES])
-        out[doc_id] = data[i + DOC_ID_BYTES:i + SUMMARY_ENTRY_BYTES]
+        key = data[i:i + SUMMARY_ID_BYTES]
+        out.setdefault(key, set()).add(data[i + SUMMARY_ID_BYTES:i + SUMMARY_ENTRY_BYTES])
     return out
