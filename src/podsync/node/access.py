@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from podsync.pod.access import POD, readers
+from podsync.pod.access import POD, PRIVATE_KINDS, readers
 from podsync.repo import Repo
 from podsync.trust import roster as roster_mod
 
@@ -66,6 +66,15 @@ class PodAccess:
         cached = self._readers.get(doc_id)
         if cached is not None:
             return cached
+        kind = self.repo.kind_of(doc_id)
+        if kind not in PRIVATE_KINDS:
+            # Pod-wide by kind: no need to load the document (a reconnect asks
+            # this for every document the node holds). A document not held here
+            # has no known kind yet: answer, but remember nothing, since it may
+            # turn out private when it arrives.
+            if self.repo.has(doc_id):
+                self._readers[doc_id] = POD
+            return POD
         # The engine's live copy, not the store: a document created a moment ago is
         # announced before its first write is committed, and must not count as
         # "not held" (which would share it with the whole pod) in between.
@@ -74,7 +83,7 @@ class PodAccess:
             # Not held here: only a request can be about it, and forwarding a
             # request reveals no more than the id the asker already knows.
             return POD
-        found = readers(self.repo.kind_of(doc_id), doc)
+        found = readers(kind, doc)
         result: Readers = POD if found is None else found
         self._readers[doc_id] = result
         return result

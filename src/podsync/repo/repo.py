@@ -14,7 +14,7 @@ import automerge.core as am
 
 from podsync.errors import DamagedDocument, NotFound, UnreachableError
 from podsync.ids import new_document_id, parse_document_id
-from podsync.store import DocumentStore
+from podsync.store import UNKNOWN_KIND, DocumentStore
 from podsync.sync import (
     AllowAll,
     DocumentChanged,
@@ -176,8 +176,13 @@ class Repo:
         self._subscribers.discard(queue)
 
     def kind_of(self, doc_id: str) -> str:
+        """The document's kind: remembered, else as stored, else read from it."""
         kind = self._kinds.get(doc_id)
         if kind is None:
+            stored = self.store.kind(doc_id)
+            if stored is not None and stored != UNKNOWN_KIND:
+                self._kinds[doc_id] = stored
+                return stored
             doc = self.engine.open(doc_id)
             found = doc.get(am.ROOT, KIND_KEY) if doc is not None else None
             if found is not None and not isinstance(found[0], am.ObjType) \

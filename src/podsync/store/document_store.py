@@ -268,6 +268,12 @@ class DocumentStore:
             row = conn.execute("SELECT heads FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
         return None if row is None else decode_heads(row[0])
 
+    def kind(self, doc_id: str) -> str | None:
+        """The stored kind of ``doc_id`` without loading it; None if not stored."""
+        with self._reader() as conn:
+            row = conn.execute("SELECT kind FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+        return None if row is None else str(row[0])
+
     def has(self, doc_id: str) -> bool:
         with self._reader() as conn:
             return self._exists(conn, doc_id)
