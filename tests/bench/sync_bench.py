@@ -233,7 +233,7 @@ def main() -> None:
     ]
     print(f"sync benchmark, {datetime.date.today()}, {platform.node()}: {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, node {subprocess.run(['node', '--version'], capture_output=True, text=True).stdout.strip()}")
-    print(f"| workload | podsync | JS automerge-repo 2.5.6 | podsync / JS | target |")
+    print("| workload | podsync | JS automerge-repo 2.5.6 | podsync / JS | target |")
     print("|---|---:|---:|---:|---|")
     for name, p, j, target in rows:
         ratio = p / j if j else float("nan")

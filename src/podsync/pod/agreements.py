@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from podsync.errors import InvalidInput, NotFound, NotPermitted, TransitionRefused
+from podsync.errors import InvalidInput, NotPermitted, TransitionRefused
 from podsync.pod import common as v
 from podsync.pod.common import ITEMS_KEY, Note
 from podsync.pod.events import (
@@ -310,15 +310,11 @@ def _reminders(events: list[Event]) -> list[str]:
 
 def agreements(doc: Any, now: _dt.datetime) -> list[Agreement]:
     """Every agreement, oldest first; ``review_due`` is derived against ``now``."""
-    out = [_derive(raw, now) for raw in v.collection(doc, ITEMS_KEY).values()]
-    return sorted(out, key=lambda a: (a.created_at, a.id))
+    return v.derive_items(doc, _derive, now)
 
 
 def agreement(doc: Any, agreement_id: str, now: _dt.datetime) -> Agreement:
-    raw = v.collection(doc, ITEMS_KEY).get(agreement_id)
-    if raw is None:
-        raise NotFound(f"no agreement {agreement_id}")
-    return _derive(raw, now)
+    return v.derive_item(doc, agreement_id, _derive, now, "agreement")
 
 
 def _derive(raw: dict[str, Any], now: _dt.datetime) -> Agreement:

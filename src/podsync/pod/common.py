@@ -227,3 +227,17 @@ def append_event(tx: Any, item: bytes, *, by: str, at: str, op: str,
               {**args, "id": event_id, "at": at, "by": by, "op": op, "after": after},
               insert=True)
     return event_id
+
+
+def derive_items(doc: Any, derive: Any, now: _dt.datetime) -> list[Any]:
+    """Every item of ``doc``'s collection, derived as of ``now``, oldest first."""
+    items = [derive(raw, now) for raw in collection(doc, ITEMS_KEY).values()]
+    return sorted(items, key=lambda item: (item.created_at, item.id))
+
+
+def derive_item(doc: Any, item_id: str, derive: Any, now: _dt.datetime, what: str) -> Any:
+    """One item of ``doc``'s collection as of ``now``; NotFound names ``what``."""
+    raw = collection(doc, ITEMS_KEY).get(item_id)
+    if raw is None:
+        raise NotFound(f"no {what} {item_id}")
+    return derive(raw, now)

@@ -245,15 +245,11 @@ def _derive_parts(fields: dict[str, Any], events: list[Event]) -> tuple[list[Ask
 
 def decisions(doc: Any, now: _dt.datetime) -> list[Decision]:
     """Every decision, oldest first; ``review_due`` is derived against ``now``."""
-    out = [_derive(raw, now) for raw in v.collection(doc, ITEMS_KEY).values()]
-    return sorted(out, key=lambda d: (d.created_at, d.id))
+    return v.derive_items(doc, _derive, now)
 
 
 def decision(doc: Any, decision_id: str, now: _dt.datetime) -> Decision:
-    raw = v.collection(doc, ITEMS_KEY).get(decision_id)
-    if raw is None:
-        raise NotFound(f"no decision {decision_id}")
-    return _derive(raw, now)
+    return v.derive_item(doc, decision_id, _derive, now, "decision")
 
 
 def _derive(raw: dict[str, Any], now: _dt.datetime) -> Decision:

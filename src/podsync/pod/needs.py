@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from podsync.errors import NotFound, NotPermitted, TransitionRefused
+from podsync.errors import NotPermitted, TransitionRefused
 from podsync.pod import common as v
 from podsync.pod.common import ITEMS_KEY, Note
 from podsync.pod.events import (
@@ -231,15 +231,11 @@ def settle_need(tx: Any, need_id: str, by: str, at: _dt.datetime, choice: str) -
 
 def needs(doc: Any, now: _dt.datetime) -> list[Need]:
     """Every need on the board, oldest first, with neglect signals as of ``now``."""
-    out = [_derive(raw, now) for raw in v.collection(doc, ITEMS_KEY).values()]
-    return sorted(out, key=lambda n: (n.created_at, n.id))
+    return v.derive_items(doc, _derive, now)
 
 
 def need(doc: Any, need_id: str, now: _dt.datetime) -> Need:
-    raw = v.collection(doc, ITEMS_KEY).get(need_id)
-    if raw is None:
-        raise NotFound(f"no need {need_id}")
-    return _derive(raw, now)
+    return v.derive_item(doc, need_id, _derive, now, "need")
 
 
 def _derive(raw: dict[str, Any], now: _dt.datetime) -> Need:
