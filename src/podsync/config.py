@@ -28,7 +28,6 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     pod_id: str
     pod_name: str
     created_at: str  # ISO 8601, UTC
-    manual_peers: list[str] = []
 
 
 def check_name(what: str, value: str) -> str:

@@ -425,7 +425,7 @@ async def test_node_does_not_sync_with_a_plain_js_server(rig: Rig, node: Node) -
     """Node links are TLS pinned to the roster: a JS server is no pod member."""
     server, port = await rig.server()
     address = f"127.0.0.1:{port}"
-    node.dial(address, found_by="manual")
+    node.dial(address)
 
     def dial_failed() -> bool:
         return any(p["address"] == address and not p["connected"] and p.get("last_error")

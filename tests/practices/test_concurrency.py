@@ -60,7 +60,7 @@ async def test_edits_made_apart_all_survive_and_conflicts_are_settled(nodes: Nod
     bo_need = (await call(b, "need.add", title="Bo's new need"))["id"]
 
     assert not [p for p in a.status()["peers"] if p["connected"]]
-    a.dial(b.listen_addresses[0], found_by="manual")
+    a.dial(b.listen_addresses[0])
     for node in (a, b):
         board = await until(node, "need.list", lambda ns: by_id(ns, ada_need) and by_id(ns, bo_need)
                             and by_id(ns, need)["needs_reconciliation"]

@@ -11,10 +11,8 @@ from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 
-import msgspec
 import pytest
 
-from podsync import config as config_mod
 from podsync.api import ops
 from podsync.home import Home
 from podsync.node import Node
@@ -55,8 +53,6 @@ async def join_via(root: Path, name: str, code: str, peers: list[str] | None = N
 def forget_peers(home: Home) -> None:
     """Drop every address a home remembers, so its node dials nobody by itself."""
     (home.root / ADDRESS_BOOK_NAME).unlink(missing_ok=True)
-    config = config_mod.load_config(home)
-    config_mod.save_config(home, msgspec.structs.replace(config, manual_peers=[]))
 
 
 def roster_of(node: Node) -> roster_mod.Roster:

@@ -10,7 +10,7 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import aiohttp
 import ifaddr
@@ -221,7 +221,7 @@ class Node:
 
     # -- dialing --------------------------------------------------------------
 
-    def dial(self, address: str, *, found_by: Literal["manual"] = "manual") -> None:
+    def dial(self, address: str) -> None:
         """Dial ``address`` for this run, as ``--peer`` does (not remembered).
         Only manual addresses are dialed before their device is known."""
         self.peering.add_manual(address, persist=False)
