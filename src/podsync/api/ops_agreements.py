@@ -13,6 +13,7 @@ from podsync.api.ops import op
 from podsync.api.pod_common import (
     Args, Created, Id, ItemArgs, MemberList, NoArgs, NoteArgs, OptionalText, SettleArgs, Text,
     TextArgs, active_members, builtins, caller,
+    write_collection,
 )
 from podsync.pod import agreements as domain
 from podsync.pod import common as limits
@@ -34,9 +35,8 @@ def _anchors(given: list[AnchorArgs]) -> list[domain.Anchor]:
 
 async def _change(ctx: PodContext, agreement_id: str,
                   write: Callable[[Any, str, Any], object]) -> dict[str, Any]:
-    me, now, doc_id = caller(ctx), ctx.now(), ctx.collection(domain.KIND)
-    await ctx.change(doc_id, lambda tx: write(tx, me, now))
-    return builtins(domain.agreement(ctx.doc(doc_id), agreement_id, now))
+    doc, now, _ = await write_collection(ctx, domain.KIND, write)
+    return builtins(domain.agreement(doc, agreement_id, now))
 
 
 class AgreementProposeArgs(Args):

@@ -13,6 +13,7 @@ from podsync.api.context import PodContext
 from podsync.api.ops import op
 from podsync.api.pod_common import (
     Args, Created, Id, MemberId, NoArgs, OptionalText, Text, active_member, builtins, caller,
+    write_collection,
 )
 from podsync.pod import agreements, capacity, needs
 
@@ -77,9 +78,8 @@ async def ask(ctx: PodContext, args: MobilizingAskArgs) -> Created:
 
 async def _change(ctx: PodContext, ask_id: str,
                   write: Callable[[Any, str, Any], object]) -> dict[str, Any]:
-    me, now, doc_id = caller(ctx), ctx.now(), ctx.collection(capacity.KIND)
-    await ctx.change(doc_id, lambda tx: write(tx, me, now))
-    return builtins(capacity.ask(ctx.doc(doc_id), ask_id))
+    doc, _, _ = await write_collection(ctx, capacity.KIND, write)
+    return builtins(capacity.ask(doc, ask_id))
 
 
 class MobilizingAnswerArgs(Args):

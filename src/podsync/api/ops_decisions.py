@@ -11,15 +11,15 @@ from podsync.api.ops import op
 from podsync.api.pod_common import (
     Args, Created, Id, ItemArgs, MemberId, Moment, NoArgs, OptionalText, SettleArgs, Text,
     TextArgs, Title, active_member, builtins, caller, utc,
+    write_collection,
 )
 from podsync.pod import decisions as domain
 
 
 async def _change(ctx: PodContext, decision_id: str,
                   write: Callable[[Any, str, Any], object]) -> tuple[dict[str, Any], object]:
-    me, now, doc_id = caller(ctx), ctx.now(), ctx.collection(domain.KIND)
-    written = await ctx.change(doc_id, lambda tx: write(tx, me, now))
-    return builtins(domain.decision(ctx.doc(doc_id), decision_id, now)), written
+    doc, now, written = await write_collection(ctx, domain.KIND, write)
+    return builtins(domain.decision(doc, decision_id, now)), written
 
 
 class DecisionStartArgs(Args):

@@ -10,6 +10,7 @@ from podsync.api.ops import op
 from podsync.api.pod_common import (
     Args, Created, Id, ItemArgs, MemberId, NoArgs, NoteArgs, OptionalText, SettleArgs, Text,
     TextArgs, Title, active_member, builtins, caller,
+    write_collection,
 )
 from podsync.pod import needs as domain
 
@@ -23,9 +24,8 @@ def need_view(need: domain.Need) -> dict[str, Any]:
 async def _change(ctx: PodContext, need_id: str,
                   write: Callable[[Any, str, Any], object]) -> dict[str, Any]:
     """Run ``write(tx, me, now)`` on the board; the need as it is afterwards."""
-    me, now, board = caller(ctx), ctx.now(), ctx.collection(domain.KIND)
-    await ctx.change(board, lambda tx: write(tx, me, now))
-    return need_view(domain.need(ctx.doc(board), need_id, now))
+    board, now, _ = await write_collection(ctx, domain.KIND, write)
+    return need_view(domain.need(board, need_id, now))
 
 
 class NeedAddArgs(Args):

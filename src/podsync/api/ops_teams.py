@@ -10,6 +10,7 @@ from podsync.api.ops import op
 from podsync.api.pod_common import (
     Args, Created, Id, MemberId, MemberList, NoArgs, NoteArgs, OptionalText, SettleArgs, Text, Title,
     active_member, active_members, builtins, caller, known_member,
+    write_collection,
 )
 from podsync.pod import teams as domain
 
@@ -93,9 +94,8 @@ async def item_add(ctx: PodContext, args: TeamItemAddArgs) -> Created:
 
 async def _change(ctx: PodContext, item_id: str,
                   write: Callable[[Any, str, Any], object]) -> dict[str, Any]:
-    me, now, doc_id = caller(ctx), ctx.now(), ctx.collection(domain.ITEMS_KIND)
-    await ctx.change(doc_id, lambda tx: write(tx, me, now))
-    return builtins(domain.team_item(ctx.doc(doc_id), item_id))
+    doc, _, _ = await write_collection(ctx, domain.ITEMS_KIND, write)
+    return builtins(domain.team_item(doc, item_id))
 
 
 class TeamItemAddressArgs(Args):

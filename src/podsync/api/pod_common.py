@@ -14,6 +14,7 @@ go through :func:`active_members` so an operation never names a stranger.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import msgspec
@@ -132,6 +133,15 @@ def private_document(ctx: PodContext, doc_id: str, kind: str, what: str) -> Any:
     if ctx.repo.kind_of(doc_id) != kind or not may_read(ctx, doc_id):
         raise NotFound(f"no {what} {doc_id} on this node")
     return doc
+
+
+async def write_collection(ctx: PodContext, kind: str,
+                           write: Callable[[Any, str, Any], object]) -> tuple[Any, Any, object]:
+    """Run ``write(tx, me, now)`` on the pod's ``kind`` collection as the acting
+    member; (the document afterwards, ``now``, what ``write`` returned)."""
+    me, now, doc_id = caller(ctx), ctx.now(), ctx.collection(kind)
+    written = await ctx.change(doc_id, lambda tx: write(tx, me, now))
+    return ctx.doc(doc_id), now, written
 
 
 def builtins(value: Any, **extra: Any) -> dict[str, Any]:
