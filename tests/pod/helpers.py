@@ -1,4 +1,14 @@
-"""Helpers for the pod-layer tests: real automerge documents, fixed clocks."""
+"""Helpers for the pod-layer tests: a real pod of signed records, fixed clocks.
+
+:class:`Pod` is one replica of a real pod: real device keys and certificates,
+a real founding record, members admitted by real signed invite and admission
+records, and real automerge documents holding every record. Operations return
+drafts; :meth:`Pod.do` signs a draft with the acting member's own device key and
+stores it the way a node does, and every read goes through a real
+:class:`~podsync.trust.ledger.Ledger`, so what counts is exactly what counts on a
+node. :meth:`Pod.fork` makes a second replica (another member's node while
+apart) and :func:`merged` brings two together.
+"""
 
 from __future__ import annotations
 
@@ -9,56 +19,131 @@ from typing import Any
 import automerge.core as am
 import pytest
 
+from podsync import ids
 from podsync.errors import PodsyncError
-from podsync.repo.values import to_python
+from podsync.pod.events import Item, items_from
+from podsync.records.book import RecordBook, records_object
+from podsync.records.format import Draft, Record, build_payload
+from podsync.records.verify import Signer, Verifier
+from podsync.trust import graph, membership
+from podsync.trust.identity import device_id_from_cert_der, new_device_key
+from podsync.trust.invite import create_invite, join_proof, parse_invite
+from podsync.trust.ledger import Ledger, new_document, parse_own
 
 T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.timezone.utc)
+COLLECTIONS = ("needs", "agreements", "decisions", "capacity", "team-items")
 
 
 def at(days: float = 0, minutes: float = 0) -> dt.datetime:
     return T0 + dt.timedelta(days=days, minutes=minutes)
 
 
-def new_doc(init: Callable[[Any], None]) -> am.Document:
-    doc = am.Document()
-    with doc.transaction() as tx:
-        init(tx)
-    return doc
+class Pod:
+    """One replica of a real pod whose members are named in ``names`` (the first
+    founds it). ``pod.id["bo"]`` is Bo's member id."""
+
+    def __init__(self, names: tuple[str, ...] = ("ana", "bo", "cy", "dee")) -> None:
+        self.names = names
+        self.id: dict[str, str] = {n: ids.new_document_id() for n in names}
+        self.name_of = {mid: n for n, mid in self.id.items()}
+        self.signers: dict[str, Signer] = {}
+        self.certs: dict[str, bytes] = {}
+        for n in names:
+            key, cert = new_device_key()
+            self.signers[n] = Signer(key, device_id_from_cert_der(cert))
+            self.certs[n] = cert
+        self.collections = {kind: ids.new_document_id() for kind in COLLECTIONS}
+        founder = names[0]
+        self.pod_id, root = membership.founding_record(
+            self.signers[founder], cert_der=self.certs[founder], member_id=self.id[founder],
+            member_name=founder.title(), pod_name="Oak St", collections=self.collections,
+            now=T0 - dt.timedelta(days=10))
+        self.docs: dict[str, am.Document] = {self.pod_id: new_document([root])}
+        for doc_id in self.collections.values():
+            self.docs[doc_id] = new_document([])
+        self.ledger = self._new_ledger()
+        for n in names[1:]:
+            self.admit(n, by=founder)
+
+    def _new_ledger(self) -> Ledger:
+        return Ledger(pod_id=self.pod_id, member_id=self.id[self.names[0]],
+                      book=RecordBook(None, Verifier()), signer=None,
+                      load=self.docs.get, holds=lambda doc_id: doc_id in self.docs)
+
+    # -- membership, the way nodes record it ---------------------------------
+
+    def admit(self, name: str, by: str, when: dt.datetime | None = None) -> Record:
+        when = when or T0 - dt.timedelta(days=9)
+        code, invite = create_invite(self.pod_id, self.id[by], self.certs[by], ["10.0.0.1:7850"],
+                                     dt.timedelta(days=1), when)
+        self.do(self.pod_id, Draft(graph.INVITE, {
+            "invite": invite.invite_id, "verifier": invite.verifier,
+            "expires": invite.expires_at.isoformat(), "for_member": None}), by, when)
+        proof = join_proof(parse_invite(code, now=when), self.certs[name])
+        return self.do(self.pod_id, Draft(graph.ADMIT, {
+            "invite": invite.invite_id, "proof": proof, "cert": self.certs[name],
+            "member": self.id[name], "name": name.title()}), by, when)
+
+    # -- writing and reading -------------------------------------------------
+
+    def sign(self, doc_id: str, draft: Draft, by: str, when: dt.datetime) -> Record:
+        """``draft`` signed by ``by``'s device for ``doc_id`` (a pod-document record
+        follows the pod graph's current heads, as a node's does)."""
+        if doc_id == self.pod_id:
+            draft = Draft(draft.type, draft.body, draft.item, tuple(self.ledger.replay.heads))
+        payload = build_payload(draft, pod=self.pod_id, scope=doc_id,
+                                by=self.signers[by].device_id, at=when, prev=None)
+        return parse_own(payload, self.signers[by].sign(payload))
+
+    def store(self, doc_id: str, record: Record) -> None:
+        """Put a signed record into the document, as any member's node can."""
+        doc = self.docs.setdefault(doc_id, new_document([]))
+        with doc.transaction() as tx:
+            obj = records_object(tx)
+            if obj is None:
+                obj = tx.put_object(am.ROOT, "records", am.ObjType.Map)
+            tx.put(obj, record.id, am.ScalarType.Bytes, record.sealed)
+        self.ledger.document_changed(doc_id)
+
+    def do(self, doc_id: str, draft: Draft, by: str, when: dt.datetime | None = None) -> Record:
+        """Sign ``draft`` as ``by`` and store it; the record."""
+        record = self.sign(doc_id, draft, by, when or T0)
+        self.store(doc_id, record)
+        return record
+
+    def items(self, doc_id: str, create: str) -> dict[str, Item]:
+        self.ledger.document_changed(doc_id)
+        return items_from(self.ledger.counted(doc_id), create)
+
+    def item(self, doc_id: str, item_id: str, create: str) -> Item:
+        return self.items(doc_id, create)[item_id]
+
+    def fork(self) -> Pod:
+        """Another replica with everything this one holds (a node going apart)."""
+        other = object.__new__(Pod)
+        other.__dict__.update(self.__dict__)
+        other.docs = {doc_id: doc.fork() for doc_id, doc in self.docs.items()}
+        other.ledger = other._new_ledger()
+        return other
 
 
-def run(doc: am.Document, op: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Apply ``op`` in one transaction, as a repo's change() does."""
-    with doc.transaction() as tx:
-        return op(tx, *args, **kwargs)
-
-
-def snapshot(doc: am.Document) -> tuple[list[bytes], Any]:
-    return doc.get_heads(), to_python(doc)
-
-
-def refused(doc: am.Document, error: type[PodsyncError], op: Callable[..., Any],
-            *args: Any, **kwargs: Any) -> PodsyncError:
-    """Assert ``op`` raises ``error`` and leaves the document exactly as it was."""
-    before = snapshot(doc)
-    with pytest.raises(error) as info:
-        run(doc, op, *args, **kwargs)
-    assert snapshot(doc) == before
-    return info.value
-
-
-def merged(a: am.Document, b: am.Document) -> None:
+def merged(a: Pod, b: Pod) -> None:
     """Exchange everything both ways, as two nodes do when they meet."""
-    a.merge(b)
-    b.merge(a)
+    for doc_id in set(a.docs) | set(b.docs):
+        if doc_id not in a.docs:
+            a.docs[doc_id] = b.docs[doc_id].fork()
+        elif doc_id not in b.docs:
+            b.docs[doc_id] = a.docs[doc_id].fork()
+        else:
+            a.docs[doc_id].merge(b.docs[doc_id])
+            b.docs[doc_id].merge(a.docs[doc_id])
+        a.ledger.document_changed(doc_id)
+        b.ledger.document_changed(doc_id)
 
 
-def new_pod_doc() -> am.Document:
-    """A pod document as the trust layer creates it, with this layer's keys."""
-    from podsync.pod.common import init_document
-    from podsync.pod.teams import POD_KIND, init_pod_keys
-
-    def init(tx: Any) -> None:
-        init_document(tx, POD_KIND, maps=["roster"])
-        init_pod_keys(tx)
-
-    return new_doc(init)
+def refused(error: type[PodsyncError], decide: Callable[..., Draft],
+            *args: Any, **kwargs: Any) -> PodsyncError:
+    """Assert the operation raises ``error``: it returns no draft, so nothing is written."""
+    with pytest.raises(error) as info:
+        decide(*args, **kwargs)
+    return info.value

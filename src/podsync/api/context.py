@@ -16,13 +16,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import automerge.core as am
 
 from podsync.config import Config, load_config
-from podsync.errors import NotFound
+from podsync.errors import NotFound, PodsyncError
 from podsync.home import Home
-from podsync.pod.founding import collection_id
+from podsync.records.book import RecordBook
+from podsync.records.verify import Signer, Verifier
 from podsync.repo import Repo
 from podsync.store import DocumentStore
 from podsync.trust import roster as roster_mod
-from podsync.trust.identity import DeviceIdentity, load_identity
+from podsync.trust.identity import DeviceIdentity, load_identity, load_signing_key
+from podsync.trust.ledger import Ledger
 
 if TYPE_CHECKING:
     from podsync.node import Node
@@ -32,12 +34,13 @@ T = TypeVar("T")
 
 class PodContext:
     def __init__(self, home: Home, repo: Repo, config: Config, identity: DeviceIdentity,
-                 node: "Node | None" = None,
+                 ledger: Ledger, node: "Node | None" = None,
                  clock: Callable[[], dt.datetime] | None = None) -> None:
         self.home = home
         self.repo = repo
         self.config = config
         self.identity = identity
+        self.ledger = ledger
         self.node = node
         self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
 
@@ -56,7 +59,7 @@ class PodContext:
         return self.repo.get(self.config.pod_id)
 
     def roster(self) -> roster_mod.Roster:
-        view = roster_mod.view(self.pod_doc())
+        view = self.ledger.roster
         if view is None:
             raise NotFound("this node does not hold its pod's roster yet; "
                            "start it with `podsync up` so it can sync")
@@ -64,7 +67,7 @@ class PodContext:
 
     def collection(self, kind: str) -> str:
         """The id of the pod's ``kind`` collection document."""
-        doc_id = collection_id(self.pod_doc(), kind)
+        doc_id = self.ledger.collections().get(kind)
         if doc_id is None or not self.repo.has(doc_id):
             raise NotFound(f"this node does not hold the pod's {kind} yet; "
                            "start it with `podsync up` so it can sync")
@@ -77,15 +80,33 @@ class PodContext:
         return await self.repo.change(doc_id, fn)
 
 
+def open_ledger(config: Config, repo: Repo, signer: Signer | None) -> Ledger:
+    """The ledger of ``config``'s pod over ``repo``'s documents (and its store)."""
+
+    def load(doc_id: str) -> am.Document | None:
+        try:
+            return repo.get(doc_id) if repo.has(doc_id) else None
+        except PodsyncError:
+            return None
+
+    ledger = Ledger(pod_id=config.pod_id, member_id=config.member_id,
+                    book=RecordBook(repo.store, Verifier()), signer=signer, load=load,
+                    holds=repo.has, write=repo.change)
+    repo.kind_resolver = ledger.kind
+    return ledger
+
+
 @asynccontextmanager
 async def offline_context(home: Home) -> AsyncIterator[PodContext]:
     """A context working directly on the home's store (no node runs for it)."""
     identity = load_identity(home)
     config = load_config(home)
+    signer = Signer(load_signing_key(home), identity.device_id)
     store = DocumentStore(home.db_path)
     try:
         repo = Repo(store, identity.device_id)
-        yield PodContext(home, repo, config, identity)
+        ledger = open_ledger(config, repo, signer)
+        yield PodContext(home, repo, config, identity, ledger)
         await repo.flush()
     finally:
         store.close()

@@ -9,10 +9,11 @@ from podsync.api.context import PodContext
 from podsync.api.ops import op
 from podsync.api.pod_common import (
     Args, Created, Id, ItemArgs, MemberId, NoArgs, NoteArgs, OptionalText, SettleArgs, Text,
-    TextArgs, Title, active_member, builtins, caller,
-    write_collection,
+    TextArgs, Title, active_member, builtins, caller, item, items, write, write_item,
 )
 from podsync.pod import needs as domain
+from podsync.pod.events import Item
+from podsync.records.format import Draft
 
 
 def need_view(need: domain.Need) -> dict[str, Any]:
@@ -22,10 +23,11 @@ def need_view(need: domain.Need) -> dict[str, Any]:
 
 
 async def _change(ctx: PodContext, need_id: str,
-                  write: Callable[[Any, str, Any], object]) -> dict[str, Any]:
-    """Run ``write(tx, me, now)`` on the board; the need as it is afterwards."""
-    board, now, _ = await write_collection(ctx, domain.KIND, write)
-    return need_view(domain.need(board, need_id, now))
+                  decide: Callable[[Item, str], Draft]) -> dict[str, Any]:
+    """Record what ``decide(need, me)`` says about need ``need_id``; the need afterwards."""
+    _, after, now = await write_item(ctx, domain.KIND, domain.ADD, need_id, "need",
+                                     lambda it, me, now: decide(it, me))
+    return need_view(domain.derive(after, now))
 
 
 class NeedAddArgs(Args):
@@ -37,25 +39,26 @@ class NeedAddArgs(Args):
 @op("need.add")
 async def add(ctx: PodContext, args: NeedAddArgs) -> Created:
     """Name a need on the board (anyone may; anyone may take it on)."""
-    me, now = caller(ctx), ctx.now()
-    new = await ctx.change(ctx.collection(domain.KIND),
-                           lambda tx: domain.add_need(tx, me, now, args.title, args.detail,
-                                                      args.sensing))
-    return Created(id=new)
+    caller(ctx)
+    record = await write(ctx, ctx.collection(domain.KIND),
+                         domain.add_need(args.title, args.detail, args.sensing), ctx.now())
+    return Created(id=record.id)
 
 
 @op("need.list")
 async def list_needs(ctx: PodContext, args: NoArgs) -> list[dict[str, Any]]:
     """Every need on the board, oldest first, with holders, neglect and history."""
     caller(ctx)
-    return [need_view(n) for n in domain.needs(ctx.doc(ctx.collection(domain.KIND)), ctx.now())]
+    board = items(ctx, ctx.collection(domain.KIND), domain.ADD)
+    return [need_view(n) for n in domain.needs(board, ctx.now())]
 
 
 @op("need.get")
 async def get(ctx: PodContext, args: ItemArgs) -> dict[str, Any]:
     """One need."""
     caller(ctx)
-    return need_view(domain.need(ctx.doc(ctx.collection(domain.KIND)), args.id, ctx.now()))
+    found = item(ctx, ctx.collection(domain.KIND), args.id, domain.ADD, "need")
+    return need_view(domain.derive(found, ctx.now()))
 
 
 class TakeArgs(Args):
@@ -66,8 +69,8 @@ class TakeArgs(Args):
 @op("need.take")
 async def take(ctx: PodContext, args: TakeArgs) -> dict[str, Any]:
     """Take the need on, without asking anyone (co-holding if others hold it)."""
-    return await _change(ctx, args.id, lambda tx, me, now: domain.hold_need(
-        tx, args.id, me, now, args.point_of_contact))
+    return await _change(ctx, args.id, lambda it, me: domain.hold_need(
+        it, me, args.point_of_contact))
 
 
 class ContactArgs(Args):
@@ -79,22 +82,20 @@ class ContactArgs(Args):
 async def contact(ctx: PodContext, args: ContactArgs) -> dict[str, Any]:
     """A holder names one of the holders as the need's point of contact."""
     active_member(ctx, args.member)
-    return await _change(ctx, args.id, lambda tx, me, now: domain.set_point_of_contact(
-        tx, args.id, me, now, args.member))
+    return await _change(ctx, args.id, lambda it, me: domain.set_point_of_contact(
+        it, me, args.member))
 
 
 @op("need.release")
 async def release(ctx: PodContext, args: NoteArgs) -> dict[str, Any]:
     """Let go of a need you hold; with no holder left it is open again."""
-    return await _change(ctx, args.id, lambda tx, me, now: domain.release_need(
-        tx, args.id, me, now, args.note))
+    return await _change(ctx, args.id, lambda it, me: domain.release_need(it, me, args.note))
 
 
 @op("need.done")
 async def done(ctx: PodContext, args: NoteArgs) -> dict[str, Any]:
     """A holder records that the need has been attended."""
-    return await _change(ctx, args.id, lambda tx, me, now: domain.attend_need(
-        tx, args.id, me, now, args.note))
+    return await _change(ctx, args.id, lambda it, me: domain.attend_need(it, me, args.note))
 
 
 class LetBeArgs(Args):
@@ -105,26 +106,22 @@ class LetBeArgs(Args):
 @op("need.let_be")
 async def let_be(ctx: PodContext, args: LetBeArgs) -> dict[str, Any]:
     """Leave an open need as a void on purpose, saying why."""
-    return await _change(ctx, args.id, lambda tx, me, now: domain.let_need_be(
-        tx, args.id, me, now, args.reason))
+    return await _change(ctx, args.id, lambda it, me: domain.let_need_be(it, me, args.reason))
 
 
 @op("need.reopen")
 async def reopen(ctx: PodContext, args: NoteArgs) -> dict[str, Any]:
     """Open an attended or let-be need again."""
-    return await _change(ctx, args.id, lambda tx, me, now: domain.reopen_need(
-        tx, args.id, me, now, args.note))
+    return await _change(ctx, args.id, lambda it, me: domain.reopen_need(it, me, args.note))
 
 
 @op("need.note")
 async def note(ctx: PodContext, args: TextArgs) -> dict[str, Any]:
     """Leave a note on a need (it changes nothing else)."""
-    return await _change(ctx, args.id, lambda tx, me, now: domain.note_need(
-        tx, args.id, me, now, args.text))
+    return await _change(ctx, args.id, lambda it, me: domain.note_need(it, me, args.text))
 
 
 @op("need.settle")
 async def settle(ctx: PodContext, args: SettleArgs) -> dict[str, Any]:
     """Resolve concurrent, different changes by choosing one candidate."""
-    return await _change(ctx, args.id, lambda tx, me, now: domain.settle_need(
-        tx, args.id, me, now, args.choice))
+    return await _change(ctx, args.id, lambda it, me: domain.settle_need(it, me, args.choice))

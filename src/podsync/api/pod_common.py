@@ -24,7 +24,8 @@ from podsync.api.context import PodContext
 from podsync.api.trust_ops import NoArgs  # noqa: F401 - re-exported
 from podsync.errors import InvalidInput, NotFound, NotPermitted
 from podsync.pod import common as limits
-from podsync.pod.access import POD, readers
+from podsync.pod.events import Item, items_from
+from podsync.records.format import Draft, Record
 from podsync.trust import roster as roster_mod
 
 #: An item, event, team or document id: ids podsync makes are far shorter.
@@ -106,42 +107,53 @@ def known_member(ctx: PodContext, member_id: str, field: str = "member") -> str:
 
 
 def may_read(ctx: PodContext, doc_id: str) -> bool:
-    """Whether this member reads ``doc_id`` (documents of other apps: the whole pod)."""
-    who = readers(ctx.repo.kind_of(doc_id), ctx.doc(doc_id))
-    return who is None or who == POD or ctx.member_id in who
+    """Whether this member reads ``doc_id``, as signed records establish it."""
+    return ctx.ledger.may_read(ctx.member_id, doc_id)
 
 
-def documents_of_kind(ctx: PodContext, kind: str) -> list[tuple[str, Any]]:
-    """(id, document) of every document of ``kind`` this node holds and this member reads."""
-    out = []
-    for doc_id in sorted(ctx.repo.held_ids()):
-        if ctx.repo.kind_of(doc_id) == kind and may_read(ctx, doc_id):
-            out.append((doc_id, ctx.doc(doc_id)))
-    return out
+def documents_of_kind(ctx: PodContext, kind: str) -> list[str]:
+    """Every document of ``kind`` this node holds and this member reads."""
+    return [doc_id for doc_id in sorted(ctx.repo.held_ids())
+            if ctx.ledger.kind(doc_id) == kind and may_read(ctx, doc_id)]
 
 
-def private_document(ctx: PodContext, doc_id: str, kind: str, what: str) -> Any:
-    """Document ``doc_id`` of ``kind`` that this member reads, or NotFound.
+def private_document(ctx: PodContext, doc_id: str, kind: str, what: str) -> str:
+    """``doc_id`` if it is a document of ``kind`` this member reads, or NotFound.
 
     A document this member may not read is answered exactly like a missing one:
     knowing an id grants nothing, not even the knowledge that it exists here.
     """
-    try:
-        doc = ctx.doc(doc_id)
-    except NotFound:
-        raise NotFound(f"no {what} {doc_id} on this node") from None
-    if ctx.repo.kind_of(doc_id) != kind or not may_read(ctx, doc_id):
+    if not ctx.repo.has(doc_id) or ctx.ledger.kind(doc_id) != kind or not may_read(ctx, doc_id):
         raise NotFound(f"no {what} {doc_id} on this node")
-    return doc
+    return doc_id
 
 
-async def write_collection(ctx: PodContext, kind: str,
-                           write: Callable[[Any, str, Any], object]) -> tuple[Any, Any, object]:
-    """Run ``write(tx, me, now)`` on the pod's ``kind`` collection as the acting
-    member; (the document afterwards, ``now``, what ``write`` returned)."""
+def items(ctx: PodContext, doc_id: str, create: str) -> dict[str, Item]:
+    """Every item of ``doc_id`` (created by ``create`` records), from counted records."""
+    return items_from(ctx.ledger.counted(doc_id), create)
+
+
+def item(ctx: PodContext, doc_id: str, item_id: str, create: str, what: str) -> Item:
+    """One item of ``doc_id``, reading only its own records; NotFound names ``what``."""
+    found = items_from(ctx.ledger.counted(doc_id, item_id), create).get(item_id)
+    if found is None:
+        raise NotFound(f"no {what} {item_id}")
+    return found
+
+
+async def write(ctx: PodContext, doc_id: str, draft: Draft, now: dt.datetime) -> Record:
+    """Sign ``draft`` as this device and store it in ``doc_id``; durable on return."""
+    return await ctx.ledger.append(doc_id, draft, now)
+
+
+async def write_item(ctx: PodContext, kind: str, create: str, item_id: str, what: str,
+                     decide: Callable[[Item, str, dt.datetime], Draft]) -> tuple[str, Item, dt.datetime]:
+    """Read item ``item_id`` of the pod's ``kind`` collection, let ``decide(item, me,
+    now)`` say what to record, record it; (document id, the item afterwards, now)."""
     me, now, doc_id = caller(ctx), ctx.now(), ctx.collection(kind)
-    written = await ctx.change(doc_id, lambda tx: write(tx, me, now))
-    return ctx.doc(doc_id), now, written
+    draft = decide(item(ctx, doc_id, item_id, create, what), me, now)
+    await write(ctx, doc_id, draft, now)
+    return doc_id, item(ctx, doc_id, item_id, create, what), now
 
 
 def builtins(value: Any, **extra: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from podsync.api.context import PodContext
 from podsync.api.ops import op
 from podsync.errors import InvalidInput, NotFound
 from podsync.trust import invite as invite_mod
+from podsync.trust import membership
 from podsync.trust import roster as roster_mod
 from podsync.trust.identity import parse_device_id
 
@@ -47,7 +48,7 @@ async def create_invite(ctx: PodContext, args: InviteArgs) -> InviteResult:
     addresses = ctx.node.reachable_addresses() if ctx.node is not None else []
     code, record = invite_mod.create_invite(
         ctx.pod_id, ctx.member_id, ctx.identity.cert_der, addresses, lifetime, ctx.now())
-    await ctx.change(ctx.pod_id, lambda tx: roster_mod.add_invite(tx, record))
+    await membership.add_invite(ctx.ledger, record, ctx.member_id)
     return InviteResult(code=code, expires_at=record.expires_at.isoformat(timespec="seconds"))
 
 
@@ -92,5 +93,5 @@ async def remove_member(ctx: PodContext, args: RemoveArgs) -> dict[str, Any]:
             raise NotFound(f"no member or device {args.target!r} in this pod") from None
         if roster_mod.device(roster, target) is None:
             raise NotFound(f"no member or device {args.target!r} in this pod")
-    removal = await ctx.change(ctx.pod_id, lambda tx: roster_mod.remove(tx, target, ctx.member_id, ctx.now()))
+    removal = await membership.remove(ctx.ledger, target, ctx.member_id, ctx.now())
     return {"target": removal.target, "by": removal.by, "at": removal.at.isoformat()}

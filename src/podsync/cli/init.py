@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 
+import msgspec
 import typer
 from rich.markup import escape
 
@@ -13,6 +14,7 @@ from podsync.cli.context import home_of, out
 from podsync.errors import AlreadyInitialised, HomeError
 from podsync.home import FILE_MODE, Home
 from podsync.pod.founding import found_pod
+from podsync.records.verify import Signer
 from podsync.store import DocumentStore
 from podsync.trust import identity as identity_mod
 
@@ -49,18 +51,20 @@ def initialise(home: Home, member_name: str, pod_name: str | None = None) -> tup
     if home.is_initialised():
         raise AlreadyInitialised(f"{home.root} is already initialised; use another --home "
                                  "for a second node on this machine")
-    config = config_mod.new_config(member_name, pod_name or f"{member_name.strip()}'s pod")
+    draft = config_mod.new_config(member_name, pod_name or f"{member_name.strip()}'s pod")
     _check_home_is_ours(home)
     home.ensure_dirs()
     identity = identity_mod.create_identity(home)
     identity_mod.create_pod_secret(home)
     identity_mod.create_api_token(home)
+    signer = Signer(identity_mod.load_signing_key(home), identity.device_id)
     with DocumentStore(home.db_path) as store:
-        if not store.has(config.pod_id):
-            found_pod(store, pod_id=config.pod_id, pod_name=config.pod_name,
-                      member_id=config.member_id, member_name=config.member_name,
-                      cert_der=identity.cert_der,
-                      now=datetime.datetime.now(datetime.timezone.utc))
+        # The pod id is the hash of the founding record, so it is known only now.
+        pod_id = found_pod(store, signer, member_id=draft.member_id,
+                           member_name=draft.member_name, pod_name=draft.pod_name,
+                           cert_der=identity.cert_der,
+                           now=datetime.datetime.now(datetime.timezone.utc))
+    config = msgspec.structs.replace(draft, pod_id=pod_id)
     # SQLite gives its -wal and -shm files the database's mode: owner-only, as
     # everything else in the home.
     try:

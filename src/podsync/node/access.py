@@ -1,98 +1,77 @@
-"""Who may see what, for a running node: the roster and each document's readers.
+"""Who may see and change what, for a running node: the sync engine's policy.
 
 Links from other nodes are TLS with the peer's certificate pinned to the roster;
 the link remembers the device id its certificate proves. A peer's automerge-repo
 ``senderId`` must be that device id, the device must be active in the roster, and
-its member must be a reader of the document. The member's own local apps (the
-token-protected loopback endpoint) read what the member reads. Documents made by
-other automerge-repo apps carry no readers and are shared with the whole pod.
+its member must be a reader of the document (:class:`~podsync.trust.ledger.Ledger`
+decides, from signed records only). The member's own local apps (the
+token-protected loopback endpoint) read what the member reads, may write only
+documents of other apps (never the pod document, a collection or a private
+document, whose content is signed records), and a document they create is the
+member's alone until the member shares it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
-from podsync.pod.access import POD, PRIVATE_KINDS, readers
-from podsync.repo import Repo
+import automerge.core as am
+
 from podsync.trust import roster as roster_mod
+from podsync.trust.ledger import FOREIGN_KIND, NOBODY, POD, Ledger, Readers
 
 log = logging.getLogger(__name__)
 
-Readers = str | frozenset[str]
-
 
 class PodAccess:
-    def __init__(self, repo: Repo, pod_id: str, member_id: str) -> None:
-        self.repo = repo
-        self.pod_id = pod_id
-        self.member_id = member_id
-        self.roster: roster_mod.Roster | None = None
+    """The roster and readers for the node, as its ledger derives them."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.member_id = ledger.member_id
         self._certs: list[bytes] = []
-        self._readers: dict[str, Readers] = {}
         self.refresh_roster()
 
+    @property
+    def roster(self) -> roster_mod.Roster | None:
+        return self.ledger.roster
+
     def refresh_roster(self) -> bool:
-        """Re-read the roster from the pod document; True when active devices changed."""
-        try:
-            doc = self.repo.get(self.pod_id)
-        except Exception:  # noqa: BLE001 - a missing or damaged pod doc means nobody is trusted
-            log.error("the pod document %s cannot be read: no peer is trusted", self.pod_id)
-            doc = None
-        roster = roster_mod.view(doc) if doc is not None else None
+        """Re-read the roster; True when the active devices changed."""
+        self.ledger.refresh_pod()
+        return self._update_certs()
+
+    def _update_certs(self) -> bool:
+        roster = self.ledger.roster
         before = set(self._certs)
-        self.roster = roster
         self._certs = roster_mod.active_device_certs(roster) if roster is not None else []
         return set(self._certs) != before
+
+    def roster_changed(self) -> bool:
+        """After the ledger replayed the pod document: True when active devices changed."""
+        return self._update_certs()
 
     def active_certs(self) -> list[bytes]:
         """Trust anchors for TLS, kept current (called at every handshake)."""
         return self._certs
 
     def is_active_device(self, device_id: str) -> bool:
-        return self.roster is not None and roster_mod.is_active_device(self.roster, device_id)
+        roster = self.ledger.roster
+        return roster is not None and roster_mod.is_active_device(roster, device_id)
 
     def member_of(self, device_id: str) -> str | None:
-        if self.roster is None or not roster_mod.is_active_device(self.roster, device_id):
+        roster = self.ledger.roster
+        if roster is None or not roster_mod.is_active_device(roster, device_id):
             return None
-        return roster_mod.member_of_device(self.roster, device_id)
-
-    def forget_readers(self, doc_id: str) -> bool:
-        """Drop the cached readers of ``doc_id``; True when they changed."""
-        before = self._readers.pop(doc_id, None)
-        return before is not None and before != self.readers_of(doc_id)
+        return roster_mod.member_of_device(roster, device_id)
 
     def readers_of(self, doc_id: str) -> Readers:
-        cached = self._readers.get(doc_id)
-        if cached is not None:
-            return cached
-        kind = self.repo.kind_of(doc_id)
-        if kind not in PRIVATE_KINDS:
-            # Pod-wide by kind: no need to load the document (a reconnect asks
-            # this for every document the node holds). A document not held here
-            # has no known kind yet: answer, but remember nothing, since it may
-            # turn out private when it arrives.
-            if self.repo.has(doc_id):
-                self._readers[doc_id] = POD
-            return POD
-        # The engine's live copy, not the store: a document created a moment ago is
-        # announced before its first write is committed, and must not count as
-        # "not held" (which would share it with the whole pod) in between.
-        doc = self.repo.engine.open(doc_id)
-        if doc is None:
-            # Not held here: only a request can be about it, and forwarding a
-            # request reveals no more than the id the asker already knows.
-            return POD
-        found = readers(kind, doc)
-        result: Readers = POD if found is None else found
-        self._readers[doc_id] = result
-        return result
+        return self.ledger.readers(doc_id)
 
     def member_may_read(self, member_id: str | None, doc_id: str) -> bool:
-        if member_id is None:
-            return False
-        who = self.readers_of(doc_id)
-        return who == POD or member_id in who
+        return self.ledger.may_read(member_id, doc_id)
 
 
 class NodePolicy:
@@ -103,12 +82,15 @@ class NodePolicy:
         self.access: PodAccess | None = None
         # peer id -> (endpoint, TLS-proven device id) of its live link, if any
         self._link_of_peer = link_of_peer
+        #: Claims of documents local apps created, being written (kept referenced).
+        self._claims: set[asyncio.Task[None]] = set()
+
+    def _link(self, peer_id: str) -> tuple[str, str | None] | None:
+        return self._link_of_peer(peer_id) if self.access is not None else None
 
     def _member(self, peer_id: str) -> str | None:
-        if self.access is None:
-            return None
-        link = self._link_of_peer(peer_id)
-        if link is None:
+        link = self._link(peer_id)
+        if link is None or self.access is None:
             return None
         endpoint, device_id = link
         if endpoint == "local":
@@ -121,5 +103,64 @@ class NodePolicy:
         return self.access is not None and self.access.member_may_read(self._member(peer_id), doc_id)
 
     def may_announce(self, peer_id: str, doc_id: str) -> bool:
-        link = self._link_of_peer(peer_id)
+        link = self._link(peer_id)
         return link is not None and link[0] == "peer" and self.may_read(peer_id, doc_id)
+
+    def may_write(self, peer_id: str, doc_id: str) -> bool:
+        link = self._link(peer_id)
+        if link is None or self.access is None:
+            return False
+        if link[0] == "local":
+            # Local apps cannot sign: what podsync keeps as signed records is theirs to
+            # read, not to write.
+            return self.access.ledger.kind(doc_id) in (None, FOREIGN_KIND)
+        return self.may_read(peer_id, doc_id)
+
+    def may_offer(self, peer_id: str, doc_id: str) -> bool:
+        link = self._link(peer_id)
+        if link is None or self.access is None:
+            return False
+        if link[0] == "local":
+            return self.access.ledger.kind(doc_id) is None
+        return self._member(peer_id) is not None
+
+    def admit(self, peer_id: str, doc_id: str, doc: am.Document) -> bool:
+        link = self._link(peer_id)
+        if link is None or self.access is None:
+            return False
+        ledger = self.access.ledger
+        if link[0] == "local":
+            # A document a local app made: this member's alone until they share it.
+            self._claim(doc_id)
+            return True
+        member = self._member(peer_id)
+        readers = ledger.candidate(doc_id, doc)
+        if readers == NOBODY or member is None:
+            log.warning("peer %s offered document %s, whose readers its records do not "
+                        "establish; refused", peer_id, doc_id)
+            return False
+        if readers != POD and (member not in readers or ledger.member_id not in readers):
+            log.warning("peer %s offered document %s, which its records do not let both of "
+                        "us read; refused", peer_id, doc_id)
+            return False
+        ledger.admit_candidate(doc_id, doc)
+        return True
+
+    def _claim(self, doc_id: str) -> None:
+        assert self.access is not None
+        write = self.access.ledger.claim(doc_id)
+        if write is None:
+            return
+        task = asyncio.get_running_loop().create_task(write)
+        self._claims.add(task)
+        task.add_done_callback(self._claim_done)
+
+    def _claim_done(self, task: asyncio.Task[None]) -> None:
+        self._claims.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("could not record a local app's new document: %s", task.exception())
+
+    async def settle(self) -> None:
+        """Wait for claims being written (before the node stops)."""
+        while self._claims:
+            await asyncio.gather(*list(self._claims), return_exceptions=True)

@@ -18,7 +18,7 @@ import msgspec
 from aiohttp import web
 
 from podsync import __version__
-from podsync.api.context import PodContext
+from podsync.api.context import PodContext, open_ledger
 from podsync.api.server import MAX_BODY_BYTES, Api, error_response, json_errors
 from podsync.config import Config, load_config
 from podsync.errors import InvalidInput, PodsyncError, UsageError
@@ -32,7 +32,10 @@ from podsync.node.peering import Peering
 from podsync.repo import ChangeEvent, Repo
 from podsync.store import DocumentStore
 from podsync.sync import Effect, PeerConnected, PeerDisconnected
+from podsync.records.format import Record
+from podsync.records.verify import Signer
 from podsync.trust import join as join_mod
+from podsync.trust import membership
 from podsync.trust import roster as roster_mod
 from podsync.trust.identity import (
     DeviceIdentity,
@@ -40,6 +43,7 @@ from podsync.trust.identity import (
     load_api_token,
     load_identity,
     load_pod_secret,
+    load_signing_key,
 )
 from podsync.trust.tls import classify_peer, client_context, server_context
 
@@ -99,6 +103,7 @@ class Node:
         self._tasks: list[asyncio.Task[None]] = []
         self._session: aiohttp.ClientSession | None = None
         self._started = False
+        self._repairs: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -107,14 +112,17 @@ class Node:
         self.config = load_config(self.home)
         self.token = load_api_token(self.home)
         run_peers = [normalize_address(a, what="--peer") for a in self.options.peers]
+        signer = Signer(load_signing_key(self.home), self.identity.device_id)
         self.store = DocumentStore(self.home.db_path)
         try:
-            policy = NodePolicy(self._link_of_peer)
+            self.policy = policy = NodePolicy(self._link_of_peer)
             self.repo = Repo(self.store, self.identity.device_id, policy)
-            self.access = policy.access = PodAccess(self.repo, self.config.pod_id, self.config.member_id)
+            self.ledger = open_ledger(self.config, self.repo, signer)
+            self.access = policy.access = PodAccess(self.ledger)
             self.repo.transport = self._on_transport_effect
             self.repo.listeners.append(self._on_document_change)
-            self.context = PodContext(self.home, self.repo, self.config, self.identity, node=self)
+            self.context = PodContext(self.home, self.repo, self.config, self.identity,
+                                      self.ledger, node=self)
             # Before the servers: the first incoming link already counts.
             self._session = aiohttp.ClientSession()
             self.peering = Peering(home=self.home, device_id=self.identity.device_id, access=self.access,
@@ -153,6 +161,8 @@ class Node:
                 await site.stop()
         await self.peering.stop()
         self._links.close_all("node is shutting down")
+        await self.policy.settle()
+        await self._settle_repairs()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -267,14 +277,27 @@ class Node:
     def _on_document_change(self, event: ChangeEvent) -> None:
         if event.origin == "ephemeral":
             return
-        changed = False
-        if event.doc_id == self.config.pod_id:
-            changed = self.access.refresh_roster()
-            if changed:
-                self._drop_removed_links()
-                self.peering.roster_changed(self._discovery.peers.values() if self._discovery else ())
-        if self.access.forget_readers(event.doc_id) or changed:
+        access_changed, missing = self.ledger.document_changed(event.doc_id)
+        if missing:
+            self._repair(event.doc_id, missing)
+        if event.doc_id == self.config.pod_id and self.access.roster_changed():
+            self._drop_removed_links()
+            self.peering.roster_changed(self._discovery.peers.values() if self._discovery else ())
+            access_changed = True
+        if access_changed:
             self.repo.dispatch(self.repo.engine.policy_changed(time.monotonic()))
+
+    def _repair(self, doc_id: str, records: list[Record]) -> None:
+        """Write back records a member deleted or overwrote in a document (the book
+        kept them), so members who never saw them get them too."""
+        log.warning("document %s lost %d signed record(s); writing them back", doc_id, len(records))
+        task = asyncio.get_running_loop().create_task(self.ledger.store_records(doc_id, records))
+        self._repairs.add(task)
+        task.add_done_callback(self._repairs.discard)
+
+    async def _settle_repairs(self) -> None:
+        while self._repairs:
+            await asyncio.gather(*list(self._repairs), return_exceptions=True)
 
     def _drop_removed_links(self) -> None:
         for link in list(self._links.links.values()):
@@ -290,10 +313,10 @@ class Node:
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             return error_response(InvalidInput(f"not a join request: {exc}"))
         try:
-            await self.repo.change(self.config.pod_id, lambda tx: roster_mod.admit(
-                tx, pod_id=body.pod_id, invite_id=body.invite_id, proof=body.proof,
+            await membership.admit(
+                self.ledger, pod_id=body.pod_id, invite_id=body.invite_id, proof=body.proof,
                 cert_der=body.cert, member_id=body.member_id, name=body.name,
-                by_member=self.config.member_id, now=self.context.now()))
+                by_member=self.config.member_id, now=self.context.now())
         except PodsyncError as err:
             log.warning("refused a join: %s", err)
             return error_response(err)

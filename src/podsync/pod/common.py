@@ -105,6 +105,12 @@ def title(value: Any, field: str = "title") -> str:
     return value
 
 
+def shown(value: Any, limit: int = MAX_TEXT_CHARS) -> str:
+    """A text field of a signed record as views show it: text as it is (cut at
+    ``limit``), anything else (a writer's mistake or malice) as nothing."""
+    return value[:limit] if isinstance(value, str) else ""
+
+
 def choice(value: Any, field: str, allowed: Iterable[str]) -> str:
     allowed = tuple(allowed)
     if value not in allowed:

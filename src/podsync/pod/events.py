@@ -1,9 +1,13 @@
 """Event-sourced items: replaying events into a state, and finding disagreements.
 
-Every item keeps an append-only list of events. A *state event* (an op listed in
-the kind's :class:`Lifecycle`) names in ``after`` the state events its author's
-node had as latest (its *heads*), so state events form a causal graph even
-though automerge interleaves them in one list when documents merge.
+An item is the signed record that created it plus every counted record about it
+(:class:`Item`; records are :mod:`podsync.records`). Each later record is an
+*event*: ``{id, at, by (the signer's member), op (the record type), after, args
+(its body)}``. A *state event* (an op listed in the kind's :class:`Lifecycle`)
+names in ``after`` the state events its author's node had as latest (its
+*heads*), so state events form a causal graph whatever order records arrive in.
+Operations never write: they read an item and return a :class:`Draft` that the
+caller signs and stores.
 
 Replaying: state events are put in a topological order (ties broken by time,
 then id, so every node computes the same order) and folded through the kind's
@@ -28,21 +32,21 @@ from __future__ import annotations
 
 import heapq
 import logging
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
 
 from podsync.errors import InvalidInput, TransitionRefused
-from podsync.pod.common import EVENTS_KEY, Note, append_event, child, read
+from podsync.pod.common import Note
+from podsync.records.format import Draft, Record
 
 log = logging.getLogger(__name__)
 
 S = TypeVar("S")
 
 SETTLE = "settle"
-_RESERVED = frozenset({"id", "at", "by", "op", "after"})
 
 
 class Event(msgspec.Struct, frozen=True):
@@ -90,24 +94,6 @@ class Replayed(Generic[S]):
     @property
     def needs_reconciliation(self) -> bool:
         return bool(self.candidates)
-
-
-def parse_events(raw: Any) -> list[Event]:
-    """Events from stored plain values; malformed entries are skipped and logged."""
-    out: list[Event] = []
-    for entry in raw if isinstance(raw, list) else []:
-        try:
-            after = entry["after"]
-            event = Event(id=entry["id"], at=entry["at"], by=entry["by"], op=entry["op"],
-                          after=[a for a in after if isinstance(a, str)],
-                          args={k: v for k, v in entry.items() if k not in _RESERVED})
-            if not all(isinstance(v, str) for v in (event.id, event.at, event.by, event.op)):
-                raise TypeError("non-text field")
-        except (KeyError, TypeError) as exc:
-            log.warning("skipping a malformed event: %s", exc)
-            continue
-        out.append(event)
-    return out
 
 
 def chronological(events: Sequence[Event]) -> list[Event]:
@@ -204,34 +190,79 @@ class _Graph:
         return state
 
 
-# -- writing -------------------------------------------------------------------
+# -- items and writing --------------------------------------------------------
+
+
+class Item(msgspec.Struct, frozen=True):
+    """An item as its counted records make it: the creation record's fields and
+    every later record about it, oldest first."""
+
+    id: str
+    created_by: str
+    created_at: str
+    fields: dict[str, Any]
+    events: list[Event]
+
+
+class Source(Protocol):
+    """A counted record and its signer's member (podsync.trust.ledger.Counted)."""
+
+    @property
+    def record(self) -> Record: ...
+
+    @property
+    def member(self) -> str: ...
+
+
+def event_of(c: Source) -> Event:
+    r = c.record
+    return Event(id=r.id, at=r.at, by=c.member, op=r.type, after=list(r.after),
+                 args=dict(r.body))
+
+
+def items_from(counted: Iterable[Source], create: str) -> dict[str, Item]:
+    """Every item created by a ``create`` record among ``counted``, with its events."""
+    created: dict[str, Item] = {}
+    later: list[Source] = []
+    for c in counted:
+        if c.record.item is None and c.record.type == create:
+            created[c.record.id] = Item(c.record.id, c.member, c.record.at,
+                                        dict(c.record.body), [])
+        elif c.record.item is not None:
+            later.append(c)
+    for c in later:
+        item = created.get(c.record.item or "")
+        if item is not None:
+            item.events.append(event_of(c))
+    for item in created.values():
+        item.events.sort(key=lambda e: (e.at, e.id))
+    return created
 
 
 @dataclass(frozen=True)
 class Current(Generic[S]):
-    """An item as read inside a transaction, before an operation writes to it."""
+    """An item as an operation reads it, before deciding what to write."""
 
-    obj: bytes
-    fields: dict[str, Any]
-    events: list[Event]
+    item: Item
     replayed: Replayed[S]
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        return self.item.fields
+
+    @property
+    def events(self) -> list[Event]:
+        return self.item.events
 
     @property
     def state(self) -> S:
         return self.replayed.state
 
 
-def load(tx: Any, items: bytes, item_id: str, what: str, lc: Lifecycle[S],
-         initial: Callable[[dict[str, Any]], S], *, settled: bool = True) -> Current[S]:
-    """Read item ``item_id``; with ``settled``, refuse while it needs reconciliation."""
-    return current(tx, child(tx, items, item_id, what), lc, initial, settled=settled)
-
-
-def current(tx: Any, obj: bytes, lc: Lifecycle[S], initial: Callable[[dict[str, Any]], S],
+def current(item: Item, lc: Lifecycle[S], initial: Callable[[Item], S],
             *, settled: bool = True) -> Current[S]:
-    fields = read(tx, obj)
-    events = parse_events(fields.pop(EVENTS_KEY, []))
-    cur = Current(obj, fields, events, replay(events, lc, initial(fields)))
+    """Replay ``item``; with ``settled``, refuse while it needs reconciliation."""
+    cur = Current(item, replay(item.events, lc, initial(item)))
     if settled and cur.replayed.needs_reconciliation:
         raise TransitionRefused(
             "this item has concurrent, different changes; settle it (choose one of its "
@@ -239,18 +270,17 @@ def current(tx: Any, obj: bytes, lc: Lifecycle[S], initial: Callable[[dict[str, 
     return cur
 
 
-def write_state_event(tx: Any, cur: Current[S], *, by: str, at: str, op: str,
-                      **args: Any) -> str:
-    """Append a state event after the current heads (``cur`` read with ``settled``)."""
-    return append_event(tx, cur.obj, by=by, at=at, op=op, after=list(cur.replayed.heads), args=args)
+def state_draft(cur: Current[S], op: str, **args: Any) -> Draft:
+    """A state event following the item's current heads (``cur`` read with ``settled``)."""
+    return Draft(op, args, item=cur.item.id, after=tuple(cur.replayed.heads))
 
 
-def write_event(tx: Any, cur: Current[S], *, by: str, at: str, op: str, **args: Any) -> str:
-    """Append an event that changes no state (a note, advice, a volunteer)."""
-    return append_event(tx, cur.obj, by=by, at=at, op=op, after=list(cur.replayed.heads), args=args)
+def event_draft(cur: Current[S], op: str, **args: Any) -> Draft:
+    """An event that changes no state (a note, advice, a volunteer)."""
+    return Draft(op, args, item=cur.item.id, after=tuple(cur.replayed.heads))
 
 
-def settle(tx: Any, cur: Current[S], *, by: str, at: str, choice: str) -> str:
+def settle(cur: Current[S], choice: str) -> Draft:
     """Resolve a disagreement: ``choice`` is a candidate's state name or its id."""
     candidates = cur.replayed.candidates
     if not candidates:
@@ -263,8 +293,8 @@ def settle(tx: Any, cur: Current[S], *, by: str, at: str, choice: str) -> str:
     if len(chosen) > 1:
         raise InvalidInput(f"choice: several candidates are {choice!r}; name one by its id: "
                            + ", ".join(c.id for c in chosen))
-    return append_event(tx, cur.obj, by=by, at=at, op=SETTLE, after=list(cur.replayed.heads),
-                        args={"state": chosen[0].state, "keep": list(chosen[0].events)})
+    return Draft(SETTLE, {"state": chosen[0].state, "keep": list(chosen[0].events)},
+                 item=cur.item.id, after=tuple(cur.replayed.heads))
 
 
 def notes(events: Sequence[Event], op: str = "note") -> list[Note]:

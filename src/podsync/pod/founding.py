@@ -1,62 +1,38 @@
 """Founding a pod: the pod document and the pod's shared collections.
 
-The pod document's id is the pod id. It holds the roster (trust), teams and
-stewards (:mod:`.teams`) and ``collections``: the id of the one document of each
-pod-wide collection (needs board, agreements, decisions, capacity, team items).
-All of them are created here, once, by the founding node; every other member
-receives them by sync, so no container is ever created twice concurrently.
+The pod document's id is the pod id, the hash of its founding record (signed by
+the founder's device), which also names the one document of each pod-wide
+collection (needs board, agreements, decisions, capacity, team items). Every
+document starts with an empty ``records`` map and holds nothing else: what the
+pod keeps is signed records (:mod:`podsync.records`). All of them are created
+here, once, by the founding node; every other member receives them by sync.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import Any
-
-import automerge.core as am
 
 from podsync.ids import new_document_id
 from podsync.pod import agreements, capacity, decisions, needs, teams
-from podsync.pod.common import init_document
-from podsync.repo.values import get_path, put_value
+from podsync.records.verify import Signer
 from podsync.store import DocumentStore
-from podsync.trust import roster
+from podsync.trust.ledger import POD_KIND, new_document
+from podsync.trust.membership import founding_record
 
-COLLECTIONS_KEY = "collections"
-#: Each pod-wide collection's kind and the function that lays out its document.
-COLLECTIONS: dict[str, Callable[[Any], None]] = {
-    needs.KIND: needs.init_needs,
-    agreements.KIND: agreements.init_agreements,
-    decisions.KIND: decisions.init_decisions,
-    capacity.KIND: capacity.init_capacity,
-    teams.ITEMS_KIND: teams.init_team_items,
-}
+#: The kind of each pod-wide collection the founding record names.
+COLLECTION_KINDS = (needs.KIND, agreements.KIND, decisions.KIND, capacity.KIND, teams.ITEMS_KIND)
 
 
-def found_pod(store: DocumentStore, *, pod_id: str, pod_name: str, member_id: str,
-              member_name: str, cert_der: bytes, now: dt.datetime) -> None:
-    """Write a new pod's documents straight into ``store`` (durable on return)."""
-    collection_ids = {kind: new_document_id() for kind in COLLECTIONS}
-    for kind, init in COLLECTIONS.items():
-        _write_new(store, collection_ids[kind], kind, init)
-
-    def init_pod(tx: Any) -> None:
-        init_document(tx, teams.POD_KIND)
-        teams.init_pod_keys(tx)
-        roster.found_pod(tx, pod_id, pod_name, member_id, member_name, cert_der, now)
-        put_value(tx, am.ROOT, COLLECTIONS_KEY, collection_ids)
-
-    _write_new(store, pod_id, teams.POD_KIND, init_pod)
-
-
-def collection_id(pod_doc: am.Document, kind: str) -> str | None:
-    """The id of the pod's ``kind`` collection document, from the pod document."""
-    found = get_path(pod_doc, COLLECTIONS_KEY, kind)
-    return found if isinstance(found, str) else None
-
-
-def _write_new(store: DocumentStore, doc_id: str, kind: str, init: Callable[[Any], None]) -> None:
-    doc = am.Document()
-    with doc.transaction() as tx:
-        init(tx)
-    store.create_document(doc_id, kind, doc)
+def found_pod(store: DocumentStore, signer: Signer, *, member_id: str, member_name: str,
+              pod_name: str, cert_der: bytes, now: dt.datetime) -> str:
+    """Write a new pod's documents straight into ``store`` (durable on return);
+    returns the pod id."""
+    collections = {kind: new_document_id() for kind in COLLECTION_KINDS}
+    pod_id, record = founding_record(signer, cert_der=cert_der, member_id=member_id,
+                                     member_name=member_name, pod_name=pod_name,
+                                     collections=collections, now=now)
+    for kind, doc_id in collections.items():
+        store.create_document(doc_id, kind, new_document([]))
+    store.create_document(pod_id, POD_KIND, new_document([record]))
+    store.submit_records(pod_id, [(record.id, record.sealed, True)]).result()
+    return pod_id

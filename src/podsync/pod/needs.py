@@ -1,10 +1,12 @@
 """The needs board: anyone names a need; anyone may take it on without permission.
 
-Document kind ``needs``; root map ``items`` holds one item per need. Creation
-fields (immutable): ``title``, ``detail``, ``sensing`` (emergent / neglected /
-void), ``created_by``, ``created_at``. State events: ``hold``, ``release``,
+Document kind ``needs``. A need is created by an ``add`` record whose body holds
+``title``, ``detail`` and ``sensing`` (emergent / neglected / void); who named it
+and when are its signer and time. State events: ``hold``, ``release``,
 ``contact`` (point of contact among holders), ``attend``, ``let_be``, ``reopen``,
-``settle``; ``note`` changes no state.
+``settle``; ``note`` changes no state. Replay applies the same rules the
+operations check (only a holder marks a need attended, ...), so a signed record
+that breaks them changes nothing.
 
 States: ``open`` (no holder) → ``held`` (one or more holders) → ``attended``;
 the last holder releasing returns it to ``open``; an open need may be *let be*
@@ -22,15 +24,17 @@ from typing import Any, Literal
 
 import msgspec
 
-from podsync.errors import NotPermitted, TransitionRefused
+from podsync.errors import NotFound, NotPermitted, TransitionRefused
 from podsync.pod import common as v
-from podsync.pod.common import ITEMS_KEY, Note
+from podsync.pod.common import Note
 from podsync.pod.events import (
-    Candidate, Current, Event, Lifecycle, chronological, load, notes, parse_events, replay,
-    settle, write_event, write_state_event,
+    Candidate, Current, Event, Item, Lifecycle, chronological, current, event_draft, notes,
+    replay, settle, state_draft,
 )
+from podsync.records.format import Draft
 
 KIND = "needs"
+ADD = "add"
 STATES = ("open", "held", "attended", "let_be")
 SENSINGS = ("emergent", "neglected", "void")
 #: Two weeks: a pod meeting at least fortnightly will have seen an unheld need
@@ -95,14 +99,14 @@ def _apply(s: _State, e: Event) -> _State:
     if e.op == "hold" and s.status == "active" and e.by not in holders:
         holders[e.by] = e.at
         after = replace(s, holders=tuple(holders.items()),
-                        contact=e.by if e.args.get("point_of_contact") else s.contact)
+                        contact=e.by if e.args.get("point_of_contact") is True else s.contact)
     elif e.op == "release" and e.by in holders:
         del holders[e.by]
         after = replace(s, holders=tuple(holders.items()),
                         contact=None if s.contact == e.by else s.contact)
-    elif e.op == "contact" and e.args.get("member") in holders:
+    elif e.op == "contact" and e.by in holders and e.args.get("member") in holders:
         after = replace(s, contact=e.args["member"])
-    elif e.op == "attend" and s.status == "active":
+    elif e.op == "attend" and s.status == "active" and e.by in holders:
         after = replace(s, status="attended", reason=str(e.args.get("note", "")))
     elif e.op == "let_be" and s.status == "active":
         after = replace(s, status="let_be", holders=(), contact=None,
@@ -122,32 +126,24 @@ LIFECYCLE: Lifecycle[_State] = Lifecycle(
 )
 
 
-def _initial(fields: dict[str, Any]) -> _State:
-    return _State("active", (), None, "", str(fields.get("created_at", "")))
+def _initial(item: Item) -> _State:
+    return _State("active", (), None, "", item.created_at)
 
 
-def init_needs(tx: Any) -> None:
-    """Set up a new needs document (call once, when the document is created)."""
-    v.init_document(tx, KIND, maps=[ITEMS_KEY])
+def add_need(title: str, detail: str = "", sensing: str = "emergent", *,
+             origin: str | None = None) -> Draft:
+    """Name a need on the board. ``origin`` ties it to what it came from (a routed
+    feedback proposal), so routing it twice lands on one need."""
+    body: dict[str, Any] = {"title": v.title(title),
+                            "detail": v.text(detail, "detail", required=False),
+                            "sensing": v.choice(sensing, "sensing", SENSINGS)}
+    if origin is not None:
+        body["origin"] = v.item_id(origin, "origin")
+    return Draft(ADD, body)
 
 
-def add_need(tx: Any, by: str, at: _dt.datetime, title: str, detail: str = "",
-             sensing: str = "emergent", need_id: str | None = None) -> str:
-    """Name a need on the board; returns its id. ``need_id`` is for derived ids."""
-    fields = {"title": v.title(title), "detail": v.text(detail, "detail", required=False),
-              "sensing": v.choice(sensing, "sensing", SENSINGS),
-              "created_by": v.member_id(by, "by"), "created_at": v.iso_at(at)}
-    new = v.item_id(need_id) if need_id is not None else v.new_id()
-    items = v.container(tx, ITEMS_KEY, KIND)
-    if tx.get(items, new) is not None:
-        raise TransitionRefused(f"need {new} already exists")
-    v.create_item(tx, items, new, fields)
-    return new
-
-
-def _load(tx: Any, need_id: str, *, settled: bool = True) -> Current[_State]:
-    return load(tx, v.container(tx, ITEMS_KEY, KIND), v.item_id(need_id, "need"), "need",
-                LIFECYCLE, _initial, settled=settled)
+def _load(item: Item, *, settled: bool = True) -> Current[_State]:
+    return current(item, LIFECYCLE, _initial, settled=settled)
 
 
 def _refuse_unless(cur: Current[_State], allowed: tuple[str, ...], doing: str) -> None:
@@ -156,91 +152,96 @@ def _refuse_unless(cur: Current[_State], allowed: tuple[str, ...], doing: str) -
         raise TransitionRefused(f"cannot {doing}: the need is {state.replace('_', ' ')}")
 
 
-def hold_need(tx: Any, need_id: str, by: str, at: _dt.datetime,
-              point_of_contact: bool = False) -> str:
+def hold_need(item: Item, by: str, point_of_contact: bool = False) -> Draft:
     """``by`` takes the need on (co-holding if others hold it already)."""
-    by, when = v.member_id(by, "by"), v.iso_at(at)
-    cur = _load(tx, need_id)
+    by = v.member_id(by, "by")
+    cur = _load(item)
     _refuse_unless(cur, ("open", "held"), "take it on")
     if by in dict(cur.state.holders):
         raise TransitionRefused("you already hold this need")
-    return write_state_event(tx, cur, by=by, at=when, op="hold",
-                             point_of_contact=bool(point_of_contact))
+    return state_draft(cur, "hold", point_of_contact=bool(point_of_contact))
 
 
-def release_need(tx: Any, need_id: str, by: str, at: _dt.datetime, note: str = "") -> str:
+def release_need(item: Item, by: str, note: str = "") -> Draft:
     """``by`` lets go of the need; with no holder left it is open again."""
-    by, when, note = v.member_id(by, "by"), v.iso_at(at), v.text(note, "note", required=False)
-    cur = _load(tx, need_id)
+    by, note = v.member_id(by, "by"), v.text(note, "note", required=False)
+    cur = _load(item)
     if by not in dict(cur.state.holders):
         raise TransitionRefused("you do not hold this need")
-    return write_state_event(tx, cur, by=by, at=when, op="release", note=note)
+    return state_draft(cur, "release", note=note)
 
 
-def set_point_of_contact(tx: Any, need_id: str, by: str, at: _dt.datetime, member: str) -> str:
+def set_point_of_contact(item: Item, by: str, member: str) -> Draft:
     """Holders name one of themselves as the need's point of contact."""
-    by, when, member = v.member_id(by, "by"), v.iso_at(at), v.member_id(member)
-    cur = _load(tx, need_id)
+    by, member = v.member_id(by, "by"), v.member_id(member)
+    cur = _load(item)
     holders = dict(cur.state.holders)
     if by not in holders:
         raise NotPermitted("only a holder of the need can name its point of contact")
     if member not in holders:
         raise TransitionRefused(f"{member} does not hold this need")
-    return write_state_event(tx, cur, by=by, at=when, op="contact", member=member)
+    return state_draft(cur, "contact", member=member)
 
 
-def attend_need(tx: Any, need_id: str, by: str, at: _dt.datetime, note: str = "") -> str:
+def attend_need(item: Item, by: str, note: str = "") -> Draft:
     """A holder records that the need has been attended."""
-    by, when, note = v.member_id(by, "by"), v.iso_at(at), v.text(note, "note", required=False)
-    cur = _load(tx, need_id)
+    by, note = v.member_id(by, "by"), v.text(note, "note", required=False)
+    cur = _load(item)
     _refuse_unless(cur, ("held",), "mark it attended")
     if by not in dict(cur.state.holders):
         raise NotPermitted("only a holder can mark the need attended; take it on first")
-    return write_state_event(tx, cur, by=by, at=when, op="attend", note=note)
+    return state_draft(cur, "attend", note=note)
 
 
-def let_need_be(tx: Any, need_id: str, by: str, at: _dt.datetime, reason: str) -> str:
+def let_need_be(item: Item, by: str, reason: str) -> Draft:
     """Leave an open need as a void on purpose, saying why."""
-    by, when, reason = v.member_id(by, "by"), v.iso_at(at), v.text(reason, "reason")
-    cur = _load(tx, need_id)
+    v.member_id(by, "by")
+    reason = v.text(reason, "reason")
+    cur = _load(item)
     _refuse_unless(cur, ("open",), "let it be")
-    return write_state_event(tx, cur, by=by, at=when, op="let_be", reason=reason)
+    return state_draft(cur, "let_be", reason=reason)
 
 
-def reopen_need(tx: Any, need_id: str, by: str, at: _dt.datetime, note: str = "") -> str:
+def reopen_need(item: Item, by: str, note: str = "") -> Draft:
     """An attended or let-be need is open again."""
-    by, when, note = v.member_id(by, "by"), v.iso_at(at), v.text(note, "note", required=False)
-    cur = _load(tx, need_id)
+    v.member_id(by, "by")
+    note = v.text(note, "note", required=False)
+    cur = _load(item)
     _refuse_unless(cur, ("attended", "let_be"), "reopen it")
-    return write_state_event(tx, cur, by=by, at=when, op="reopen", note=note)
+    return state_draft(cur, "reopen", note=note)
 
 
-def note_need(tx: Any, need_id: str, by: str, at: _dt.datetime, text: str) -> str:
-    by, when, body = v.member_id(by, "by"), v.iso_at(at), v.text(text, "text")
-    return write_event(tx, _load(tx, need_id, settled=False), by=by, at=when, op="note", text=body)
+def note_need(item: Item, by: str, text: str) -> Draft:
+    v.member_id(by, "by")
+    return event_draft(_load(item, settled=False), "note", text=v.text(text, "text"))
 
 
-def settle_need(tx: Any, need_id: str, by: str, at: _dt.datetime, choice: str) -> str:
+def settle_need(item: Item, by: str, choice: str) -> Draft:
     """Resolve concurrent, different changes by choosing one candidate state."""
-    by, when = v.member_id(by, "by"), v.iso_at(at)
-    return settle(tx, _load(tx, need_id, settled=False), by=by, at=when, choice=choice)
+    v.member_id(by, "by")
+    return settle(_load(item, settled=False), choice)
 
 
 # -- reading -------------------------------------------------------------------
 
 
-def needs(doc: Any, now: _dt.datetime) -> list[Need]:
+def needs(items: dict[str, Item], now: _dt.datetime) -> list[Need]:
     """Every need on the board, oldest first, with neglect signals as of ``now``."""
-    return v.derive_items(doc, _derive, now)
+    return sorted((derive(i, now) for i in items.values()), key=lambda n: (n.created_at, n.id))
 
 
-def need(doc: Any, need_id: str, now: _dt.datetime) -> Need:
-    return v.derive_item(doc, need_id, _derive, now, "need")
+def need(items: dict[str, Item], need_id: str, now: _dt.datetime) -> Need:
+    item = items.get(need_id)
+    if item is None:
+        raise NotFound(f"no need {need_id}")
+    return derive(item, now)
 
 
-def _derive(raw: dict[str, Any], now: _dt.datetime) -> Need:
-    events = parse_events(raw.get("events"))
-    r = replay(events, LIFECYCLE, _initial(raw))
+def derive(item: Item, now: _dt.datetime) -> Need:
+    """The need as of ``now``; total: whatever a signed record's body holds."""
+    events = item.events
+    raw = item.fields
+    r = replay(events, LIFECYCLE, _initial(item))
     s, state = r.state, _name(r.state)
     neglect: list[NeglectSignal] = []
     if state == "open" and s.since and v.days_between(s.since, now) >= NEED_UNHELD_DAYS:
@@ -252,9 +253,9 @@ def _derive(raw: dict[str, Any], now: _dt.datetime) -> Need:
                 neglect.append(NeglectSignal("holder_silent", last,
                                              v.days_between(last, now), member))
     return Need(
-        id=str(raw.get("id")), title=str(raw.get("title", "")), detail=str(raw.get("detail", "")),
-        sensing=str(raw.get("sensing", "")), created_by=str(raw.get("created_by", "")),
-        created_at=str(raw.get("created_at", "")), state=state, since=s.since,
+        id=item.id, title=v.shown(raw.get("title")), detail=v.shown(raw.get("detail")),
+        sensing=v.shown(raw.get("sensing")), created_by=item.created_by,
+        created_at=item.created_at, state=state, since=s.since,
         holders=[Holder(m, since, m == s.contact) for m, since in s.holders],
         reason=s.reason, neglect=neglect, notes=notes(events),
         needs_reconciliation=r.needs_reconciliation, candidates=r.candidates,

@@ -14,7 +14,7 @@ import automerge.core as am
 
 from podsync.errors import DamagedDocument, NotFound, UnreachableError
 from podsync.ids import new_document_id, parse_document_id
-from podsync.store import UNKNOWN_KIND, DocumentStore
+from podsync.store import DocumentStore
 from podsync.sync import (
     AllowAll,
     DocumentChanged,
@@ -30,8 +30,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Root key holding a podsync document's kind ("pod", "need", ...). Documents made
-#: by other automerge-repo apps have none and are listed as kind "automerge".
+#: Root key where :meth:`Repo.create` notes the kind it was asked for. A hint for
+#: people reading the document, never trusted: who reads a document and what it
+#: is come from signed records (podsync.trust.ledger), through ``kind_resolver``.
 KIND_KEY = "@kind"
 FOREIGN_KIND = "automerge"
 #: How often the engine's timers (handshakes, finds relayed to other peers) run.
@@ -76,7 +77,8 @@ class Repo:
         self._flush_handle: asyncio.Handle | None = None
         self._finds: dict[str, list[asyncio.Future[am.Document]]] = defaultdict(list)
         self._writes: set[asyncio.Future[None]] = set()
-        self._kinds: dict[str, str] = {}
+        #: The document's kind as the trust layer establishes it (None: not known).
+        self.kind_resolver: Callable[[str], str | None] = lambda doc_id: None
 
     # -- DocumentSource, for the engine ---------------------------------------
 
@@ -105,13 +107,16 @@ class Repo:
             if init is not None:
                 init(tx)
         doc_id = new_document_id()
-        self._kinds[doc_id] = kind
+        await self.create_with(doc_id, doc, kind)
+        return doc_id
+
+    async def create_with(self, doc_id: str, doc: am.Document, kind: str) -> None:
+        """Store ``doc``, built here, as the new document ``doc_id``; durable on return."""
         # The engine takes the document before the write is queued: once the store
         # lists it, a peer's summary could make the engine load a second copy.
         write = self._write(doc_id, [c.bytes for c in doc.get_changes([])], doc.get_heads(), kind)
         self._dispatch(self.engine.create(doc_id, doc, time.monotonic()))
         await write
-        return doc_id
 
     async def change(self, doc_id: str, fn: Callable[[Any], T]) -> T:
         """Run ``fn(tx)`` in one transaction on ``doc_id``; durable when it returns.
@@ -176,22 +181,9 @@ class Repo:
         self._subscribers.discard(queue)
 
     def kind_of(self, doc_id: str) -> str:
-        """The document's kind: remembered, else as stored, else read from it."""
-        kind = self._kinds.get(doc_id)
-        if kind is None:
-            stored = self.store.kind(doc_id)
-            if stored is not None and stored != UNKNOWN_KIND:
-                self._kinds[doc_id] = stored
-                return stored
-            doc = self.engine.open(doc_id)
-            found = doc.get(am.ROOT, KIND_KEY) if doc is not None else None
-            if found is not None and not isinstance(found[0], am.ObjType) \
-                    and isinstance(found[0][1], str) and doc is not None and doc.get_heads():
-                kind = found[0][1]
-                self._kinds[doc_id] = kind
-            else:
-                return FOREIGN_KIND
-        return kind
+        """The document's kind as signed records establish it; documents of other
+        apps (and any whose kind is not established) are ``automerge``."""
+        return self.kind_resolver(doc_id) or FOREIGN_KIND
 
     # -- runtime --------------------------------------------------------------
 

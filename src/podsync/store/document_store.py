@@ -195,6 +195,40 @@ class DocumentStore:
         """
         return self._writer.submit(lambda conn: self._compactor.compact(conn, doc_id)).result()
 
+    def submit_records(self, doc_id: str, rows: list[tuple[str, bytes, bool | None]],
+                       heads: list[bytes] | None = None) -> Future[None]:
+        """Queue records read from ``doc_id`` (id, bytes, signature check) and, when
+        given, the heads they were read at; resolves once durable. Rows already
+        stored keep their bytes; a check answer replaces an unknown one."""
+        heads_blob = encode_heads(heads) if heads is not None else None
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                "INSERT INTO records(doc_id, record_id, sealed, checked) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(doc_id, record_id) DO UPDATE SET"
+                " checked=coalesce(excluded.checked, checked)",
+                [(doc_id, rid, sealed, None if ok is None else int(ok)) for rid, sealed, ok in rows])
+            if heads_blob is not None:
+                conn.execute("INSERT INTO record_scans(doc_id, heads) VALUES (?, ?)"
+                             " ON CONFLICT(doc_id) DO UPDATE SET heads=excluded.heads",
+                             (doc_id, heads_blob))
+
+        return self._writer.submit(job)
+
+    def load_records(self, doc_id: str) -> tuple[list[tuple[str, bytes, bool | None]], list[bytes] | None]:
+        """Every record stored for ``doc_id`` and the heads they were last read at."""
+        with self._reader() as conn:
+            conn.execute("BEGIN")
+            try:
+                rows = conn.execute("SELECT record_id, sealed, checked FROM records WHERE doc_id=?",
+                                    (doc_id,)).fetchall()
+                scan = conn.execute("SELECT heads FROM record_scans WHERE doc_id=?",
+                                    (doc_id,)).fetchone()
+            finally:
+                conn.execute("COMMIT")
+        return ([(rid, sealed, None if ok is None else bool(ok)) for rid, sealed, ok in rows],
+                None if scan is None else decode_heads(scan[0]))
+
     # -- reading ---------------------------------------------------------------
 
     def load(self, doc_id: str) -> am.Document:

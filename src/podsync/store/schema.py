@@ -19,7 +19,7 @@ from podsync.errors import SchemaTooNew, StoreError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # "PDSY": lets `file(1)` and podsync tell a store from any other SQLite file.
 APPLICATION_ID = 0x50445359
 # A committer waits this long for a lock held by another connection (a reader
@@ -59,8 +59,25 @@ _SCHEMA_V1 = (
     ) WITHOUT ROWID""",
 )
 
+# Version 2: the signed records read from each document, kept apart from the
+# document itself so that a record a member later deletes or overwrites in the
+# document still counts (podsync.records), with the answer of its signature check.
+_SCHEMA_V2 = (
+    """CREATE TABLE records(
+        doc_id TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        sealed BLOB NOT NULL,       -- the record's bytes, as stored in the document
+        checked INTEGER,            -- signature: 1 valid, 0 invalid, NULL not checked yet
+        PRIMARY KEY (doc_id, record_id)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE record_scans(
+        doc_id TEXT PRIMARY KEY,
+        heads BLOB NOT NULL         -- the document's heads when its records were last read
+    ) WITHOUT ROWID""",
+)
+
 # MIGRATIONS[v] holds the statements that take a database from version v to v + 1.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_SCHEMA_V1,)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_SCHEMA_V1, _SCHEMA_V2)
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 

@@ -35,6 +35,7 @@ from podsync.sync.heads import (
     pack_summary,
     parse_sync_heads,
     summary_key,
+    sync_change_count,
     unpack_summary,
 )
 from podsync.sync.limits import (
@@ -238,14 +239,16 @@ class Documents:
 
     def on_sync(self, out: Outbox, link: Link, msg: Request | Sync, now: float) -> None:
         doc_id = msg.document_id
-        if not self._valid(doc_id) or not self._may_read(link, doc_id):
-            log.info("peer %s: refused %s for document %s", link.peer_id, type(msg).__name__, doc_id)
-            ds = self.docs.get(doc_id)
-            if ds is not None and link.conn in ds.peers:
-                self._unregister(ds, link)
-            out.send(link.conn, DocUnavailable(self.peer_id, link.peer_id, doc_id))
+        readable = self._valid(doc_id) and self._may_read(link, doc_id)
+        offered = (not readable and self._valid(doc_id) and not self._holds(doc_id)
+                   and self.policy.may_offer(link.peer_id, doc_id))
+        if not readable and not offered:
+            self._refuse(out, link, doc_id, type(msg).__name__)
             return
         their_heads = parse_sync_heads(msg.data)
+        if not self.policy.may_write(link.peer_id, doc_id) and sync_change_count(msg.data):
+            self._refuse(out, link, doc_id, "change")
+            return
         try:
             sync_msg = am.Message.decode(msg.data)
         except Exception as err:
@@ -261,6 +264,7 @@ class Documents:
             link.unknown_wants.add(doc_id)
         pd = self._register(ds, link)
         pd.their_heads = their_heads
+        pd.offered = offered
         if their_heads:
             pd.wants = pd.awaiting = pd.unavailable = False
         elif isinstance(msg, Request):
@@ -272,24 +276,37 @@ class Documents:
             # says "nothing yet" before its doc-unavailable: keep waiting.)
             pd.wants, pd.told_unavailable = True, False
         self._apply(out, ds, link, pd, sync_msg, now)
-        if not ds.has_content and pd.wants:
+        if not ds.has_content and pd.wants and not offered:
             self._want(out, ds, now)
 
-    def _apply(self, out: Outbox, ds: DocSync, link: Link, pd: PeerDoc,
-               sync_msg: am.Message, now: float) -> None:
+    def _holds(self, doc_id: str) -> bool:
+        ds = self.docs.get(doc_id)
+        return (ds is not None and ds.has_content) or bool(self.source.heads(doc_id))
+
+    def _refuse(self, out: Outbox, link: Link, doc_id: str, what: str) -> None:
+        log.info("peer %s: refused %s for document %s", link.peer_id, what, doc_id)
+        ds = self.docs.get(doc_id)
+        if ds is not None and link.conn in ds.peers:
+            self._unregister(ds, link)
+            self._maybe_drop(ds)
+        out.send(link.conn, DocUnavailable(self.peer_id, link.peer_id, doc_id))
+
+    def _admitted(self, out: Outbox, ds: DocSync, link: Link) -> bool:
+        """A document we held nothing of arrived from a peer who offered it: keep it
+        only if the policy admits it; otherwise forget it entirely."""
         doc = self.document(ds)
-        before = ds.heads
-        try:
-            doc.receive_sync_message(pd.sync_state, sync_msg)
-        except Exception as err:
-            raise ProtocolError(f"document {ds.doc_id}: sync message rejected: {err}") from None
-        finally:
-            # Whatever got applied before a failure is real; record and spread it.
-            changed = self._note_change(out, ds, before, "remote", link.peer_id)
-            if changed:
-                self._content_changed(out, ds, link.conn, now)
-        if not self._sync_to(out, ds, link, pd) and link.in_flight.pop(ds.doc_id, None) is not None:
-            self.drain(out, link, now)
+        if self.policy.admit(link.peer_id, ds.doc_id, doc):
+            for pd in ds.peers.values():
+                pd.offered = False
+            return True
+        log.warning("peer %s: document %s not admitted; nothing of it is kept",
+                    link.peer_id, ds.doc_id)
+        ds.doc, ds.heads = am.Document(), []
+        for conn in list(ds.peers):
+            self._unregister(ds, self.links[conn])
+        self._maybe_drop(ds)
+        out.send(link.conn, DocUnavailable(self.peer_id, link.peer_id, ds.doc_id))
+        return False
 
     def on_unavailable(self, out: Outbox, link: Link, msg: DocUnavailable, now: float) -> None:
         ds = self.docs.get(msg.document_id)
@@ -398,14 +415,19 @@ class Documents:
 
     def on_whole_doc(self, out: Outbox, link: Link, msg: WholeDoc, now: float) -> None:
         doc_id = msg.document_id
-        if not link.whole_doc or not self._valid(doc_id) or not self._may_read(link, doc_id):
-            log.info("peer %s: refused a whole document %s", link.peer_id, doc_id)
-            out.send(link.conn, DocUnavailable(self.peer_id, link.peer_id, doc_id))
+        readable = link.whole_doc and self._valid(doc_id) and self._may_read(link, doc_id)
+        offered = (link.whole_doc and not readable and self._valid(doc_id)
+                   and not self._holds(doc_id) and self.policy.may_offer(link.peer_id, doc_id))
+        if (not readable and not offered) or not self.policy.may_write(link.peer_id, doc_id):
+            self._refuse(out, link, doc_id, "a whole document")
             return
         try:
             incoming = am.Document.load(msg.data)
         except Exception as err:
             raise ProtocolError(f"document {doc_id}: whole document does not load: {err}") from None
+        if offered and not self.policy.admit(link.peer_id, doc_id, incoming):
+            self._refuse(out, link, doc_id, "a whole document it may not offer")
+            return
         ds = self.get(doc_id, create=True)
         assert ds is not None
         doc = self.document(ds)

@@ -36,20 +36,49 @@ def parse_sync_heads(data: bytes) -> list[bytes]:
     """The sender's heads from a sync message, sorted; ProtocolError if malformed."""
     if not data or data[0] not in (SYNC_V1, SYNC_V2):
         raise ProtocolError("sync data does not start with a sync message type byte")
-    count, shift, pos = 0, 0, 1
+    pos, end = _hashes(data, 1, "heads")
+    return sorted(data[i:i + CHANGE_HASH_BYTES] for i in range(pos, end, CHANGE_HASH_BYTES))
+
+
+def sync_change_count(data: bytes) -> int:
+    """How many changes (or saved-document chunks) a sync message carries.
+
+    The layout after the heads: the hashes the sender needs, then its ``have``
+    entries (each a list of hashes and a bloom filter), then the changes, each
+    length-prefixed. ProtocolError if the message does not parse that far.
+    """
+    parse_sync_heads(data)
+    _, pos = _hashes(data, 1, "heads")
+    _, pos = _hashes(data, pos, "need")
+    haves, pos = _leb128(data, pos, "have count")
+    for _ in range(haves):
+        _, pos = _hashes(data, pos, "have")
+        length, pos = _leb128(data, pos, "bloom length")
+        pos += length
+    count, _ = _leb128(data, pos, "change count")
+    return count
+
+
+def _leb128(data: bytes, pos: int, what: str) -> tuple[int, int]:
+    value, shift = 0, 0
     while True:
         if pos >= len(data) or shift > 28:
-            raise ProtocolError("sync data has a malformed heads count")
+            raise ProtocolError(f"sync data has a malformed {what}")
         byte = data[pos]
         pos += 1
-        count |= (byte & 0x7F) << shift
+        value |= (byte & 0x7F) << shift
         shift += 7
         if not byte & 0x80:
-            break
+            return value, pos
+
+
+def _hashes(data: bytes, pos: int, what: str) -> tuple[int, int]:
+    """(start, end) of a LEB128-counted run of change hashes at ``pos``."""
+    count, pos = _leb128(data, pos, f"{what} count")
     end = pos + count * CHANGE_HASH_BYTES
     if end > len(data):
-        raise ProtocolError(f"sync data announces {count} heads but is too short for them")
-    return sorted(data[i:i + CHANGE_HASH_BYTES] for i in range(pos, end, CHANGE_HASH_BYTES))
+        raise ProtocolError(f"sync data announces {count} {what} but is too short for them")
+    return pos, end
 
 
 def heads_digest(heads: Iterable[bytes]) -> bytes:

@@ -30,12 +30,33 @@ class SharePolicy(Protocol):
         """That peer may receive anything of this document (content, ephemeral
         messages, or merely its id in a summary)."""
 
+    def may_write(self, peer_id: str, doc_id: str) -> bool:
+        """Changes to this document from that peer (who may read it) are taken."""
+
+    def may_offer(self, peer_id: str, doc_id: str) -> bool:
+        """That peer may send us this document although ``may_read`` refuses it:
+        we hold nothing of it, so who reads it is not known here yet. What
+        arrives is kept only if :meth:`admit` accepts it."""
+
+    def admit(self, peer_id: str, doc_id: str, doc: am.Document) -> bool:
+        """Keep ``doc``, a document we held nothing of, offered by that peer.
+        Refused, it is dropped: nothing is stored or passed on."""
+
 
 class AllowAll:
-    """Everyone may read everything and is offered everything."""
+    """Everyone may read and write everything and is offered everything."""
 
     def may_announce(self, peer_id: str, doc_id: str) -> bool:
         return True
 
     def may_read(self, peer_id: str, doc_id: str) -> bool:
+        return True
+
+    def may_write(self, peer_id: str, doc_id: str) -> bool:
+        return True
+
+    def may_offer(self, peer_id: str, doc_id: str) -> bool:
+        return True
+
+    def admit(self, peer_id: str, doc_id: str, doc: am.Document) -> bool:
         return True

@@ -61,6 +61,7 @@ class PeerDoc:
     told_unavailable: bool = False  # we answered that want with doc-unavailable
     awaiting: bool = False  # we asked them for it and they have not answered
     unavailable: bool = False  # they answered doc-unavailable
+    offered: bool = False  # they offer a document whose readers we do not know yet
 
 
 @dataclass(eq=False)

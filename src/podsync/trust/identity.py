@@ -129,6 +129,13 @@ def _self_signed_certificate(key: Ed25519PrivateKey) -> x509.Certificate:
     )
 
 
+def new_device_key() -> tuple[Ed25519PrivateKey, bytes]:
+    """A fresh device key and its self-signed certificate (DER), in memory."""
+    key = Ed25519PrivateKey.generate()
+    cert = _self_signed_certificate(key)
+    return key, cert.public_bytes(serialization.Encoding.DER)
+
+
 def create_identity(home: Home) -> DeviceIdentity:
     """Make a fresh device key and certificate in ``home``, replacing any there."""
     key = Ed25519PrivateKey.generate()
@@ -147,6 +154,15 @@ def create_identity(home: Home) -> DeviceIdentity:
 
 def load_identity(home: Home) -> DeviceIdentity:
     """This device's identity from ``home``; checks the key belongs to the certificate."""
+    return _load(home)[0]
+
+
+def load_signing_key(home: Home) -> Ed25519PrivateKey:
+    """This device's private key, for signing records (checked against its certificate)."""
+    return _load(home)[1]
+
+
+def _load(home: Home) -> tuple[DeviceIdentity, Ed25519PrivateKey]:
     cert_pem = _read(home.cert_path)
     key_pem = _read(home.key_path)
     try:
@@ -167,7 +183,7 @@ def load_identity(home: Home) -> DeviceIdentity:
         raise HomeError(f"{home.key_path} is not the key of {home.cert_path}; restore the "
                         "identity directory from a backup")
     der = cert.public_bytes(serialization.Encoding.DER)
-    return DeviceIdentity(home.key_path, home.cert_path, der, device_id_from_cert_der(der))
+    return DeviceIdentity(home.key_path, home.cert_path, der, device_id_from_cert_der(der)), key
 
 
 def create_pod_secret(home: Home) -> str:

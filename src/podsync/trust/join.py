@@ -39,6 +39,7 @@ from podsync.store import DocumentStore
 from podsync.trust import identity as identity_mod
 from podsync.trust import invite as invite_mod
 from podsync.trust import roster as roster_mod
+from podsync.trust.ledger import replay_document
 from podsync.trust.tls import join_client_context
 
 JOIN_PATH = "/join"
@@ -125,7 +126,7 @@ async def join_pod(home: Home, code: str, name: str, peers: list[str] | None = N
                 continue
             admitted = unseal(invite_mod.invite_verifier(invite.secret, invite.invite_id),
                               identity.cert_der, invite.pod_id, blob)
-            return _settle(home, admitted, name, address)
+            return _settle(home, admitted, name, address, invite.pod_id)
     raise errors.UnreachableError("no member's node answered: " + "; ".join(failures))
 
 
@@ -170,11 +171,14 @@ def _refusal(status: int, body: bytes) -> errors.PodsyncError:
         return errors.PodsyncError(f"the member's node refused the join (HTTP {status})")
 
 
-def _settle(home: Home, admitted: Admitted, name: str, address: str) -> config_mod.Config:
+def _settle(home: Home, admitted: Admitted, name: str, address: str,
+            pod_id: str) -> config_mod.Config:
     """Store what admission brought; the config comes last (it marks the home joined)."""
     pod_doc = am.Document.load(admitted.pod_doc)
-    roster = roster_mod.view(pod_doc)
     identity = identity_mod.load_identity(home)
+    # The pod id in the code is the hash of the pod's founding record: the roster
+    # replayed from it is the pod the invite was made for, whoever answered.
+    roster = replay_document(pod_id, pod_doc) if admitted.pod_id == pod_id else None
     if roster is None or not roster_mod.is_active_device(roster, identity.device_id):
         raise errors.PodsyncError("the member's node answered without admitting this device")
     with DocumentStore(home.db_path) as store:

@@ -1,0 +1,551 @@
+"""The pod's signed records as this node holds them: who is in the pod, who reads
+each document, which records count, and writing new ones.
+
+Everything the node decides about trust comes from here, and everything here
+comes from records whose signature verifies (:mod:`podsync.records`), never
+from what a document's other content says:
+
+- **the roster**: the pod document's records replayed (:mod:`.graph`);
+- **a document's kind and readers**: the pod document and the pod's
+  collections (named in the founding record) are read by the whole pod; a
+  document podsync creates for some members carries a creation record whose
+  hash *is* the document id, naming its kind and readers, so nobody can give an
+  existing id other readers; a document of another app is read by whom the
+  member who brought it shares it with (``doc.share`` records in the pod
+  document, naming the document only by a hash). Anything else: nobody;
+- **which records count** in a document: signed by a device the roster ever
+  admitted, before that device's or its member's removal, for this pod and
+  this document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import automerge.core as am
+
+from podsync.ids import parse_document_id
+from podsync.errors import InvalidId, PodsyncError
+from podsync.records.book import RECORDS_KEY, RecordBook, records_object
+from podsync.records.format import Draft, Record, build_payload, derived_id, parse, seal
+from podsync.records.verify import Signer, Verifier
+from podsync.trust import graph as graph_mod
+from podsync.trust import roster as roster_mod
+
+log = logging.getLogger(__name__)
+
+POD: Literal["pod"] = "pod"
+NOBODY: frozenset[str] = frozenset()
+Readers = Literal["pod"] | frozenset[str]
+
+#: A device certificate is a few hundred bytes; anything much larger is not one.
+MAX_CERT_BYTES = 4096
+
+CREATE = "doc.create"
+SHARE = "doc.share"
+READERS_CHANGE = "doc.readers"
+FOREIGN_KIND = "automerge"
+POD_KIND = "pod"
+_SHARE_TAG = b"podsync-share\x00"
+
+#: How a kind of private document lets its readers change: given the creation
+#: record, the counted reader-change records in replay order and the member of
+#: each signer, the readers now. Kinds register theirs (podsync.pod.access);
+#: a kind with none keeps the readers it was created with.
+ReaderRule = Callable[[Record, list[tuple[Record, str]]], frozenset[str]]
+READER_RULES: dict[str, ReaderRule] = {}
+
+
+class RecordRefused(PodsyncError):
+    """The record would not count: it is not written."""
+
+
+def share_ref(pod_id: str, doc_id: str) -> str:
+    """How share records name a document: a hash, so the id itself stays private."""
+    return hashlib.sha256(_SHARE_TAG + pod_id.encode() + b"\x00" + doc_id.encode()).digest()[:16].hex()
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A record that counts, with the member its signer belongs to."""
+
+    record: Record
+    member: str
+
+
+class Ledger:
+    """The pod's records for one node (the running node, or a command working
+    directly on the store). ``write`` stores a record in a document; the node
+    gives the repo's ``change``."""
+
+    def __init__(self, *, pod_id: str, member_id: str, book: RecordBook,
+                 signer: Signer | None,
+                 load: Callable[[str], am.Document | None],
+                 holds: Callable[[str], bool],
+                 write: Callable[[str, Callable[[Any], None]], Any] | None = None) -> None:
+        self.pod_id = pod_id
+        self.member_id = member_id
+        self.book = book
+        self.verifier: Verifier = book.verifier
+        self.signer = signer
+        self._load = load
+        self._holds = holds
+        self._write = write
+        self._replay = graph_mod.Replay(None, [], {}, [], {}, None)
+        self._collections: dict[str, str] = {}  # doc id -> kind
+        self._readers: dict[str, Readers] = {}
+        self._kinds: dict[str, str | None] = {}
+        self._shares: dict[str, tuple[str, Readers]] | None = None
+        self._own_heads: dict[str, str | None] = {}
+        self._certs: set[bytes] = set()
+        #: Shares this node is writing (a local app's new document is the member's
+        #: from the moment it arrives, before its record is durable).
+        self._pending: dict[str, Readers] = {}
+        self.refresh_pod()
+
+    # -- the pod document -----------------------------------------------------
+
+    @property
+    def roster(self) -> roster_mod.Roster | None:
+        return self._replay.roster
+
+    @property
+    def replay(self) -> graph_mod.Replay:
+        return self._replay
+
+    def refresh_pod(self) -> bool:
+        """Replay the pod document's records; True when the active devices, the
+        members or the counted records changed."""
+        doc = self._load(self.pod_id)
+        if doc is not None:
+            self.book.ingest(self.pod_id, doc)
+        book = self.book.known(self.pod_id)
+        # A certificate proves itself (the device id is its hash), so the keys of
+        # every device any record names are learnt before anything is replayed.
+        learnt = False
+        for record in book.records.values():
+            cert = record.body.get("cert")
+            if record.type in (graph_mod.FOUND, graph_mod.ADMIT) and isinstance(cert, bytes) \
+                    and len(cert) <= MAX_CERT_BYTES and cert not in self._certs:
+                self._certs.add(cert)
+                learnt = self.verifier.learn(cert) is not None or learnt
+        if learnt:
+            self.book.recheck()
+        before = self._replay
+        self._replay = graph_mod.replay(self.pod_id, book.records, book.signed)
+        root = self._root()
+        collections = root.body.get("collections") if root is not None else None
+        self._collections = {doc_id: kind for kind, doc_id in (collections or {}).items()
+                             if isinstance(kind, str) and _is_id(doc_id)}
+        changed = (before.counted != self._replay.counted)
+        if changed:
+            self._readers.clear()
+            self._kinds.clear()
+            self._shares = None
+        return changed
+
+    def _root(self) -> Record | None:
+        if not self._replay.counted:
+            return None
+        return self.book.known(self.pod_id).records[self._replay.counted[0]]
+
+    def collections(self) -> dict[str, str]:
+        """Kind -> document id of every pod-wide collection."""
+        return {kind: doc_id for doc_id, kind in self._collections.items()}
+
+    def pod_records(self, types: Iterable[str] | None = None) -> list[Counted]:
+        """The pod document's counted records (of ``types``), in replay order."""
+        wanted = set(types) if types is not None else None
+        book = self.book.known(self.pod_id)
+        out = []
+        for rid in self._replay.counted:
+            record = book.records[rid]
+            if wanted is None or record.type in wanted:
+                out.append(Counted(record, self._replay.device_members.get(record.by, "")))
+        return out
+
+    # -- documents ------------------------------------------------------------
+
+    def document_changed(self, doc_id: str) -> tuple[bool, list[Record]]:
+        """Read ``doc_id``'s new records; (whether access may have changed, records
+        this node holds that the document lost and that should be written back)."""
+        doc = self._load(doc_id)
+        if doc is None:
+            return False, []
+        if doc_id == self.pod_id:
+            before_missing = self.book.ingest(doc_id, doc).missing
+            return self.refresh_pod(), before_missing
+        ingest = self.book.ingest(doc_id, doc)
+        changed = False
+        if ingest.added:
+            changed = self._readers.pop(doc_id, None) is not None
+            self._kinds.pop(doc_id, None)
+        return changed, ingest.missing
+
+    def kind(self, doc_id: str) -> str | None:
+        """The document's kind as signed records establish it; None: not established."""
+        if doc_id in self._kinds:
+            return self._kinds[doc_id]
+        kind: str | None
+        if doc_id == self.pod_id:
+            kind = POD_KIND
+        elif doc_id in self._collections:
+            kind = self._collections[doc_id]
+        else:
+            creation = self._creation(doc_id)
+            if creation is not None:
+                kind = str(creation.body.get("kind"))
+            elif share_ref(self.pod_id, doc_id) in self._share_map():
+                kind = FOREIGN_KIND
+            else:
+                kind = None
+        self._kinds[doc_id] = kind
+        return kind
+
+    def readers(self, doc_id: str) -> Readers:
+        """Who may read ``doc_id``: the whole pod, some members, or nobody."""
+        cached = self._readers.get(doc_id)
+        if cached is not None:
+            return cached
+        result: Readers
+        if doc_id == self.pod_id or doc_id in self._collections:
+            result = POD
+        else:
+            creation = self._creation(doc_id)
+            if creation is not None:
+                result = self._private_readers(doc_id, creation)
+            else:
+                shared = self._share_map().get(share_ref(self.pod_id, doc_id))
+                result = shared[1] if shared is not None else NOBODY
+        if result is not NOBODY or self._holds(doc_id):
+            self._readers[doc_id] = result
+        return result
+
+    def may_read(self, member_id: str | None, doc_id: str) -> bool:
+        if member_id is None:
+            return False
+        who = self.readers(doc_id)
+        return who == POD or member_id in who
+
+    def candidate(self, doc_id: str, doc: am.Document) -> Readers:
+        """Readers of a document this node does not hold yet, from its own creation
+        record (a peer is offering it). Nothing is kept."""
+        obj = records_object(doc)
+        if obj is None:
+            return NOBODY
+        for key in doc.keys(obj):
+            found = doc.get(obj, key)
+            value = found[0][1] if found is not None and not isinstance(found[0], am.ObjType) else None
+            record = parse(key, value)
+            if isinstance(record, Record) and self._is_creation(doc_id, record) \
+                    and self.verifier.check(record) is True and not self.why_not(doc_id, record):
+                readers = record.body.get("readers")
+                if readers == POD:
+                    return POD
+                return frozenset(r for r in readers if isinstance(r, str)) \
+                    if isinstance(readers, list) else NOBODY
+        return NOBODY
+
+    def admit_candidate(self, doc_id: str, doc: am.Document) -> None:
+        """Keep the records of a document just admitted (before it is stored)."""
+        obj = records_object(doc)
+        if obj is None:
+            return
+        records = []
+        for key in doc.keys(obj):
+            found = doc.get(obj, key)
+            value = found[0][1] if found is not None and not isinstance(found[0], am.ObjType) else None
+            parsed = parse(key, value)
+            if isinstance(parsed, Record):
+                records.append(parsed)
+        self.book.adopt(doc_id, records)
+        self._readers.pop(doc_id, None)
+        self._kinds.pop(doc_id, None)
+
+    def _is_creation(self, doc_id: str, record: Record) -> bool:
+        return (record.type == CREATE and record.scope == "" and record.item is None
+                and record.pod == self.pod_id and derived_id("doc", record.payload) == doc_id)
+
+    def _creation(self, doc_id: str) -> Record | None:
+        book = self.book.peek(doc_id)
+        if book is None:
+            # Never load (and remember) records of a document this node does not
+            # hold: a peer asking for random ids must not grow the book.
+            if not self._holds(doc_id):
+                return None
+            book = self.book.known(doc_id)
+        for rid, record in book.records.items():
+            if self._is_creation(doc_id, record) and book.signed.get(rid) is True \
+                    and not self.why_not(doc_id, record):
+                return record
+        if not book.records:
+            doc = self._load(doc_id)
+            if doc is not None and records_object(doc) is not None:
+                self.book.ingest(doc_id, doc)
+                if book.records:
+                    return self._creation(doc_id)
+        return None
+
+    def _private_readers(self, doc_id: str, creation: Record) -> Readers:
+        readers = creation.body.get("readers")
+        if readers == POD:
+            return POD
+        if not isinstance(readers, list):
+            return NOBODY
+        base = frozenset(r for r in readers if isinstance(r, str))
+        rule = READER_RULES.get(str(creation.body.get("kind")))
+        if rule is None:
+            return base
+        changes = [(c.record, c.member) for c in self.counted(doc_id)
+                   if c.record.type == READERS_CHANGE]
+        return rule(creation, changes)
+
+    def _share_map(self) -> dict[str, tuple[str, Readers]]:
+        """Share ref -> (owner member, readers), from the pod's ``doc.share`` records:
+        the owner is whoever shared it first (every later share follows theirs);
+        only the owner's later records change the readers."""
+        if self._shares is not None:
+            return self._shares
+        out: dict[str, tuple[str, Readers]] = {}
+        first: dict[str, str] = {}
+        conflicted: set[str] = set()
+        for c in self.pod_records([SHARE]):
+            ref, readers = c.record.body.get("ref"), c.record.body.get("readers")
+            if not isinstance(ref, str):
+                continue
+            value: Readers
+            if readers == POD:
+                value = POD
+            elif isinstance(readers, list):
+                value = frozenset(r for r in readers if isinstance(r, str))
+            else:
+                continue
+            if ref not in out:
+                out[ref], first[ref] = (c.member, value), c.record.id
+            elif c.member == out[ref][0]:
+                out[ref] = (c.member, value)
+            elif not self._replay_is_ancestor(first[ref], c.record.id):
+                conflicted.add(ref)  # two members claimed it while apart: fail closed
+        for ref in conflicted:
+            out[ref] = ("", NOBODY)
+        for ref, readers in self._pending.items():
+            out.setdefault(ref, (self.member_id, readers))
+        self._shares = out
+        return out
+
+    def owner(self, doc_id: str) -> str | None:
+        """The member who brought another app's document into the pod, if any."""
+        shared = self._share_map().get(share_ref(self.pod_id, doc_id))
+        return shared[0] if shared is not None and shared[0] else None
+
+    def claim(self, doc_id: str) -> Any:
+        """A local app made ``doc_id``: it is this member's alone from now on. Returns
+        the coroutine that records it (None when it is already recorded)."""
+        ref = share_ref(self.pod_id, doc_id)
+        if ref in self._share_map():
+            return None
+        self._pending[ref] = frozenset({self.member_id})
+        self._forget_access(doc_id)
+        return self._write_share(doc_id, ref, [self.member_id])
+
+    async def share(self, doc_id: str, readers: Readers, now: dt.datetime) -> Record:
+        """Let ``readers`` read another app's document this member brought (or one
+        nobody has claimed yet, which makes this member its owner)."""
+        owner = self.owner(doc_id)
+        if owner is not None and owner != self.member_id:
+            raise RecordRefused("only the member who brought this document into the pod can "
+                                "change who reads it")
+        if self.kind(doc_id) not in (None, FOREIGN_KIND):
+            raise RecordRefused("this is one of the pod's own documents; who reads it follows "
+                                "the pod's practices")
+        if readers != POD:
+            readers = frozenset(readers) | {self.member_id}
+        body_readers: Any = POD if readers == POD else sorted(readers)
+        return await self._write_share(doc_id, share_ref(self.pod_id, doc_id), body_readers, now)
+
+    async def _write_share(self, doc_id: str, ref: str, readers: Any,
+                           now: dt.datetime | None = None) -> Record:
+        record = await self.append(self.pod_id, Draft(SHARE, {"ref": ref, "readers": readers}),
+                                   now or dt.datetime.now(dt.timezone.utc))
+        self._pending.pop(ref, None)
+        self._forget_access(doc_id)
+        return record
+
+    def _forget_access(self, doc_id: str) -> None:
+        self._shares = None
+        self._readers.pop(doc_id, None)
+        self._kinds.pop(doc_id, None)
+
+    def _replay_is_ancestor(self, a: str, b: str) -> bool:
+        return graph_mod.is_ancestor(self._replay, a, b)
+
+    # -- which records count ---------------------------------------------------
+
+    def why_not(self, doc_id: str, record: Record) -> str:
+        """Why ``record`` does not count in ``doc_id``; "" when it does (its
+        signature is checked by the book)."""
+        if record.pod != self.pod_id:
+            return "belongs to another pod"
+        if record.scope != doc_id and not self._is_creation(doc_id, record):
+            return "belongs to another document"
+        member = self._replay.device_members.get(record.by)
+        roster = self._replay.roster
+        if member is None or roster is None:
+            return "signed by a device that is not in the pod"
+        at = _when(record.at)
+        for removal in roster.removals:
+            if removal.target in (record.by, member) and (at is None or at >= removal.at):
+                return "signed after its signer was removed"
+        return ""
+
+    def counted(self, doc_id: str, subject: str | None = None) -> list[Counted]:
+        """The records of ``doc_id`` (about ``subject``) that count, in arrival order."""
+        if doc_id == self.pod_id:
+            out = self.pod_records()
+            return [c for c in out if subject is None or c.record.subject == subject]
+        book = self.book.known(doc_id)
+        ids = book.subjects.get(subject, []) if subject is not None else list(book.records)
+        out = []
+        for rid in ids:
+            record = book.records[rid]
+            if book.signed.get(rid) is True and not self.why_not(doc_id, record):
+                out.append(Counted(record, self._replay.device_members[record.by]))
+        return out
+
+    def subjects(self, doc_id: str) -> list[str]:
+        return list(self.book.known(doc_id).subjects)
+
+    def unverifiable(self) -> dict[str, dict[str, int]]:
+        """Document id -> reason -> how many of its records do not count."""
+        out: dict[str, dict[str, int]] = {}
+        for doc_id in self.book.loaded():
+            book = self.book.known(doc_id)
+            reasons: dict[str, int] = {}
+            for u in book.unreadable.values():
+                reasons[u.reason] = reasons.get(u.reason, 0) + 1
+            for rid, record in book.records.items():
+                ok = book.signed.get(rid)
+                if doc_id == self.pod_id:
+                    why = self._replay.refused.get(rid, "")
+                elif ok is None:
+                    why = "unknown-signer"
+                elif not ok:
+                    why = "bad-signature"
+                else:
+                    why = self.why_not(doc_id, record)
+                if why:
+                    reasons[why] = reasons.get(why, 0) + 1
+            if reasons:
+                out[doc_id] = reasons
+        return out
+
+    # -- writing ---------------------------------------------------------------
+
+    def sign(self, scope: str, draft: Draft, now: dt.datetime, *, pod: str | None = None) -> Record:
+        """A record of ``draft`` signed by this device (not written anywhere)."""
+        if self.signer is None:
+            raise PodsyncError("this node cannot sign records (no device key loaded)")
+        prev = self._own_head(scope) if scope else None
+        payload = build_payload(draft, pod=self.pod_id if pod is None else pod, scope=scope,
+                                by=self.signer.device_id, at=now, prev=prev)
+        record = parse_own(payload, self.signer.sign(payload))
+        return record
+
+    def _own_head(self, scope: str) -> str | None:
+        if scope not in self._own_heads:
+            mine = {rid: r for rid, r in self.book.known(scope).records.items()
+                    if self.signer is not None and r.by == self.signer.device_id}
+            referenced = {r.prev for r in mine.values()}
+            heads = sorted((r.at, rid) for rid, r in mine.items() if rid not in referenced)
+            self._own_heads[scope] = heads[-1][1] if heads else None
+        return self._own_heads[scope]
+
+    async def append(self, doc_id: str, draft: Draft, now: dt.datetime) -> Record:
+        """Sign ``draft`` for ``doc_id``, check it would count, store it; durable on return."""
+        if doc_id == self.pod_id:
+            draft = Draft(draft.type, draft.body, draft.item, tuple(self._replay.heads))
+        record = self.sign(doc_id, draft, now)
+        if doc_id == self.pod_id:
+            problem = graph_mod.allows(self._replay, self.pod_id, record)
+            if problem:
+                raise RecordRefused(f"this would not count in the pod: {problem}")
+        await self.store_records(doc_id, [record])
+        self._own_heads[doc_id] = record.id
+        return record
+
+    async def store_records(self, doc_id: str, records: list[Record]) -> None:
+        """Write ``records`` into ``doc_id`` (creating its records map if a member
+        removed it) and into the book; durable on return."""
+        if self._write is None:
+            raise PodsyncError("this node cannot write documents here")
+
+        def put(tx: Any) -> None:
+            obj = records_object(tx)
+            if obj is None:
+                obj = tx.put_object(am.ROOT, RECORDS_KEY, am.ObjType.Map)
+            for record in records:
+                tx.put(obj, record.id, am.ScalarType.Bytes, record.sealed)
+
+        await self._write(doc_id, put)
+        for record in records:
+            self.book.add_own(doc_id, record)
+        if doc_id == self.pod_id:
+            self.refresh_pod()
+            self._shares = None
+            self._readers.clear()
+            self._kinds.clear()
+        else:
+            self._readers.pop(doc_id, None)
+
+
+def parse_own(payload: bytes, signature: bytes) -> Record:
+    from podsync.records.format import record_id  # noqa: PLC0415
+    parsed = parse(record_id(payload), seal(payload, signature))
+    if not isinstance(parsed, Record):
+        raise PodsyncError(f"a record this node made does not parse: {parsed.detail}")
+    return parsed
+
+
+def replay_document(pod_id: str, doc: am.Document) -> roster_mod.Roster | None:
+    """The roster a pod document's records make, read on their own (a newcomer
+    checking what its admitter sent)."""
+    ledger = Ledger(pod_id=pod_id, member_id="", book=RecordBook(None, Verifier()),
+                    signer=None, load=lambda doc_id: doc if doc_id == pod_id else None,
+                    holds=lambda doc_id: doc_id == pod_id)
+    return ledger.roster
+
+
+def new_document(records: list[Record]) -> am.Document:
+    """A fresh document holding only ``records``."""
+    doc = am.Document()
+    with doc.transaction() as tx:
+        obj = tx.put_object(am.ROOT, RECORDS_KEY, am.ObjType.Map)
+        for record in records:
+            tx.put(obj, record.id, am.ScalarType.Bytes, record.sealed)
+    return doc
+
+
+def _is_id(value: Any) -> bool:
+    try:
+        parse_document_id(value)
+    except (InvalidId, TypeError):
+        return False
+    return True
+
+
+def _when(text: str) -> dt.datetime | None:
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment.astimezone(dt.timezone.utc) if moment.tzinfo else None
+
+
+__all__ = ["CREATE", "Counted", "FOREIGN_KIND", "Ledger", "NOBODY", "POD",
+           "READERS_CHANGE", "READER_RULES", "Readers", "RecordRefused", "SHARE", "new_document",
+           "share_ref"]
