@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from podsync.pod.events import SETTLE, Event, Lifecycle, parse_events, replay
+from podsync.pod.events import MAX_STATE_EVENTS, SETTLE, Event, Lifecycle, replay
 
 TOY: Lifecycle[str] = Lifecycle(
     states=("a", "b", "c"), state_ops=frozenset({"set"}),
@@ -63,13 +63,23 @@ def test_a_later_change_after_settling_builds_on_the_settled_state() -> None:
     assert replay(events, TOY, "a").state == "b"
 
 
-def test_malformed_events_are_skipped_and_a_cycle_does_not_hang() -> None:
-    raw = [{"id": "1", "at": "2026-01-01T00:00:00+00:00", "by": "m", "op": "set", "to": "b",
-            "after": ["2"]},
-           {"id": "2", "at": "2026-01-02T00:00:00+00:00", "by": "m", "op": "set", "to": "c",
-            "after": ["1"]},
-           {"id": "3", "op": "set"}, "junk", {"id": 4, "at": "x", "by": "m", "op": "set",
-                                             "after": []}]
-    events = parse_events(raw)
-    assert [e.id for e in events] == ["1", "2"]
+def test_a_cycle_does_not_hang() -> None:
+    events = [ev("1", "b", ["2"], at="2026-01-01T00:00:00+00:00"),
+              ev("2", "c", ["1"], at="2026-01-02T00:00:00+00:00")]
     assert replay(events, TOY, "a").state in TOY.states
+
+
+def test_an_event_that_changes_nothing_is_void_and_never_a_branch() -> None:
+    """A refused record (here: setting the state it already has, made apart) must
+    not make the item look disputed, and what follows it follows its parents."""
+    events = [ev("0", "b", []), ev("1", "c", ["0"]), ev("2", "a", [])]
+    r = replay(events, TOY, "a")
+    assert (r.state, r.heads, r.needs_reconciliation) == ("c", ["1"], False)
+    later = replay(events + [ev("3", "a", ["2", "1"])], TOY, "a")
+    assert (later.state, later.heads, later.needs_reconciliation) == ("a", ["3"], False)
+
+
+def test_replay_is_bounded_by_its_named_limit() -> None:
+    events = [ev(str(i), "bc"[i % 2], [str(i - 1)] if i else []) for i in range(MAX_STATE_EVENTS + 50)]
+    r = replay(events, TOY, "a")
+    assert r.heads == [str(MAX_STATE_EVENTS - 1)]

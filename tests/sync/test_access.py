@@ -7,14 +7,15 @@ import cbor2
 import pytest
 
 from podsync.ids import document_id_bytes
-from podsync.sync import DocumentChanged, EphemeralReceived, Persist, Send
+from podsync.sync import AllowAll, DocumentChanged, EphemeralReceived, Persist, Send
 from podsync.sync.messages import DocUnavailable, Ephemeral, Request, Summary, Sync, encode
 from tests.sync.helpers import make_engine, of_type, open_acceptor, sent, stored_doc
 from tests.sync.simnet import SimNet, SimNode
 
 
-class Deny:
-    """Everyone reads and is offered everything except the (peer, doc) pairs listed."""
+class Deny(AllowAll):
+    """Everyone reads, writes and is offered everything except the (peer, doc)
+    pairs listed, which may not even offer the document."""
 
     def __init__(self, *pairs: tuple[str, str]) -> None:
         self.denied = set(pairs)
@@ -24,6 +25,12 @@ class Deny:
 
     def may_read(self, peer_id: str, doc_id: str) -> bool:
         return (peer_id, doc_id) not in self.denied
+
+    def may_write(self, peer_id: str, doc_id: str) -> bool:
+        return self.may_read(peer_id, doc_id)
+
+    def may_offer(self, peer_id: str, doc_id: str) -> bool:
+        return self.may_read(peer_id, doc_id)
 
 
 def leaks(frame: bytes, doc_id: str, doc: am.Document) -> list[str]:
@@ -169,3 +176,100 @@ def test_policy_change_stops_and_starts_sync() -> None:
     net.settle()
     assert a.heads(doc_id) == b.heads(doc_id)
     assert "after" in (b.content(doc_id) or {}) and "from-b" in (a.content(doc_id) or {})
+
+
+class Gatekeeper(AllowAll):
+    """Nobody reads a document this engine does not hold; offers are admitted
+    only when ``admit_ok``; ``readonly`` peers may read but not write."""
+
+    def __init__(self) -> None:
+        self.admit_ok = False
+        self.offers: list[tuple[str, str]] = []
+        self.readonly: set[str] = set()
+        self.held: set[str] = set()
+
+    def may_read(self, peer_id: str, doc_id: str) -> bool:
+        return doc_id in self.held
+
+    def may_announce(self, peer_id: str, doc_id: str) -> bool:
+        return False
+
+    def may_write(self, peer_id: str, doc_id: str) -> bool:
+        return peer_id not in self.readonly
+
+    def admit(self, peer_id: str, doc_id: str, doc: am.Document) -> bool:
+        self.offers.append((peer_id, doc_id))
+        if self.admit_ok:
+            self.held.add(doc_id)
+        return self.admit_ok
+
+
+def offer(engine, doc_id: str, doc: am.Document) -> list:
+    """A peer pushes ``doc`` (which ``engine`` holds nothing of) through a whole sync."""
+    state = am.SyncState()
+    effects: list = []
+    for _ in range(4):
+        msg = doc.generate_sync_message(state)
+        if msg is None:
+            break
+        got = engine.receive(1, encode(Sync("cli", "srv", doc_id, msg.encode())), 0.0)
+        effects += got
+        for m in sent(got):
+            if isinstance(m, Sync):
+                doc.receive_sync_message(state, am.Message.decode(m.data))
+    return effects
+
+
+def test_an_offered_document_that_is_not_admitted_leaves_nothing_behind() -> None:
+    policy = Gatekeeper()
+    engine, source = make_engine("srv", policy=policy)
+    open_acceptor(engine, 1, "cli")
+    doc_id, doc = "2hdTpLRSTDm66LVBnsMCeyWrmzEU", am.Document()
+    with doc.transaction() as tx:
+        tx.put(am.ROOT, "records", am.ScalarType.Str, "claims of its own")
+    effects = offer(engine, doc_id, doc)
+    assert policy.offers == [("cli", doc_id)]
+    assert not of_type(effects, Persist) and not of_type(effects, DocumentChanged)
+    assert DocUnavailable("srv", "cli", doc_id) in sent(effects)
+    assert engine.open(doc_id) is None and not engine.holds(doc_id)
+
+
+def test_an_offered_document_that_is_admitted_is_kept() -> None:
+    policy = Gatekeeper()
+    policy.admit_ok = True
+    engine, source = make_engine("srv", policy=policy)
+    open_acceptor(engine, 1, "cli")
+    doc_id, doc = "2hdTpLRSTDm66LVBnsMCeyWrmzEU", am.Document()
+    with doc.transaction() as tx:
+        tx.put(am.ROOT, "x", am.ScalarType.Str, "y")
+    effects = offer(engine, doc_id, doc)
+    assert len(of_type(effects, Persist)) == 1 and of_type(effects, DocumentChanged)
+    assert engine.open(doc_id).get_heads() == doc.get_heads()
+
+
+def test_a_peer_that_may_not_write_reads_but_its_changes_are_refused() -> None:
+    policy = Gatekeeper()
+    engine, source = make_engine("srv", policy=policy)
+    doc_id, doc = stored_doc(source, title="ours")
+    policy.held.add(doc_id)
+    policy.readonly.add("cli")
+    open_acceptor(engine, 1, "cli")
+    reader, state = am.Document(), am.SyncState()
+    effects: list = []
+    for _ in range(4):  # reading works
+        msg = reader.generate_sync_message(state)
+        if msg is None:
+            break
+        got = engine.receive(1, encode(Sync("cli", "srv", doc_id, msg.encode())), 0.0)
+        effects += got
+        for m in sent(got):
+            if isinstance(m, Sync):
+                reader.receive_sync_message(state, am.Message.decode(m.data))
+    assert reader.get_heads() == doc.get_heads()
+    with reader.transaction() as tx:
+        tx.put(am.ROOT, "title", am.ScalarType.Str, "theirs")
+    msg = reader.generate_sync_message(state)
+    effects = engine.receive(1, encode(Sync("cli", "srv", doc_id, msg.encode())), 0.0)
+    assert sent(effects) == [DocUnavailable("srv", "cli", doc_id)]
+    assert not of_type(effects, Persist)
+    assert engine.open(doc_id).get_heads() == doc.get_heads()

@@ -14,13 +14,14 @@ from podsync.sync.limits import (
     SEND_BACKLOG_PAUSE_BYTES,
 )
 from podsync.sync.messages import DocUnavailable, Ephemeral, Request, Sync, encode
+from podsync.sync import AllowAll
 from tests.sync.helpers import closes, make_engine, of_type, open_acceptor, sent, stored_doc
 from tests.sync.simnet import SimNet
 
 EMPTY_REQUEST = am.Document().generate_sync_message(am.SyncState()).encode()
 
 
-class NoAnnounce:
+class NoAnnounce(AllowAll):
     def may_announce(self, peer_id: str, doc_id: str) -> bool:
         return False
 

@@ -7,15 +7,19 @@ import automerge.core as am
 from podsync.ids import new_document_id
 from podsync.sync import Persist
 from podsync.sync.messages import DocUnavailable, WholeDoc, decode, encode
+from podsync.sync import AllowAll
 from tests.sync.helpers import closes, make_engine, of_type, open_acceptor, sent
 from tests.sync.simnet import SimNet
 
 
-class NoReads:
+class NoReads(AllowAll):
     def may_read(self, peer_id: str, doc_id: str) -> bool:
         return False
 
     def may_announce(self, peer_id: str, doc_id: str) -> bool:
+        return False
+
+    def may_offer(self, peer_id: str, doc_id: str) -> bool:
         return False
 
 

@@ -39,7 +39,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import msgspec
 
 from podsync.errors import InvalidInput, TransitionRefused
-from podsync.pod.common import Note
+from podsync.pod.common import Note, shown
 from podsync.records.format import Draft, Record
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,10 @@ log = logging.getLogger(__name__)
 S = TypeVar("S")
 
 SETTLE = "settle"
+#: State events replayed per item. Finding which events are void replays each
+#: one's past, so the cost grows with the square of this; an item changes state
+#: a handful of times a year, and a thousand changes is far past any honest one.
+MAX_STATE_EVENTS = 1000
 
 
 class Event(msgspec.Struct, frozen=True):
@@ -102,7 +106,12 @@ def chronological(events: Sequence[Event]) -> list[Event]:
 
 def replay(events: Sequence[Event], lc: Lifecycle[S], initial: S) -> Replayed[S]:
     """The item's state after ``events`` (all of them; non-state ones are ignored)."""
-    graph = _Graph([e for e in events if e.op in lc.state_ops or e.op == SETTLE])
+    state_events = [e for e in events if e.op in lc.state_ops or e.op == SETTLE]
+    if len(state_events) > MAX_STATE_EVENTS:
+        log.warning("an item has %d state events; replaying the first %d",
+                    len(state_events), MAX_STATE_EVENTS)
+        state_events = chronological(state_events)[:MAX_STATE_EVENTS]
+    graph = _Graph(_effective(state_events, lc, initial))
     everything = (1 << len(graph.order)) - 1
     heads = graph.heads()
     if len(heads) <= 1:
@@ -124,6 +133,39 @@ def replay(events: Sequence[Event], lc: Lifecycle[S], initial: S) -> Replayed[S]
             id=evs[0].id, state=lc.name(state), by=[e.by for e in evs], at=[e.at for e in evs],
             events=[e.id for e in evs], fields=lc.summary(state)))
     return Replayed(graph.run(shared, lc, initial), head_ids, candidates)
+
+
+def _effective(events: list[Event], lc: Lifecycle[S], initial: S) -> list[Event]:
+    """The state events that change the state of their own causal past.
+
+    The others — a release by someone who holds nothing, a signed record that
+    breaks the kind's rules — are void: never applied and never a head, so a
+    refused record cannot make an item look disputed. Events that followed a void
+    one follow its parents instead."""
+    graph = _Graph(events)
+    void = 0
+    for i, event in enumerate(graph.order):
+        if event.op == SETTLE:
+            continue
+        before = graph.run(graph.anc[i] & ~(1 << i) & ~void, lc, initial)
+        if lc.apply(before, event) == before:
+            void |= 1 << i
+    if not void:
+        return events
+    resolved: dict[int, list[int]] = {}
+
+    def parents_of(i: int) -> list[int]:
+        if i not in resolved:
+            out: list[int] = []
+            for p in graph.parents[i]:
+                for q in ([p] if not void >> p & 1 else parents_of(p)):
+                    if q not in out:
+                        out.append(q)
+            resolved[i] = out
+        return resolved[i]
+
+    return [msgspec.structs.replace(e, after=[graph.order[p].id for p in parents_of(i)])
+            for i, e in enumerate(graph.order) if not void >> i & 1]
 
 
 class _Graph:
@@ -299,5 +341,5 @@ def settle(cur: Current[S], choice: str) -> Draft:
 
 def notes(events: Sequence[Event], op: str = "note") -> list[Note]:
     """The notes among ``events``, oldest first."""
-    return [Note(id=e.id, at=e.at, by=e.by, text=str(e.args.get("text", "")))
+    return [Note(id=e.id, at=e.at, by=e.by, text=shown(e.args.get("text")))
             for e in chronological(events) if e.op == op]

@@ -308,6 +308,26 @@ class Documents:
         out.send(link.conn, DocUnavailable(self.peer_id, link.peer_id, ds.doc_id))
         return False
 
+    def _apply(self, out: Outbox, ds: DocSync, link: Link, pd: PeerDoc,
+               sync_msg: am.Message, now: float) -> None:
+        doc = self.document(ds)
+        before = ds.heads
+        try:
+            doc.receive_sync_message(pd.sync_state, sync_msg)
+        except Exception as err:
+            raise ProtocolError(f"document {ds.doc_id}: sync message rejected: {err}") from None
+        finally:
+            # Whatever got applied before a failure is real; record and spread it
+            # (a document a peer offered only once it is admitted).
+            admitted = not (pd.offered and not before and doc.get_heads()) \
+                or self._admitted(out, ds, link)
+            if admitted and self._note_change(out, ds, before, "remote", link.peer_id):
+                self._content_changed(out, ds, link.conn, now)
+        if not admitted:
+            return
+        if not self._sync_to(out, ds, link, pd) and link.in_flight.pop(ds.doc_id, None) is not None:
+            self.drain(out, link, now)
+
     def on_unavailable(self, out: Outbox, link: Link, msg: DocUnavailable, now: float) -> None:
         ds = self.docs.get(msg.document_id)
         if ds is None or link.conn not in ds.peers:

@@ -19,10 +19,11 @@ A record **counts** when (the rules every node applies alike):
    the invite's secret; a removal names a member or device of that past;
 4. **strong removal**: a record whose signer is removed by a removal it is not
    an ancestor of (made while apart from it) does not count — a member removed
-   while away cannot slip in an accomplice. The one exception is a removal of
-   the remover: when two members remove each other while apart, both removals
-   stand and both are removed (no seniority decides between them: removal only
-   takes access away, and either can be invited again);
+   while away cannot slip in an accomplice. The one exception is removals that
+   remove each other's authors in a circle: when two (or more) members remove
+   each other while apart, all those removals stand and all are removed. No
+   seniority decides between them (the founder would become a quiet admin);
+   removal only takes access away, and anyone removed can be invited again;
 5. an invite is withdrawn by every removal that does not precede it: the
    removed device held the invite's verifier, so an admission with such an
    invite counts only if the removal's author had seen it;
@@ -445,9 +446,9 @@ def _strong_removal(graph: _Dag, valid: set[str], states: dict[str, _State]) -> 
                 if rid in valid and graph.records[rid].type == REMOVE]
     if not removals:
         return out
+    cycle = _removal_cycles(graph, removals, states)
     for x in removals:
         target = x.body["target"]
-        remover = states[x.id].devices[x.by].member
         for rid in graph.order:
             if rid not in valid or rid == x.id or graph.is_ancestor(rid, x.id):
                 continue  # the removal's author had seen it
@@ -462,9 +463,66 @@ def _strong_removal(graph: _Dag, valid: set[str], states: dict[str, _State]) -> 
             signer = states[rid].devices.get(r.by)
             if signer is None or (r.by != target and signer.member != target):
                 continue
-            if r.type == REMOVE and r.body.get("target") in (remover, x.by):
-                continue  # a mutual removal: both stand
+            if cycle.get(rid) is not None and cycle.get(rid) == cycle.get(x.id):
+                continue  # removals that remove each other's authors: all stand
             out[rid] = "made by a member or device while apart from its removal"
+    return out
+
+
+def _removal_cycles(graph: _Dag, removals: list[Record],
+                    states: dict[str, _State]) -> dict[str, int]:
+    """Removals that undo one another in a circle (A removes B while B removes A,
+    or around three members): record id -> the circle it is in. Every removal in a
+    circle stands, so all their targets are removed (strong removal, no seniority)."""
+    edges: dict[str, list[str]] = {x.id: [] for x in removals}
+    for x in removals:
+        target = x.body["target"]
+        for r in removals:
+            if r.id == x.id or graph.is_ancestor(r.id, x.id) or graph.is_ancestor(x.id, r.id):
+                continue
+            signer = states[r.id].devices.get(r.by)
+            if signer is not None and (r.by == target or signer.member == target):
+                edges[x.id].append(r.id)
+    # Tarjan's strongly connected components, iteratively (graphs from peers are hostile).
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    out: dict[str, int] = {}
+    counter = 0
+    for start in edges:
+        if start in index:
+            continue
+        work = [(start, 0)]
+        while work:
+            node, i = work.pop()
+            if i == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            if i < len(edges[node]):
+                work.append((node, i + 1))
+                nxt = edges[node][i]
+                if nxt not in index:
+                    work.append((nxt, 0))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    for member in component:
+                        out[member] = index[node]
     return out
 
 

@@ -1,0 +1,105 @@
+"""The record book: reading a document's records as it changes, remembering the
+ones members delete or overwrite, and keeping them in the store."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import automerge.core as am
+
+from podsync.records.book import RecordBook, records_object
+from podsync.records.format import Draft, Record, build_payload, parse, record_id, seal
+from podsync.records.verify import Signer, Verifier
+from podsync.store import DocumentStore
+from podsync.trust.identity import device_id_from_cert_der, new_device_key
+from podsync.trust.ledger import new_document
+
+T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.timezone.utc)
+
+
+def make(signer: Signer, n: int, start: int = 0) -> list[Record]:
+    out = []
+    for i in range(start, start + n):
+        payload = build_payload(Draft("t", {"i": i}), pod="P", scope="D", by=signer.device_id,
+                                at=T0, prev=None)
+        record = parse(record_id(payload), seal(payload, signer.sign(payload)))
+        assert isinstance(record, Record)
+        out.append(record)
+    return out
+
+
+def put(doc: am.Document, records: list[Record]) -> None:
+    with doc.transaction() as tx:
+        obj = records_object(tx)
+        for r in records:
+            tx.put(obj, r.id, am.ScalarType.Bytes, r.sealed)
+
+
+def setup(store=None):
+    key, cert = new_device_key()
+    signer = Signer(key, device_id_from_cert_der(cert))
+    verifier = Verifier()
+    verifier.learn(cert)
+    return signer, RecordBook(store, verifier)
+
+
+def test_new_records_are_read_as_the_document_changes() -> None:
+    signer, book = setup()
+    first, later = make(signer, 3), make(signer, 2, start=3)
+    doc = new_document(first)
+    got = book.ingest("D", doc)
+    assert {r.id for r in got.added} == {r.id for r in first} and got.missing == []
+    put(doc, later)
+    got = book.ingest("D", doc)  # through the diff since the heads read last
+    assert {r.id for r in got.added} == {r.id for r in later}
+    assert book.ingest("D", doc).added == []  # nothing new at the same heads
+    assert all(book.known("D").signed[r.id] is True for r in first + later)
+
+
+def test_deleted_overwritten_and_replaced_records_are_kept_and_reported_missing() -> None:
+    signer, book = setup()
+    records = make(signer, 4)
+    doc = new_document(records)
+    book.ingest("D", doc)
+    obj = records_object(doc)
+    with doc.transaction() as tx:
+        tx.delete(obj, records[0].id)
+        tx.put(obj, records[1].id, am.ScalarType.Bytes, b"junk")
+    got = book.ingest("D", doc)
+    assert {r.id for r in got.missing} == {records[0].id, records[1].id}
+    assert set(book.known("D").records) == {r.id for r in records}
+    with doc.transaction() as tx:
+        tx.put_object(am.ROOT, "records", am.ObjType.Map)
+    got = book.ingest("D", doc)
+    assert {r.id for r in got.missing} == {r.id for r in records}
+
+
+def test_junk_under_a_key_is_counted_not_used() -> None:
+    signer, book = setup()
+    doc = new_document(make(signer, 1))
+    with doc.transaction() as tx:
+        obj = records_object(tx)
+        tx.put(obj, "f" * 32, am.ScalarType.Str, "not a record")
+        tx.put_object(obj, "e" * 32, am.ObjType.Map)
+    book.ingest("D", doc)
+    known = book.known("D")
+    assert len(known.records) == 1
+    assert {u.reason for u in known.unreadable.values()} == {"malformed"}
+    assert len(known.unreadable) == 2
+
+
+def test_records_outlive_the_document_in_the_store(tmp_path) -> None:
+    with DocumentStore(tmp_path / "s.db") as store:
+        signer, book = setup(store)
+        records = make(signer, 5)
+        doc = new_document(records)
+        book.ingest("D", doc)
+        with doc.transaction() as tx:
+            tx.delete(records_object(tx), records[0].id)
+        book.ingest("D", doc)
+    with DocumentStore(tmp_path / "s.db") as store:
+        again = RecordBook(store, Verifier())  # no certificate known: answers come from the store
+        known = again.known("D")
+        assert set(known.records) == {r.id for r in records}
+        assert all(known.signed[r.id] is True for r in records)
+        assert known.heads == sorted(doc.get_heads())
