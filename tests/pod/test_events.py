@@ -80,6 +80,7 @@ def test_an_event_that_changes_nothing_is_void_and_never_a_branch() -> None:
 
 
 def test_replay_is_bounded_by_its_named_limit() -> None:
-    events = [ev(str(i), "bc"[i % 2], [str(i - 1)] if i else []) for i in range(MAX_STATE_EVENTS + 50)]
+    events = [ev(str(i), "bc"[i % 2], [str(i - 1)] if i else [],
+                 at=f"2026-01-01T00:00:00.{i:06d}+00:00") for i in range(MAX_STATE_EVENTS + 50)]
     r = replay(events, TOY, "a")
     assert r.heads == [str(MAX_STATE_EVENTS - 1)]
