@@ -57,7 +57,7 @@ _SHARE_TAG = b"podsync-share\x00"
 #: record, the counted reader-change records in replay order and the member of
 #: each signer, the readers now. Kinds register theirs (podsync.pod.access);
 #: a kind with none keeps the readers it was created with.
-ReaderRule = Callable[[Record, list[tuple[Record, str]]], frozenset[str]]
+ReaderRule = Callable[[Record, list[tuple[Record, str]]], "Readers"]
 READER_RULES: dict[str, ReaderRule] = {}
 
 
@@ -244,11 +244,7 @@ class Ledger:
             record = parse(key, value)
             if isinstance(record, Record) and self._is_creation(doc_id, record) \
                     and self.verifier.check(record) is True and not self.why_not(doc_id, record):
-                readers = record.body.get("readers")
-                if readers == POD:
-                    return POD
-                return frozenset(r for r in readers if isinstance(r, str)) \
-                    if isinstance(readers, list) else NOBODY
+                return creation_readers(record, [])
         return NOBODY
 
     def admit_candidate(self, doc_id: str, doc: am.Document) -> None:
@@ -292,18 +288,9 @@ class Ledger:
         return None
 
     def _private_readers(self, doc_id: str, creation: Record) -> Readers:
-        readers = creation.body.get("readers")
-        if readers == POD:
-            return POD
-        if not isinstance(readers, list):
-            return NOBODY
-        base = frozenset(r for r in readers if isinstance(r, str))
-        rule = READER_RULES.get(str(creation.body.get("kind")))
-        if rule is None:
-            return base
         changes = [(c.record, c.member) for c in self.counted(doc_id)
                    if c.record.type == READERS_CHANGE]
-        return rule(creation, changes)
+        return creation_readers(creation, changes)
 
     def _share_map(self) -> dict[str, tuple[str, Readers]]:
         """Share ref -> (owner member, readers), from the pod's ``doc.share`` records:
@@ -501,6 +488,20 @@ class Ledger:
             self._kinds.clear()
         else:
             self._readers.pop(doc_id, None)
+
+
+def creation_readers(creation: Record, changes: list[tuple[Record, str]]) -> Readers:
+    """Readers of a private document from its creation record and the counted
+    reader changes after it, by its kind's rule (none: the readers it was made with)."""
+    rule = READER_RULES.get(str(creation.body.get("kind")))
+    if rule is not None:
+        return rule(creation, changes)
+    readers = creation.body.get("readers")
+    if readers == POD:
+        return POD
+    if not isinstance(readers, list):
+        return NOBODY
+    return frozenset(r for r in readers if isinstance(r, str))
 
 
 def parse_own(payload: bytes, signature: bytes) -> Record:
