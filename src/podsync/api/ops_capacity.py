@@ -13,9 +13,11 @@ from podsync.api.context import PodContext
 from podsync.api.ops import op
 from podsync.api.pod_common import (
     Args, Created, Id, MemberId, NoArgs, OptionalText, Text, active_member, builtins, caller,
-    write_collection,
+    item, items, write, write_item,
 )
 from podsync.pod import agreements, capacity, needs
+from podsync.pod.events import Item
+from podsync.records.format import Draft
 
 Outcome = Literal["continue", "release", "ask_for_support", "take_on"]
 
@@ -28,10 +30,14 @@ class CapacitySetArgs(Args):
 @op("capacity.set")
 async def set_capacity(ctx: PodContext, args: CapacitySetArgs) -> Created:
     """Say where your capacity is now (earlier check-ins stay in the history)."""
-    me, now = caller(ctx), ctx.now()
-    new = await ctx.change(ctx.collection(capacity.KIND),
-                           lambda tx: capacity.check_in(tx, me, now, args.level, args.note))
-    return Created(id=new)
+    caller(ctx)
+    record = await write(ctx, ctx.collection(capacity.KIND),
+                         capacity.check_in(args.level, args.note), ctx.now())
+    return Created(id=record.id)
+
+
+def _board(ctx: PodContext, kind: str, create: str) -> dict[str, Item]:
+    return items(ctx, ctx.collection(kind), create)
 
 
 @op("capacity.list")
@@ -39,13 +45,14 @@ async def list_capacity(ctx: PodContext, args: NoArgs) -> list[dict[str, Any]]:
     """Per member: current check-in, load (needs held, agreements) and check-in history."""
     caller(ctx)
     now = ctx.now()
-    doc = ctx.doc(ctx.collection(capacity.KIND))
-    history = capacity.checkins(doc)
+    checkins = _board(ctx, capacity.KIND, capacity.CHECKIN)
+    history = capacity.checkins(checkins)
     members = {m.member_id: m for m in ctx.roster().members}
-    loads = capacity.loads(needs.needs(ctx.doc(ctx.collection(needs.KIND)), now),
-                           agreements.agreements(ctx.doc(ctx.collection(agreements.KIND)), now),
-                           history, [m for m, info in members.items() if info.status == "active"])
-    current = capacity.current_capacity(doc)
+    loads = capacity.loads(
+        needs.needs(_board(ctx, needs.KIND, needs.ADD), now),
+        agreements.agreements(_board(ctx, agreements.KIND, agreements.PROPOSE), now),
+        history, [m for m, info in members.items() if info.status == "active"])
+    current = capacity.current_capacity(checkins)
     out = []
     for load in loads:
         member, held = members.get(load.member), builtins(load)
@@ -68,18 +75,20 @@ class MobilizingAskArgs(Args):
 @op("mobilizing.ask")
 async def ask(ctx: PodContext, args: MobilizingAskArgs) -> Created:
     """Ask a member "are you mobilizing?" about a need."""
-    me, now = caller(ctx), ctx.now()
+    me = caller(ctx)
     active_member(ctx, args.member)
-    needs.need(ctx.doc(ctx.collection(needs.KIND)), args.need_id, now)  # NotFound if unknown
-    new = await ctx.change(ctx.collection(capacity.KIND), lambda tx: capacity.ask_mobilizing(
-        tx, me, now, args.member, args.need_id, args.question))
-    return Created(id=new)
+    item(ctx, ctx.collection(needs.KIND), args.need_id, needs.ADD, "need")  # NotFound if unknown
+    record = await write(ctx, ctx.collection(capacity.KIND), capacity.ask_mobilizing(
+        me, args.member, args.need_id, args.question), ctx.now())
+    return Created(id=record.id)
 
 
 async def _change(ctx: PodContext, ask_id: str,
-                  write: Callable[[Any, str, Any], object]) -> dict[str, Any]:
-    doc, _, _ = await write_collection(ctx, capacity.KIND, write)
-    return builtins(capacity.ask(doc, ask_id))
+                  decide: Callable[[Item, str], Draft]) -> dict[str, Any]:
+    """Record what ``decide(ask, me)`` says about ask ``ask_id``; the ask afterwards."""
+    _, after, _ = await write_item(ctx, capacity.KIND, capacity.ASK, ask_id, "ask",
+                                   lambda it, me, now: decide(it, me))
+    return builtins(capacity.derive(after))
 
 
 class MobilizingAnswerArgs(Args):
@@ -92,11 +101,13 @@ class MobilizingAnswerArgs(Args):
 @op("mobilizing.answer")
 async def answer(ctx: PodContext, args: MobilizingAnswerArgs) -> dict[str, Any]:
     """As the member asked: answer, and optionally record what you discerned together."""
-    def write(tx: Any, me: str, now: Any) -> None:
-        capacity.answer_ask(tx, args.ask_id, me, now, args.text)
-        if args.outcome is not None:
-            capacity.record_discernment(tx, args.ask_id, me, now, args.outcome, args.note)
-    return await _change(ctx, args.ask_id, write)
+    answered = await _change(ctx, args.ask_id,
+                             lambda it, me: capacity.answer_ask(it, me, args.text))
+    if args.outcome is None:
+        return answered
+    outcome = args.outcome
+    return await _change(ctx, args.ask_id, lambda it, me: capacity.record_discernment(
+        it, me, outcome, args.note))
 
 
 class MobilizingDiscernArgs(Args):
@@ -108,8 +119,8 @@ class MobilizingDiscernArgs(Args):
 @op("mobilizing.discern")
 async def discern(ctx: PodContext, args: MobilizingDiscernArgs) -> dict[str, Any]:
     """As asker or member: record the discernment (continue, release, support, take on)."""
-    return await _change(ctx, args.ask_id, lambda tx, me, now: capacity.record_discernment(
-        tx, args.ask_id, me, now, args.outcome, args.note))
+    return await _change(ctx, args.ask_id, lambda it, me: capacity.record_discernment(
+        it, me, args.outcome, args.note))
 
 
 class AskSettleArgs(Args):
@@ -120,12 +131,12 @@ class AskSettleArgs(Args):
 @op("mobilizing.settle")
 async def settle(ctx: PodContext, args: AskSettleArgs) -> dict[str, Any]:
     """Resolve concurrent, different answers by choosing one candidate."""
-    return await _change(ctx, args.ask_id, lambda tx, me, now: capacity.settle_ask(
-        tx, args.ask_id, me, now, args.choice))
+    return await _change(ctx, args.ask_id,
+                         lambda it, me: capacity.settle_ask(it, me, args.choice))
 
 
 @op("mobilizing.list")
 async def list_asks(ctx: PodContext, args: NoArgs) -> list[dict[str, Any]]:
     """Every "are you mobilizing?" ask, oldest first, with answers and discernments."""
     caller(ctx)
-    return [builtins(a) for a in capacity.asks(ctx.doc(ctx.collection(capacity.KIND)))]
+    return [builtins(a) for a in capacity.asks(_board(ctx, capacity.KIND, capacity.ASK))]

@@ -1,4 +1,8 @@
-"""Operations on teams and the items a team is asked to attend to."""
+"""Operations on teams and the items a team is asked to attend to.
+
+Teams live in the pod document as signed records; :func:`pod_records` is what
+every reading of them (here and in feedback) starts from.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,25 @@ from typing import Any
 from podsync.api.context import PodContext
 from podsync.api.ops import op
 from podsync.api.pod_common import (
-    Args, Created, Id, MemberId, MemberList, NoArgs, NoteArgs, OptionalText, SettleArgs, Text, Title,
-    active_member, active_members, builtins, caller, known_member,
-    write_collection,
+    Args, Created, Id, MemberId, MemberList, NoArgs, NoteArgs, OptionalText, SettleArgs, Text,
+    Title, active_member, active_members, builtins, caller, items, known_member, write,
+    write_item,
 )
 from podsync.pod import teams as domain
+from podsync.pod.events import Item
+from podsync.records.format import Draft
+from podsync.trust.ledger import Counted
+
+
+def pod_records(ctx: PodContext) -> list[Counted]:
+    """The pod document's counted team and steward records, in replay order."""
+    return ctx.ledger.pod_records(domain.POD_TYPES)
+
+
+async def _write_pod(ctx: PodContext, decide: Callable[[list[Counted], str], Draft]) -> None:
+    """Record in the pod document what ``decide(records, me)`` says."""
+    me = caller(ctx)
+    await write(ctx, ctx.pod_id, decide(pod_records(ctx), me), ctx.now())
 
 
 class TeamAddArgs(Args):
@@ -23,18 +41,18 @@ class TeamAddArgs(Args):
 @op("team.add")
 async def add(ctx: PodContext, args: TeamAddArgs) -> Created:
     """Form a team (any member may)."""
-    me, now = caller(ctx), ctx.now()
+    me = caller(ctx)
     members = active_members(ctx, args.members, "members")
-    new = await ctx.change(ctx.pod_id, lambda tx: domain.create_team(
-        tx, me, now, args.name, members))
-    return Created(id=new)
+    record = await write(ctx, ctx.pod_id, domain.create_team(
+        pod_records(ctx), me, args.name, members), ctx.now())
+    return Created(id=record.id)
 
 
 @op("team.list")
 async def list_teams(ctx: PodContext, args: NoArgs) -> list[dict[str, Any]]:
     """Every team with its current members."""
     caller(ctx)
-    return [builtins(t) for t in domain.teams(ctx.pod_doc())]
+    return [builtins(t) for t in domain.teams(pod_records(ctx))]
 
 
 class TeamMemberArgs(Args):
@@ -45,21 +63,21 @@ class TeamMemberArgs(Args):
 @op("team.join")
 async def join(ctx: PodContext, args: TeamMemberArgs) -> dict[str, Any]:
     """Add a member to a team."""
-    me, now = caller(ctx), ctx.now()
+    caller(ctx)
     active_member(ctx, args.member)
-    await ctx.change(ctx.pod_id, lambda tx: domain.add_team_member(
-        tx, args.team_id, me, now, args.member))
-    return builtins(domain.team(ctx.pod_doc(), args.team_id))
+    await _write_pod(ctx, lambda records, me: domain.add_team_member(
+        records, args.team_id, me, args.member))
+    return builtins(domain.team(pod_records(ctx), args.team_id))
 
 
 @op("team.leave")
 async def leave(ctx: PodContext, args: TeamMemberArgs) -> dict[str, Any]:
     """Take a member out of a team (the change is kept in the pod's record)."""
-    me, now = caller(ctx), ctx.now()
+    caller(ctx)
     known_member(ctx, args.member)
-    await ctx.change(ctx.pod_id, lambda tx: domain.remove_team_member(
-        tx, args.team_id, me, now, args.member))
-    return builtins(domain.team(ctx.pod_doc(), args.team_id))
+    await _write_pod(ctx, lambda records, me: domain.remove_team_member(
+        records, args.team_id, me, args.member))
+    return builtins(domain.team(pod_records(ctx), args.team_id))
 
 
 class TeamItemsArgs(Args):
@@ -67,13 +85,13 @@ class TeamItemsArgs(Args):
 
 
 @op("team.items")
-async def items(ctx: PodContext, args: TeamItemsArgs) -> list[dict[str, Any]]:
+async def list_items(ctx: PodContext, args: TeamItemsArgs) -> list[dict[str, Any]]:
     """Items of every team, or of one team, oldest first."""
     caller(ctx)
     if args.team_id is not None:
-        domain.team(ctx.pod_doc(), args.team_id)  # NotFound if unknown
-    doc = ctx.doc(ctx.collection(domain.ITEMS_KIND))
-    return [builtins(i) for i in domain.team_items(doc, args.team_id)]
+        domain.team(pod_records(ctx), args.team_id)  # NotFound if unknown
+    board = items(ctx, ctx.collection(domain.ITEMS_KIND), domain.ITEM_ADD)
+    return [builtins(i) for i in domain.team_items(board, args.team_id)]
 
 
 class TeamItemAddArgs(Args):
@@ -85,17 +103,19 @@ class TeamItemAddArgs(Args):
 @op("team.item_add")
 async def item_add(ctx: PodContext, args: TeamItemAddArgs) -> Created:
     """Ask a team to attend to something."""
-    me, now = caller(ctx), ctx.now()
-    domain.team(ctx.pod_doc(), args.team_id)
-    new = await ctx.change(ctx.collection(domain.ITEMS_KIND), lambda tx: domain.add_team_item(
-        tx, me, now, args.team_id, args.title, args.detail))
-    return Created(id=new)
+    caller(ctx)
+    domain.team(pod_records(ctx), args.team_id)  # NotFound if unknown
+    record = await write(ctx, ctx.collection(domain.ITEMS_KIND), domain.add_team_item(
+        args.team_id, args.title, args.detail), ctx.now())
+    return Created(id=record.id)
 
 
 async def _change(ctx: PodContext, item_id: str,
-                  write: Callable[[Any, str, Any], object]) -> dict[str, Any]:
-    doc, _, _ = await write_collection(ctx, domain.ITEMS_KIND, write)
-    return builtins(domain.team_item(doc, item_id))
+                  decide: Callable[[Item, str], Draft]) -> dict[str, Any]:
+    """Record what ``decide(item, me)`` says about team item ``item_id``; the item afterwards."""
+    _, after, _ = await write_item(ctx, domain.ITEMS_KIND, domain.ITEM_ADD, item_id,
+                                   "team item", lambda it, me, now: decide(it, me))
+    return builtins(domain.derive(after))
 
 
 class TeamItemAddressArgs(Args):
@@ -106,19 +126,19 @@ class TeamItemAddressArgs(Args):
 @op("team.item_address")
 async def item_address(ctx: PodContext, args: TeamItemAddressArgs) -> dict[str, Any]:
     """Record how the team addressed an item."""
-    return await _change(ctx, args.id, lambda tx, me, now: domain.address_team_item(
-        tx, args.id, me, now, args.note))
+    return await _change(ctx, args.id, lambda it, me: domain.address_team_item(
+        it, me, args.note))
 
 
 @op("team.item_reopen")
 async def item_reopen(ctx: PodContext, args: NoteArgs) -> dict[str, Any]:
     """Open an addressed item again."""
-    return await _change(ctx, args.id, lambda tx, me, now: domain.reopen_team_item(
-        tx, args.id, me, now, args.note))
+    return await _change(ctx, args.id, lambda it, me: domain.reopen_team_item(
+        it, me, args.note))
 
 
 @op("team.item_settle")
 async def item_settle(ctx: PodContext, args: SettleArgs) -> dict[str, Any]:
     """Resolve concurrent, different changes to an item by choosing one candidate."""
-    return await _change(ctx, args.id, lambda tx, me, now: domain.settle_team_item(
-        tx, args.id, me, now, args.choice))
+    return await _change(ctx, args.id, lambda it, me: domain.settle_team_item(
+        it, me, args.choice))

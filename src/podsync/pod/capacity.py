@@ -1,13 +1,20 @@
 """Capacity: check-ins, each member's load, and "are you mobilizing?" asks.
 
-Document kind ``capacity``. Root list ``checkins``: one entry per check-in
-``{id, member, at, level, note}`` (depleted / stretched / baseline / spacious),
-never edited, so the history is kept; a member's latest check-in is their
-current capacity. Root map ``asks``: one item per ask, with creation fields
-``asker``, ``member``, ``need``, ``question``, ``created_at`` and events:
-``answer`` (the asked member), ``discern`` (asker or member: continue / release /
-ask_for_support / take_on, with a note), ``settle``; ``note`` changes nothing.
-Ask states: ``asked`` → ``answered`` → ``discerned``.
+Document kind ``capacity``, holding two kinds of item:
+
+- a **check-in** is one ``checkin`` record whose body holds ``level``
+  (depleted / stretched / baseline / spacious) and ``note``; the member is its
+  signer and the time its record's. Check-ins are never changed, so the history
+  is kept; a member's latest check-in is their current capacity. A check-in
+  whose level is not one of the levels counts for nothing.
+- an **ask** is created by an ``ask`` record (the asker is its signer) whose body
+  holds ``member`` (who is asked), ``need`` and ``question``. State events:
+  ``answer`` (only the member asked), ``discern`` (only the asker or the member:
+  continue / release / ask_for_support / take_on, with a note), ``settle``;
+  ``note`` changes nothing. States: ``asked`` → ``answered`` → ``discerned``.
+  Replay applies the same rules the operations check, so an answer signed by
+  anyone else, or a discernment with another outcome, changes nothing; an ask
+  of the asker themself is not an ask at all.
 
 Load is derived, never stored: the needs a member holds and the agreements they
 are a party to (active, review due or renegotiating). It is listed by member id,
@@ -16,27 +23,28 @@ never ranked — it exists to help the pod discern together, not to compare.
 
 from __future__ import annotations
 
-import datetime as _dt
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from podsync.errors import NotFound, NotPermitted, TransitionRefused
 from podsync.pod import common as v
-from podsync.pod.agreements import Agreement
 from podsync.pod.common import Note
 from podsync.pod.events import (
-    Candidate, Current, Event, Lifecycle, chronological, load, notes, parse_events, replay,
-    settle, write_event, write_state_event,
+    Candidate, Current, Event, Item, Lifecycle, chronological, current, event_draft, notes,
+    replay, settle, state_draft,
 )
-from podsync.pod.needs import Need
-from podsync.repo.values import get_path, put_value
+from podsync.records.format import Draft
+
+if TYPE_CHECKING:
+    from podsync.pod.agreements import Agreement
+    from podsync.pod.needs import Need
 
 KIND = "capacity"
-CHECKINS_KEY = "checkins"
-ASKS_KEY = "asks"
+CHECKIN = "checkin"
+ASK = "ask"
 LEVELS = ("depleted", "stretched", "baseline", "spacious")
 ASK_STATES = ("asked", "answered", "discerned")
 DISCERNMENTS = ("continue", "release", "ask_for_support", "take_on")
@@ -84,8 +92,36 @@ class MemberLoad(msgspec.Struct, frozen=True):
     agreements: list[LoadItem]
 
 
+# -- check-ins -------------------------------------------------------------------
+
+
+def check_in(level: str, note: str = "") -> Draft:
+    """Say where the signer's capacity is now; earlier check-ins stay in the history."""
+    return Draft(CHECKIN, {"level": v.choice(level, "level", LEVELS),
+                           "note": v.text(note, "note", required=False)})
+
+
+def checkins(items: dict[str, Item]) -> list[CheckIn]:
+    """Every check-in (``checkin`` items), oldest first; one whose level is not a
+    level counts for nothing."""
+    out = [CheckIn(id=i.id, member=i.created_by, at=i.created_at, level=i.fields["level"],
+                   note=v.shown(i.fields.get("note")))
+           for i in items.values() if i.fields.get("level") in LEVELS]
+    return sorted(out, key=lambda c: (c.at, c.id))
+
+
+def current_capacity(items: dict[str, Item]) -> dict[str, CheckIn]:
+    """Each member's latest check-in."""
+    return {c.member: c for c in checkins(items)}
+
+
+# -- "are you mobilizing?" -------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class _State:
+    asker: str
+    member: str
     status: str
     answer: str | None
     answered_at: str | None
@@ -94,11 +130,12 @@ class _State:
 
 
 def _apply(s: _State, e: Event) -> _State:
-    if e.op == "answer" and s.status == "asked":
-        return replace(s, status="answered", answer=str(e.args.get("text", "")), answered_at=e.at)
-    if e.op == "discern" and s.status == "answered":
-        return replace(s, status="discerned", outcome=str(e.args.get("outcome", "")),
-                       note=str(e.args.get("note", "")))
+    if e.op == "answer" and s.status == "asked" and e.by == s.member:
+        return replace(s, status="answered", answer=v.shown(e.args.get("text")), answered_at=e.at)
+    if e.op == "discern" and s.status == "answered" and e.by in (s.asker, s.member) \
+            and e.args.get("outcome") in DISCERNMENTS:
+        return replace(s, status="discerned", outcome=e.args["outcome"],
+                       note=v.shown(e.args.get("note")))
     return s
 
 
@@ -109,122 +146,94 @@ LIFECYCLE: Lifecycle[_State] = Lifecycle(
 )
 
 
-def _initial(fields: dict[str, Any]) -> _State:
-    return _State("asked", None, None, None, None)
+def _initial(item: Item) -> _State:
+    return _State(item.created_by, v.shown(item.fields.get("member")), "asked",
+                  None, None, None, None)
 
 
-def init_capacity(tx: Any) -> None:
-    """Set up a new capacity document (call once, when the document is created)."""
-    v.init_document(tx, KIND, maps=[ASKS_KEY], lists=[CHECKINS_KEY])
+def _is_ask(item: Item) -> bool:
+    """An ask of the asker themself is refused when written; signed anyway, it is
+    no ask."""
+    return item.fields.get("member") != item.created_by
 
 
-def check_in(tx: Any, by: str, at: _dt.datetime, level: str, note: str = "") -> str:
-    """``by`` says where their capacity is; earlier check-ins stay in the history."""
-    entry = {"member": v.member_id(by, "by"), "at": v.iso_at(at),
-             "level": v.choice(level, "level", LEVELS),
-             "note": v.text(note, "note", required=False), "id": v.new_id()}
-    checkins = v.container(tx, CHECKINS_KEY, KIND)
-    put_value(tx, checkins, tx.length(checkins), entry, insert=True)
-    return str(entry["id"])
-
-
-def ask_mobilizing(tx: Any, by: str, at: _dt.datetime, member: str, need_id: str,
-                   question: str = "") -> str:
-    """``by`` asks ``member`` "are you mobilizing?" about a need; returns the ask id."""
-    fields = {"asker": v.member_id(by, "by"), "member": v.member_id(member),
-              "need": v.item_id(need_id, "need"),
-              "question": v.text(question, "question", required=False),
-              "created_at": v.iso_at(at)}
-    if fields["asker"] == fields["member"]:
+def ask_mobilizing(by: str, member: str, need_id: str, question: str = "") -> Draft:
+    """``by`` asks ``member`` "are you mobilizing?" about a need."""
+    body = {"member": v.member_id(member), "need": v.item_id(need_id, "need"),
+            "question": v.text(question, "question", required=False)}
+    if v.member_id(by, "by") == body["member"]:
         raise NotPermitted("this question is asked of someone else; check in instead")
-    asks_obj = v.container(tx, ASKS_KEY, KIND)
-    new = v.new_id()
-    v.create_item(tx, asks_obj, new, fields)
-    return new
+    return Draft(ASK, body)
 
 
-def _load(tx: Any, ask_id: str, *, settled: bool = True) -> Current[_State]:
-    return load(tx, v.container(tx, ASKS_KEY, KIND), v.item_id(ask_id, "ask"), "ask",
-                LIFECYCLE, _initial, settled=settled)
+def _load(item: Item, *, settled: bool = True) -> Current[_State]:
+    if not _is_ask(item):
+        raise NotFound(f"no ask {item.id}")
+    return current(item, LIFECYCLE, _initial, settled=settled)
 
 
-def answer_ask(tx: Any, ask_id: str, by: str, at: _dt.datetime, text: str) -> str:
+def answer_ask(item: Item, by: str, text: str) -> Draft:
     """The asked member answers."""
-    by, when, body = v.member_id(by, "by"), v.iso_at(at), v.text(text, "text")
-    cur = _load(tx, ask_id)
-    if by != cur.fields.get("member"):
+    by, body = v.member_id(by, "by"), v.text(text, "text")
+    cur = _load(item)
+    if by != cur.state.member:
         raise NotPermitted("only the member asked can answer")
     if cur.state.status != "asked":
         raise TransitionRefused("this ask has already been answered")
-    return write_state_event(tx, cur, by=by, at=when, op="answer", text=body)
+    return state_draft(cur, "answer", text=body)
 
 
-def record_discernment(tx: Any, ask_id: str, by: str, at: _dt.datetime, outcome: str,
-                       note: str = "") -> str:
+def record_discernment(item: Item, by: str, outcome: str, note: str = "") -> Draft:
     """What asker and member discerned together: continue / release / ask for support / take on."""
-    by, when = v.member_id(by, "by"), v.iso_at(at)
+    by = v.member_id(by, "by")
     outcome = v.choice(outcome, "outcome", DISCERNMENTS)
     note = v.text(note, "note", required=False)
-    cur = _load(tx, ask_id)
-    if by not in (cur.fields.get("asker"), cur.fields.get("member")):
+    cur = _load(item)
+    if by not in (cur.state.asker, cur.state.member):
         raise NotPermitted("the discernment is recorded by the asker or the member asked")
     if cur.state.status != "answered":
         raise TransitionRefused(f"cannot record a discernment: the ask is {cur.state.status}")
-    return write_state_event(tx, cur, by=by, at=when, op="discern", outcome=outcome, note=note)
+    return state_draft(cur, "discern", outcome=outcome, note=note)
 
 
-def note_ask(tx: Any, ask_id: str, by: str, at: _dt.datetime, text: str) -> str:
-    by, when, body = v.member_id(by, "by"), v.iso_at(at), v.text(text, "text")
-    return write_event(tx, _load(tx, ask_id, settled=False), by=by, at=when, op="note", text=body)
+def note_ask(item: Item, by: str, text: str) -> Draft:
+    v.member_id(by, "by")
+    return event_draft(_load(item, settled=False), "note", text=v.text(text, "text"))
 
 
-def settle_ask(tx: Any, ask_id: str, by: str, at: _dt.datetime, choice: str) -> str:
-    by, when = v.member_id(by, "by"), v.iso_at(at)
-    return settle(tx, _load(tx, ask_id, settled=False), by=by, at=when, choice=choice)
+def settle_ask(item: Item, by: str, choice: str) -> Draft:
+    v.member_id(by, "by")
+    return settle(_load(item, settled=False), choice)
 
 
-# -- reading -------------------------------------------------------------------
-
-
-def checkins(doc: Any) -> list[CheckIn]:
-    """Every check-in, oldest first."""
-    raw = get_path(doc, CHECKINS_KEY)
-    out = [CheckIn(str(c.get("id")), str(c.get("member")), str(c.get("at")),
-                   str(c.get("level")), str(c.get("note", "")))
-           for c in (raw if isinstance(raw, list) else []) if isinstance(c, dict)]
-    # Times have second precision: within one second the list's own order (the
-    # order they were made in) decides, so a correction made at once is the latest.
-    return sorted(out, key=lambda c: c.at)
-
-
-def current_capacity(doc: Any) -> dict[str, CheckIn]:
-    """Each member's latest check-in."""
-    return {c.member: c for c in checkins(doc)}
-
-
-def asks(doc: Any) -> list[Ask]:
-    out = [_derive(raw) for raw in v.collection(doc, ASKS_KEY).values()]
+def asks(items: dict[str, Item]) -> list[Ask]:
+    """Every ask (``ask`` items), oldest first."""
+    out = [derive(i) for i in items.values() if _is_ask(i)]
     return sorted(out, key=lambda a: (a.created_at, a.id))
 
 
-def ask(doc: Any, ask_id: str) -> Ask:
-    raw = v.collection(doc, ASKS_KEY).get(ask_id)
-    if raw is None:
+def ask(items: dict[str, Item], ask_id: str) -> Ask:
+    found = items.get(ask_id)
+    if found is None or not _is_ask(found):
         raise NotFound(f"no ask {ask_id}")
-    return _derive(raw)
+    return derive(found)
 
 
-def _derive(raw: dict[str, Any]) -> Ask:
-    events = parse_events(raw.get("events"))
-    r = replay(events, LIFECYCLE, _initial(raw))
+def derive(item: Item) -> Ask:
+    """The ask as its records make it; total: whatever a signed record's body holds."""
+    events = item.events
+    r = replay(events, LIFECYCLE, _initial(item))
     s = r.state
     return Ask(
-        id=str(raw.get("id")), asker=str(raw.get("asker", "")), member=str(raw.get("member", "")),
-        need=str(raw.get("need", "")), question=str(raw.get("question", "")),
-        created_at=str(raw.get("created_at", "")), state=s.status, answer=s.answer,
-        answered_at=s.answered_at, discernment=s.outcome, discernment_note=s.note,
-        notes=notes(events), needs_reconciliation=r.needs_reconciliation,
-        candidates=r.candidates, history=chronological(events))
+        id=item.id, asker=s.asker, member=s.member, need=v.shown(item.fields.get("need")),
+        question=v.shown(item.fields.get("question")), created_at=item.created_at,
+        state=s.status, answer=s.answer, answered_at=s.answered_at, discernment=s.outcome,
+        discernment_note=s.note, notes=notes(events),
+        needs_reconciliation=r.needs_reconciliation, candidates=r.candidates,
+        history=chronological(events))
+
+
+# -- load ------------------------------------------------------------------------
 
 
 def loads(needs: Iterable[Need], agreements: Iterable[Agreement], checkins: Iterable[CheckIn],
@@ -245,7 +254,7 @@ def loads(needs: Iterable[Need], agreements: Iterable[Agreement], checkins: Iter
         if a.state in LOAD_AGREEMENT_STATES:
             for p in a.parties:
                 parties.setdefault(p.member, []).append(LoadItem(a.id, a.what))
-    latest = {c.member: c for c in sorted(checkins, key=lambda c: c.at)}
+    latest = {c.member: c for c in sorted(checkins, key=lambda c: (c.at, c.id))}
     everyone = set(members) | set(held) | set(parties) | set(latest)
     return [MemberLoad(member=m, capacity=latest[m].level if m in latest else None,
                        capacity_note=latest[m].note if m in latest else "",
