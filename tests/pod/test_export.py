@@ -4,90 +4,143 @@ from __future__ import annotations
 
 import json
 
-import automerge.core as am
-
-from podsync.pod import agreements as ag
-from podsync.pod import capacity as c
-from podsync.pod import decisions as d
-from podsync.pod import export_json, export_markdown
 from podsync.pod import feedback as f
 from podsync.pod import needs as n
-from podsync.pod import teams as t
-from tests.pod.helpers import at, new_doc, new_pod_doc, run
+from podsync.pod.export import Contents, export_json, export_markdown
+from podsync.records.format import Draft
+from podsync.trust.ledger import FOREIGN_KIND, POD_KIND
+from tests.pod.helpers import Pod, at
+from tests.pod.test_feedback import create, document
+
+# Views of practices whose modules build them from their own records; here they
+# are given as data in the shape their listing operations return, since what is
+# under test is how the export lays them out.
+TEAM = {"id": "team1", "name": "Kitchen Crew", "created_by": "ana", "created_at": "t",
+        "members": ["ana"]}
+AGREEMENT = {"id": "agr1", "created_by": "ana", "created_at": "t", "state": "active",
+             "version": 1, "what": "Sweep Fridays", "review_on": None, "renewed_at": None,
+             "parties": [{"member": "bo", "affirmed": True, "affirmed_at": "t", "note": "easy",
+                          "no_longer": None}],
+             "anchors": [], "versions": [], "reminders": [], "notes": [],
+             "needs_reconciliation": False, "candidates": [], "history": []}
+DECISION = {"id": "dec1", "title": "Paint shed", "proposal": "Paint it green", "decider": "bo",
+            "created_at": "t", "deadline": "t", "state": "gathering_advice", "asked": [],
+            "advice": [{"id": "a1", "by": "ana", "at": "t", "stance": "concern",
+                        "text": "green clashes", "asked": False, "integration": None}],
+            "decision": None, "decided_at": None, "review_on": None, "notes": [],
+            "needs_reconciliation": False, "candidates": [], "history": []}
+CHECKIN = {"id": "chk1", "member": "bo", "at": "t", "level": "stretched", "note": "busy month"}
+ASK = {"id": "ask1", "asker": "ana", "member": "bo", "need": "need1",
+       "question": "how is it going?", "created_at": "t", "state": "asked", "answer": None,
+       "answered_at": None, "discernment": None, "discernment_note": None, "notes": [],
+       "needs_reconciliation": False, "candidates": [], "history": []}
+TEAM_ITEM = {"id": "item1", "team": "team1", "title": "Deep-clean the oven", "detail": "",
+             "origin": "member", "created_by": "ana", "created_at": "t", "state": "open",
+             "addressed_note": None, "notes": [], "needs_reconciliation": False,
+             "candidates": [], "history": []}
+LOAD = {"member": "bo", "capacity": "stretched", "capacity_note": "busy month",
+        "checked_in_at": "t", "needs": [{"id": "need1", "title": "Mend the fence"}],
+        "agreements": [{"id": "agr1", "title": "Sweep Fridays"}]}
 
 
-def build_pod() -> tuple[dict[str, am.Document], dict[str, str]]:
-    pod = new_pod_doc()
-    team = run(pod, t.create_team, "ana", at(), "Kitchen Crew", ["ana"])
-    run(pod, t.name_steward, "ana", at(), "lee", "sam")
-    needs_doc = new_doc(n.init_needs)
-    need = run(needs_doc, n.add_need, "ana", at(), "Mend the fence")
-    run(needs_doc, n.hold_need, need, "bo", at(1))
-    agreements_doc = new_doc(ag.init_agreements)
-    agreement = run(agreements_doc, ag.propose_agreement, "ana", at(), "Sweep Fridays", ["bo"])
-    run(agreements_doc, ag.affirm_agreement, agreement, "bo", at(1), "easy")
-    decisions_doc = new_doc(d.init_decisions)
-    decision = run(decisions_doc, d.open_decision, "bo", at(), "Paint shed", "Paint it green",
-                   at(3))
-    run(decisions_doc, d.give_advice, decision, "ana", at(1), "concern", "green clashes")
-    capacity_doc = new_doc(c.init_capacity)
-    run(capacity_doc, c.check_in, "bo", at(1), "stretched", "busy month")
-    ask = run(capacity_doc, c.ask_mobilizing, "ana", at(1), "bo", need, "how is it going?")
-    items_doc = new_doc(t.init_team_items)
-    item = run(items_doc, t.add_team_item, "ana", at(), team, "Deep-clean the oven")
-    thread = new_doc(lambda tx: f.give_feedback(tx, "gil", at(), "lee", ["sam"], "raw words"))
-    pid = run(thread, f.propose_route, "sam", at(1), "leader", "Please let people finish")
-    run(thread, f.answer_route, "gil", at(2), pid, True)
-    statement = new_doc(lambda tx: f.init_statement(tx, f.plan_route(thread, "sam", pid),
-                                                    "sam", at(2)))
-    foreign = am.Document()
-    with foreign.transaction() as tx:
-        tx.put(am.ROOT, "todo", am.ScalarType.Str, "made by another app")
-    docs = {"pod": pod, "needs": needs_doc, "agreements": agreements_doc,
-            "decisions": decisions_doc, "capacity": capacity_doc, "items": items_doc,
-            "thread": thread, "statement": statement, "foreign": foreign}
-    ids = {"team": team, "need": need, "agreement": agreement, "decision": decision,
-           "ask": ask, "item": item}
-    return docs, ids
+def build() -> tuple[Contents, Pod, dict[str, str]]:
+    """A real pod's needs board and feedback (signed records), and views of the rest."""
+    pod = Pod(("ana", "bo", "gil", "lee", "sam"))
+    ids = pod.id
+    board = pod.collections[n.KIND]
+    need = pod.do(board, n.add_need("Mend the fence"), "ana", at()).id
+    pod.do(board, n.hold_need(pod.item(board, need, n.ADD), ids["bo"]), "bo", at(1))
+    thread = create(pod, f.give_feedback(ids["gil"], ids["lee"], [ids["sam"]], "raw words"),
+                    "gil", at())
+    pid = pod.do(thread, f.propose_route(document(pod, thread), ids["sam"], "leader",
+                                         "Please let people finish"), "sam", at(1)).id
+    pod.do(thread, f.answer_route(document(pod, thread), ids["gil"], pid, True), "gil", at(2))
+    statement = create(pod, f.statement_opening(f.plan_route(document(pod, thread), ids["sam"],
+                                                             pid)), "sam", at(2))
+    pod.do(thread, f.record_route(document(pod, thread), ids["sam"], pid, statement), "sam", at(3))
+
+    out = Contents()
+    out.document(pod.pod_id, POD_KIND)
+    out.roster = pod.ledger.roster
+    out.add("teams", pod.pod_id, [TEAM])
+    out.stewards[ids["lee"]] = [ids["sam"]]
+    out.document(board, n.KIND)
+    out.add("needs", board, n.needs(pod.items(board, n.ADD), at(2)))
+    for section, view in (("agreements", AGREEMENT), ("decisions", DECISION),
+                          ("checkins", CHECKIN), ("mobilizing_asks", ASK),
+                          ("team_items", TEAM_ITEM)):
+        out.add(section, section, [view])
+    out.loads = [LOAD]
+    out.document(thread, f.THREAD_KIND)
+    out.add("feedback_threads", thread, [f.thread(document(pod, thread))])
+    out.document(statement, f.STATEMENT_KIND)
+    out.add("feedback_statements", statement,
+            [f.statement(document(pod, statement, f.STATEMENT_KIND))])
+    out.document("foreign", FOREIGN_KIND)
+    out.add_other("foreign", FOREIGN_KIND, {"todo": "made by another app", "raw": b"\x00\x01"})
+    return out, pod, {"need": need, "thread": thread, "statement": statement, "proposal": pid}
 
 
 def test_json_export_contains_every_item_with_state_and_history() -> None:
-    docs, ids = build_pod()
-    out = json.loads(json.dumps(export_json(docs, at(2))))  # plain JSON all the way
+    contents, pod, ids = build()
+    out = json.loads(json.dumps(export_json(contents, at(2))))  # plain JSON all the way
     assert (out["format"], out["version"]) == ("podsync-export", 1)
-    assert {x["id"] for x in out["documents"]} == set(docs)
-    assert [x["id"] for x in out["teams"]] == [ids["team"]]
-    assert out["stewards"] == {"lee": ["sam"]}
+    assert [x["id"] for x in out["documents"]] == sorted(contents.documents)
+    assert {m["member_id"] for m in out["roster"]["members"]} == set(pod.id.values())
+    assert out["teams"] == [{"document": pod.pod_id, **TEAM}]
+    assert out["stewards"] == {pod.id["lee"]: [pod.id["sam"]]}
     (need,) = out["needs"]
-    assert (need["id"], need["state"], need["document"]) == (ids["need"], "held", "needs")
-    assert [e["op"] for e in need["history"]] == ["hold"]
-    (agreement,) = out["agreements"]
-    assert (agreement["id"], agreement["state"], agreement["parties"][0]["note"]) == \
-        (ids["agreement"], "active", "easy")
-    (decision,) = out["decisions"]
-    assert decision["id"] == ids["decision"] and decision["advice"][0]["text"] == "green clashes"
-    assert out["checkins"][0]["level"] == "stretched"
-    assert out["mobilizing_asks"][0]["id"] == ids["ask"]
-    assert [(x["member"], len(x["needs"]), len(x["agreements"])) for x in out["loads"]] == \
-        [("bo", 1, 1)]
-    assert out["team_items"][0]["id"] == ids["item"]
-    assert out["feedback_statements"][0]["statement"] == "Please let people finish"
-    assert out["feedback_threads"][0]["messages"][0]["text"] == "raw words"
+    assert (need["id"], need["state"], need["document"]) == \
+        (ids["need"], "held", pod.collections[n.KIND])
+    assert [(e["op"], e["by"]) for e in need["history"]] == [("hold", pod.id["bo"])]
+    assert out["agreements"][0]["parties"][0]["note"] == "easy"
+    assert out["loads"] == [LOAD]
+    (thread,) = out["feedback_threads"]
+    assert (thread["document"], thread["giver"], thread["state"]) == \
+        (ids["thread"], pod.id["gil"], "routed")
+    assert [m["text"] for m in thread["messages"]] == ["raw words"]
+    assert thread["routed"]["target_doc"] == ids["statement"]
+    assert [e["op"] for e in thread["history"]] == ["propose", "answer", "route"]
+    (statement,) = out["feedback_statements"]
+    assert (statement["document"], statement["statement"], statement["public"]) == \
+        (ids["statement"], "Please let people finish", False)
     assert out["other"] == [{"document": "foreign", "kind": "automerge",
-                             "content": {"todo": "made by another app"}}]
+                             "content": {"todo": "made by another app", "raw": "AAE="}}]
 
 
 def test_markdown_export_names_every_item() -> None:
-    docs, ids = build_pod()
-    md = export_markdown(docs, at(2))
+    contents, pod, ids = build()
+    md = export_markdown(contents, at(2))
     for text in ("Kitchen Crew", "Mend the fence — held", "Sweep Fridays — active",
                  "Paint shed — gathering_advice", "green clashes", "bo: stretched",
                  "Deep-clean the oven", "Please let people finish", "raw words", "foreign",
-                 "for lee: sam", "bo: within my capacity — easy", *ids.values()):
+                 f"for {pod.id['lee']}: {pod.id['sam']}", "bo: within my capacity — easy",
+                 f"- id: {ids['thread']}",
+                 f"Feedback from {pod.id['gil']} for {pod.id['lee']} — routed",
+                 *ids.values()):
         assert text in md, text
 
 
+def test_hostile_bodies_export_as_plain_json_and_markdown() -> None:
+    """Whatever a signed record's body holds reaches the export as JSON (bytes as
+    base64), and the Markdown still renders."""
+    pod = Pod(("ana", "bo"))
+    board = pod.collections[n.KIND]
+    need = pod.do(board, Draft(n.ADD, {"title": b"\xff", "detail": {"x": [1, None]}}), "bo").id
+    pod.do(board, Draft("note", {"text": b"\x00", "extra": {"deep": [b"\x01"]}}, item=need), "bo",
+           at(1))
+    out = Contents()
+    out.document(board, n.KIND)
+    out.add("needs", board, n.needs(pod.items(board, n.ADD), at(2)))
+    data = json.loads(json.dumps(export_json(out, at(2))))
+    (got,) = data["needs"]
+    assert (got["title"], got["detail"]) == ("", "")
+    assert got["history"][0]["args"] == {"text": "AA==", "extra": {"deep": ["AQ=="]}}
+    assert f"- id: {need}" in export_markdown(out, at(2))
+
+
 def test_export_of_nothing_is_an_empty_but_valid_export() -> None:
-    out = export_json({}, at())
+    out = export_json(Contents(), at())
     assert out["documents"] == [] and out["needs"] == [] and out["loads"] == []
-    assert export_markdown({}, at()).startswith("# Pod export")
+    assert out["roster"] is None and out["other"] == []
+    assert export_markdown(Contents(), at()).startswith("# Pod export")

@@ -1,194 +1,414 @@
-"""Feedback pathways: private threads, consent before routing, one outcome."""
+"""Feedback pathways: private threads whose readers only their creation record
+says, consent before routing, one outcome; signed records that break the rules
+change nothing."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+import automerge.core as am
 import pytest
 
+import podsync.pod.access  # noqa: F401 - registers the thread reader rule
 from podsync.errors import InvalidInput, NotFound, NotPermitted, TransitionRefused
+from podsync.ids import new_document_id
 from podsync.pod import feedback as f
 from podsync.pod import needs as n
-from podsync.pod import readers
-from podsync.pod import teams as t
-from podsync.repo.values import to_python
-from podsync.ids import new_document_id
-from tests.pod.helpers import at, merged, new_doc, new_pod_doc, refused, run
+from podsync.records.format import Draft, Record, build_payload, derived_id
+from podsync.trust.ledger import CREATE, NOBODY, POD, READERS_CHANGE, new_document, parse_own
+from tests.pod.helpers import Pod, at, merged, refused
 
-DOC = new_document_id()
 RAW = "Lee keeps cutting people off in meetings and it is infuriating"
+CLEAR = "In meetings, people are often interrupted before finishing"
+NAMES = ("ana", "gil", "lee", "sam", "tia", "zed")
+
+
+def sign_creation(pod: Pod, draft: Draft, who: str, when: dt.datetime) -> Record:
+    """``draft`` signed by ``who`` as a creation record: scope "", so its hash is
+    the new document's id (``Pod.sign`` signs for an existing document)."""
+    payload = build_payload(draft, pod=pod.pod_id, scope="", by=pod.signers[who].device_id,
+                            at=when, prev=None)
+    return parse_own(payload, pod.signers[who].sign(payload))
+
+
+def create(pod: Pod, opening: f.Opening, who: str, when: dt.datetime) -> str:
+    """Create the private document ``opening`` describes, as ``who``; its id."""
+    record = sign_creation(pod, opening.draft(), who, when)
+    doc_id = derived_id("doc", record.payload)
+    pod.store(doc_id, record)
+    return doc_id
+
+
+def document(pod: Pod, doc_id: str, kind: str = f.THREAD_KIND):
+    pod.ledger.document_changed(doc_id)
+    return f.document_item(pod.ledger.counted(doc_id), doc_id, kind)
+
+
+class Pathway:
+    """A real pod where Gil gives Lee feedback, heard by Lee's stewards Sam and Tia."""
+
+    def __init__(self, pod: Pod) -> None:
+        self.pod, ids = pod, pod.id
+        self.tid = create(pod, f.give_feedback(ids["gil"], ids["lee"], [ids["sam"], ids["tia"]],
+                                               RAW), "gil", at(1))
+
+    def item(self):
+        return document(self.pod, self.tid)
+
+    def thread(self) -> f.Thread:
+        return f.thread(self.item())
+
+    def do(self, who: str, op, *args, when=None, **kwargs) -> Record:
+        return self.pod.do(self.tid, op(self.item(), self.pod.id[who], *args, **kwargs), who,
+                           when or at(2))
+
+    def sign(self, who: str, op: str, body: dict, when=None) -> Record:
+        """A record ``who``'s own (perhaps modified) node signs, whatever the rules say."""
+        item = self.item()
+        after = tuple(e.id for e in item.events if e.op in ("answer", "route", "settle"))
+        return self.pod.do(self.tid, Draft(op, body, item=item.id, after=after), who,
+                           when or at(2))
+
+    def consented(self, route: str = "void", when=None, **kw) -> str:
+        kw.setdefault("statement", CLEAR)
+        if route in ("team", "void"):
+            kw.setdefault("title", "Interruptions in meetings")
+        pid = self.do("sam", f.propose_route, route, when=when, **kw).id
+        self.do("gil", f.answer_route, pid, True, "yes, that is it", when=when)
+        return pid
+
+    def fork(self) -> Pathway:
+        other = Pathway.__new__(Pathway)
+        other.__dict__.update(self.__dict__)
+        other.pod = self.pod.fork()
+        return other
 
 
 @pytest.fixture
-def pod():
-    doc = new_pod_doc()
-    run(doc, t.name_steward, "ana", at(), "lee", "sam")
-    run(doc, t.name_steward, "ana", at(), "lee", "tia")
-    return doc
+def way() -> Pathway:
+    return Pathway(Pod(NAMES))
 
 
-@pytest.fixture
-def thread(pod):
-    return new_doc(lambda tx: f.give_feedback(tx, "gil", at(1), "lee",
-                                              t.stewards_of(pod, "lee"), RAW))
-
-
-def consented(doc, route: str = "void", **kw) -> str:
-    kw.setdefault("statement", "In meetings, people are often interrupted before finishing")
-    if route in ("team", "void"):
-        kw.setdefault("title", "Interruptions in meetings")
-    pid = run(doc, f.propose_route, "sam", at(2), route, **kw)
-    run(doc, f.answer_route, "gil", at(3), pid, True, "yes, that is it")
-    return pid
-
-
-def test_thread_readers_are_giver_and_stewards_never_the_leader(thread) -> None:
-    assert readers(f.THREAD_KIND, thread) == frozenset({"gil", "sam", "tia"})
-    got = f.thread(thread)
+def test_thread_readers_are_giver_and_stewards_never_the_leader(way: Pathway) -> None:
+    ids = way.pod.id
+    assert way.pod.ledger.kind(way.tid) == f.THREAD_KIND
+    assert way.pod.ledger.readers(way.tid) == {ids["gil"], ids["sam"], ids["tia"]}
+    assert not way.pod.ledger.may_read(ids["lee"], way.tid)
+    got = way.thread()
     assert (got.giver, got.leader, got.stewards, got.state) == \
-        ("gil", "lee", ["sam", "tia"], "open")
-    assert [m.text for m in got.messages] == [RAW]
+        (ids["gil"], ids["lee"], [ids["sam"], ids["tia"]], "open")
+    assert [(m.by, m.text) for m in got.messages] == [(ids["gil"], RAW)]
 
 
-def test_opening_a_thread_checks_the_pathway() -> None:
-    empty = new_doc(lambda tx: None)
-    refused(empty, InvalidInput, f.give_feedback, "lee", at(), "lee", ["sam"], "me")
-    refused(empty, InvalidInput, f.give_feedback, "gil", at(), "lee", ["sam", "lee"], "x")
-    refused(empty, TransitionRefused, f.give_feedback, "gil", at(), "lee", [], "x")
-    refused(empty, TransitionRefused, f.give_feedback, "sam", at(), "lee", ["sam"], "x")
-    assert readers(f.THREAD_KIND, empty) == frozenset()  # fails closed
+def test_opening_a_thread_checks_the_pathway(way: Pathway) -> None:
+    ids = way.pod.id
+    refused(InvalidInput, f.give_feedback, ids["lee"], ids["lee"], [ids["sam"]], "me")
+    refused(InvalidInput, f.give_feedback, ids["gil"], ids["lee"], [ids["sam"], ids["lee"]], "x")
+    refused(TransitionRefused, f.give_feedback, ids["gil"], ids["lee"], [], "x")
+    refused(TransitionRefused, f.give_feedback, ids["sam"], ids["lee"], [ids["sam"]], "x")
+    refused(InvalidInput, f.give_feedback, ids["gil"], ids["lee"], [ids["sam"]], "  ")
+    empty = new_document_id()  # a document without a creation record: read by nobody
+    way.pod.docs[empty] = new_document([])
+    assert way.pod.ledger.readers(empty) == NOBODY and way.pod.ledger.kind(empty) is None
+    assert document(way.pod, empty) is None
 
 
-def test_a_giver_who_is_also_a_steward_is_heard_by_the_others(pod) -> None:
-    doc = new_doc(lambda tx: f.give_feedback(tx, "sam", at(), "lee", ["sam", "tia"], RAW))
-    assert f.thread(doc).stewards == ["tia"]
-    pid = run(doc, f.propose_route, "tia", at(1), "dissolved")
-    refused(doc, NotPermitted, f.propose_route, "sam", at(1), "dissolved")
-    run(doc, f.answer_route, "sam", at(2), pid, True)
+def test_a_giver_who_is_also_a_steward_is_heard_by_the_others(way: Pathway) -> None:
+    ids = way.pod.id
+    way.tid = create(way.pod, f.give_feedback(ids["sam"], ids["lee"], [ids["sam"], ids["tia"]],
+                                              RAW), "sam", at(1))
+    assert way.thread().stewards == [ids["tia"]]
+    pid = way.do("tia", f.propose_route, "dissolved").id
+    refused(NotPermitted, f.propose_route, way.item(), ids["sam"], "dissolved")
+    way.do("sam", f.answer_route, pid, True)
+    assert way.thread().proposals[0].consent is True
 
 
-def test_only_giver_and_stewards_talk_and_only_stewards_propose(thread) -> None:
-    run(thread, f.reply, "sam", at(2), "What happened, concretely?")
-    run(thread, f.reply, "gil", at(2), "In Tuesday's meeting, twice")
-    refused(thread, NotPermitted, f.reply, "lee", at(2), "let me see")
-    refused(thread, NotPermitted, f.reply, "zed", at(2), "hi")
-    refused(thread, NotPermitted, f.propose_route, "gil", at(2), "dissolved")
-    refused(thread, InvalidInput, f.propose_route, "sam", at(2), "void", "s")  # no title
-    refused(thread, InvalidInput, f.propose_route, "sam", at(2), "team", "s", "t")  # no team
-    refused(thread, InvalidInput, f.propose_route, "sam", at(2), "leader", "")
-    refused(thread, InvalidInput, f.propose_route, "sam", at(2), "void", "s", "t", public=True)
-    refused(thread, InvalidInput, f.propose_route, "sam", at(2), "gossip", "s")
-    assert len(f.thread(thread).messages) == 3
+def test_only_giver_and_stewards_talk_and_only_stewards_propose(way: Pathway) -> None:
+    ids = way.pod.id
+    way.do("sam", f.reply, "What happened, concretely?", when=at(2))
+    way.do("gil", f.reply, "In Tuesday's meeting, twice", when=at(3))
+    item = way.item()
+    refused(NotPermitted, f.reply, item, ids["lee"], "let me see")
+    refused(NotPermitted, f.reply, item, ids["zed"], "hi")
+    refused(NotPermitted, f.propose_route, item, ids["gil"], "dissolved")
+    refused(InvalidInput, f.propose_route, item, ids["sam"], "void", "s")  # no title
+    refused(InvalidInput, f.propose_route, item, ids["sam"], "team", "s", "t")  # no team
+    refused(InvalidInput, f.propose_route, item, ids["sam"], "leader", "")
+    refused(InvalidInput, f.propose_route, item, ids["sam"], "void", "s", "t", public=True)
+    refused(InvalidInput, f.propose_route, item, ids["sam"], "gossip", "s")
+    assert [m.text for m in way.thread().messages] == \
+        [RAW, "What happened, concretely?", "In Tuesday's meeting, twice"]
 
 
-def test_nothing_is_routed_without_the_givers_consent(thread) -> None:
-    pid = run(thread, f.propose_route, "sam", at(2), "void", "People are interrupted",
-              "Interruptions")
-    with pytest.raises(TransitionRefused):
-        f.plan_route(thread, "sam", pid)
-    refused(thread, TransitionRefused, f.record_route, "sam", at(3), pid, DOC)
-    refused(thread, NotPermitted, f.answer_route, "sam", at(3), pid, True)  # not the giver
-    refused(thread, NotFound, f.answer_route, "gil", at(3), "nope", True)
-    run(thread, f.answer_route, "gil", at(3), pid, True)
-    run(thread, f.answer_route, "gil", at(4), pid, False, "on second thought, no")
-    with pytest.raises(TransitionRefused):
-        f.plan_route(thread, "sam", pid)
-    assert f.thread(thread).proposals[0].consent is False
-    with pytest.raises(NotPermitted):
-        f.plan_route(thread, "lee", pid)
+def test_nothing_is_routed_without_the_givers_consent(way: Pathway) -> None:
+    ids = way.pod.id
+    pid = way.do("sam", f.propose_route, "void", "People are interrupted", "Interruptions").id
+    refused(TransitionRefused, f.plan_route, way.item(), ids["sam"], pid)
+    refused(TransitionRefused, f.record_route, way.item(), ids["sam"], pid,
+            way.pod.collections[n.KIND], "f" * 32)
+    refused(NotPermitted, f.answer_route, way.item(), ids["sam"], pid, True)  # not the giver
+    refused(NotFound, f.answer_route, way.item(), ids["gil"], "nope", True)
+    way.do("gil", f.answer_route, pid, True, when=at(3))
+    way.do("gil", f.answer_route, pid, False, "on second thought, no", when=at(4))
+    refused(TransitionRefused, f.plan_route, way.item(), ids["sam"], pid)
+    proposal = way.thread().proposals[0]
+    assert (proposal.consent, proposal.consent_note) == (False, "on second thought, no")
+    refused(NotPermitted, f.plan_route, way.item(), ids["lee"], pid)
 
 
-def test_void_route_puts_only_the_statement_on_the_needs_board_once(thread) -> None:
-    pid = consented(thread, "void")
-    plan = f.plan_route(thread, "sam", pid)
-    board = new_doc(n.init_needs)
-    need_id = run(board, f.write_route_item, plan, "sam", at(4))
-    assert run(board, f.write_route_item, plan, "sam", at(5)) == need_id  # a retry: same need
-    run(thread, f.record_route, "sam", at(4), pid, DOC)
-    (need,) = n.needs(board, at(5))
-    assert (need.id, need.sensing, need.title) == (need_id, "void", "Interruptions in meetings")
-    assert RAW not in str(to_python(board)) and "gil" not in str(to_python(board))
-    got = f.thread(thread)
-    assert got.state == "routed" and got.routed.target_item == need_id
-    refused(thread, TransitionRefused, f.record_route, "sam", at(5), pid, DOC)
-    refused(thread, TransitionRefused, f.propose_route, "tia", at(5), "dissolved")
-    run(thread, f.reply, "gil", at(6), "thank you")  # talking goes on, privately
+def test_void_route_puts_only_the_statement_on_the_needs_board_once(way: Pathway) -> None:
+    ids, board = way.pod.id, way.pod.collections[n.KIND]
+    pid = way.consented("void")
+    plan = f.plan_route(way.item(), ids["sam"], pid)
+    draft = f.void_need(plan)
+    assert f.already_written(way.pod.ledger.counted(board), draft) is None
+    need_id = way.pod.do(board, draft, "sam", at(4)).id
+    # A retry (the route was not recorded yet) finds the need it wrote.
+    again = f.void_need(f.plan_route(way.item(), ids["sam"], pid))
+    assert f.already_written(way.pod.ledger.counted(board), again) == need_id
+    way.do("sam", f.record_route, pid, board, need_id, when=at(4))
+    (need,) = n.needs(way.pod.items(board, n.ADD), at(5))
+    assert (need.id, need.sensing, need.title, need.detail) == \
+        (need_id, "void", "Interruptions in meetings", CLEAR)
+    for record in way.pod.ledger.book.known(board).records.values():
+        assert RAW.encode() not in record.sealed and ids["gil"].encode() not in record.sealed
+    got = way.thread()
+    assert got.state == "routed" and (got.routed.target_doc, got.routed.target_item) == \
+        (board, need_id)
+    refused(TransitionRefused, f.record_route, way.item(), ids["sam"], pid, board, need_id)
+    refused(TransitionRefused, f.propose_route, way.item(), ids["tia"], "dissolved")
+    way.do("gil", f.reply, "thank you", when=at(6))  # talking goes on, privately
+    assert way.thread().messages[-1].text == "thank you"
 
 
-def test_team_route_becomes_an_item_for_that_team(thread) -> None:
-    pid = consented(thread, "team", team_id="team1")
-    plan = f.plan_route(thread, "gil", pid)
-    items = new_doc(t.init_team_items)
-    item = run(items, f.write_route_item, plan, "gil", at(4))
-    run(thread, f.record_route, "gil", at(4), pid, DOC)
-    got = t.team_item(items, item)
-    assert (got.team, got.origin, got.detail) == \
-        ("team1", "feedback", "In meetings, people are often interrupted before finishing")
+def test_team_route_records_the_team_item_it_wrote(way: Pathway) -> None:
+    """The team item itself is written by podsync.pod.teams; here, the thread's side."""
+    ids, items_doc = way.pod.id, way.pod.collections["team-items"]
+    pid = way.consented("team", team_id="team1")
+    plan = f.plan_route(way.item(), ids["gil"], pid)
+    assert (plan.team, plan.title, plan.statement) == ("team1", "Interruptions in meetings", CLEAR)
+    refused(InvalidInput, f.void_need, plan)
+    refused(InvalidInput, f.statement_opening, plan)
+    refused(InvalidInput, f.record_route, way.item(), ids["gil"], pid, items_doc)  # no item
+    way.do("gil", f.record_route, pid, items_doc, "e" * 32, when=at(4))
+    assert way.thread().routed == f.Routed(pid, "team", ids["gil"], at(4).isoformat(
+        timespec="microseconds"), items_doc, "e" * 32)
 
 
-def test_leader_route_delivers_a_statement_the_leader_answers(thread) -> None:
-    pid = consented(thread, "leader")
-    plan = f.plan_route(thread, "tia", pid)
-    doc = new_doc(lambda tx: f.init_statement(tx, plan, "tia", at(4)))
-    run(thread, f.record_route, "tia", at(4), pid, DOC)
-    assert readers(f.STATEMENT_KIND, doc) == frozenset({"gil", "lee", "sam", "tia"})
-    refused(doc, NotPermitted, f.respond_to_statement, "sam", at(5), "I'll answer for him")
-    run(doc, f.respond_to_statement, "lee", at(5), "Thank you; I will wait my turn.")
-    got = f.statement(doc)
-    assert got.statement == plan.statement and not got.public
+def test_leader_route_delivers_a_statement_the_leader_answers(way: Pathway) -> None:
+    ids = way.pod.id
+    pid = way.consented("leader")
+    plan = f.plan_route(way.item(), ids["tia"], pid)
+    refused(InvalidInput, f.void_need, plan)
+    sid = create(way.pod, f.statement_opening(plan), "tia", at(4))
+    way.do("tia", f.record_route, pid, sid, when=at(4))
+    assert way.pod.ledger.kind(sid) == f.STATEMENT_KIND
+    assert way.pod.ledger.readers(sid) == {ids["gil"], ids["lee"], ids["sam"], ids["tia"]}
+    item = document(way.pod, sid, f.STATEMENT_KIND)
+    refused(NotPermitted, f.respond_to_statement, item, ids["sam"], "I'll answer for him")
+    way.pod.do(sid, f.respond_to_statement(item, ids["lee"], "Thank you; I will wait my turn."),
+               "lee", at(5))
+    got = f.statement(document(way.pod, sid, f.STATEMENT_KIND))
+    assert (got.statement, got.public, got.leader, got.giver, got.created_by) == \
+        (CLEAR, False, ids["lee"], ids["gil"], ids["tia"])
+    assert got.stewards == [ids["sam"], ids["tia"]]
     assert [r.text for r in got.responses] == ["Thank you; I will wait my turn."]
-    assert RAW not in str(to_python(doc))
-    with pytest.raises(InvalidInput):
-        run(new_doc(lambda tx: None), f.write_route_item, plan, "tia", at(4))
+    for record in way.pod.ledger.book.known(sid).records.values():
+        assert RAW.encode() not in record.sealed
+    assert way.thread().routed.target_doc == sid
 
 
-def test_a_public_statement_is_read_by_the_whole_pod(thread) -> None:
-    plan = f.plan_route(thread, "sam", consented(thread, "leader", public=True))
-    doc = new_doc(lambda tx: f.init_statement(tx, plan, "sam", at(4)))
-    assert readers(f.STATEMENT_KIND, doc) == "pod"
+def test_a_public_statement_is_read_by_the_whole_pod(way: Pathway) -> None:
+    pid = way.consented("leader", public=True)
+    plan = f.plan_route(way.item(), way.pod.id["sam"], pid)
+    sid = create(way.pod, f.statement_opening(plan), "sam", at(4))
+    assert way.pod.ledger.readers(sid) == POD
+    assert f.statement(document(way.pod, sid, f.STATEMENT_KIND)).public is True
 
 
-def test_dissolved_forwards_nothing(thread) -> None:
-    pid = consented(thread, "dissolved", statement="")
-    refused(thread, InvalidInput, f.record_route, "sam", at(4), pid, DOC)
-    run(thread, f.record_route, "sam", at(4), pid)
-    got = f.thread(thread)
-    assert (got.routed.route, got.routed.target_doc) == ("dissolved", None)
+def test_dissolved_forwards_nothing(way: Pathway) -> None:
+    ids = way.pod.id
+    pid = way.consented("dissolved", statement="")
+    refused(InvalidInput, f.record_route, way.item(), ids["sam"], pid, new_document_id())
+    way.do("sam", f.record_route, pid, when=at(4))
+    got = way.thread()
+    assert (got.state, got.routed.route, got.routed.target_doc) == ("routed", "dissolved", None)
 
 
-def test_two_routings_made_apart_show_as_needing_reconciliation(thread) -> None:
-    first = consented(thread, "dissolved", statement="")
-    second = consented(thread, "void")
-    other = thread.fork()
-    run(thread, f.record_route, "sam", at(4), first)
-    run(other, f.record_route, "tia", at(4), second, DOC)
-    merged(thread, other)
-    got = f.thread(thread)
-    assert got.needs_reconciliation and got.routed is None
-    refused(thread, NotPermitted, f.settle_thread, "lee", at(5), first)
-    run(thread, f.settle_thread, "gil", at(5), got.candidates[0].id)
-    settled = f.thread(thread)
+def test_two_routings_made_apart_show_as_needing_reconciliation(way: Pathway) -> None:
+    ids = way.pod.id
+    first = way.consented("dissolved", statement="", when=at(2))
+    second = way.consented("leader", when=at(3))
+    other = way.fork()
+    way.do("sam", f.record_route, first, when=at(4))
+    other.do("tia", f.record_route, second, new_document_id(), when=at(4))
+    merged(way.pod, other.pod)
+    got = way.thread()
+    assert got.needs_reconciliation and got.routed is None and other.thread() == got
+    refused(NotPermitted, f.settle_thread, way.item(), ids["lee"], first)
+    refused(TransitionRefused, f.propose_route, way.item(), ids["sam"], "dissolved")
+    way.do("gil", f.settle_thread, got.candidates[0].id, when=at(5))
+    settled = way.thread()
     assert not settled.needs_reconciliation
     assert settled.routed.proposal == got.candidates[0].fields["proposal"]
 
 
-def test_one_proposal_routed_into_two_documents_apart_is_two_outcomes(thread) -> None:
-    pid = consented(thread, "leader")
-    other = thread.fork()
-    run(thread, f.record_route, "sam", at(4), pid, new_document_id())
-    run(other, f.record_route, "tia", at(4), pid, new_document_id())
-    merged(thread, other)
-    got = f.thread(thread)
+def test_one_proposal_routed_into_two_documents_apart_is_two_outcomes(way: Pathway) -> None:
+    pid = way.consented("leader")
+    other = way.fork()
+    way.do("sam", f.record_route, pid, new_document_id(), when=at(4))
+    other.do("tia", f.record_route, pid, new_document_id(), when=at(4))
+    merged(way.pod, other.pod)
+    got = way.thread()
     assert got.needs_reconciliation and len(got.candidates) == 2
 
 
-def test_a_void_routed_twice_apart_lands_on_one_need(thread) -> None:
-    pid = consented(thread, "void")
-    board = new_doc(n.init_needs)
-    other_board, other_thread = board.fork(), thread.fork()
-    run(board, f.write_route_item, f.plan_route(thread, "sam", pid), "sam", at(4))
-    run(thread, f.record_route, "sam", at(4), pid, DOC)
-    run(other_board, f.write_route_item, f.plan_route(other_thread, "tia", pid), "tia", at(4))
-    run(other_thread, f.record_route, "tia", at(4), pid, DOC)
-    merged(board, other_board)
-    merged(thread, other_thread)
-    assert len(n.needs(board, at(5))) == 1
-    assert f.thread(thread).state == "routed" and not f.thread(thread).needs_reconciliation
+def test_a_void_routed_twice_apart_is_two_needs_to_settle(way: Pathway) -> None:
+    """Record ids are hashes of who signed what when, so two stewards routing the
+    same proposal while apart write two needs. Both carry the proposal as their
+    origin and the thread shows two outcomes until someone settles it."""
+    ids, board = way.pod.id, way.pod.collections[n.KIND]
+    pid = way.consented("void")
+    other = way.fork()
+    for side, who in ((way, "sam"), (other, "tia")):
+        need = side.pod.do(board, f.void_need(f.plan_route(side.item(), ids[who], pid)), who,
+                           at(4))
+        side.do(who, f.record_route, pid, board, need.id, when=at(4))
+    merged(way.pod, other.pod)
+    needs = n.needs(way.pod.items(board, n.ADD), at(5))
+    assert len(needs) == 2 and all(x.sensing == "void" for x in needs)
+    got = way.thread()
+    assert got.needs_reconciliation
+    assert sorted(c.id for c in got.candidates) == sorted(e.id for e in got.history
+                                                          if e.op == "route")
+    way.do("gil", f.settle_thread, got.candidates[0].id, when=at(5))
+    assert way.thread().routed.target_item in {x.id for x in needs}
+
+
+# -- readers come from the creation record alone ----------------------------------
+
+
+def test_other_content_in_the_thread_document_changes_no_reader(way: Pathway) -> None:
+    ids, ledger = way.pod.id, way.pod.ledger
+    before = way.thread()
+    doc = way.pod.docs[way.tid]
+    with doc.transaction() as tx:  # what the old format read: a kind and a thread map
+        tx.put(am.ROOT, "@kind", am.ScalarType.Str, "needs")
+        thread = tx.put_object(am.ROOT, "thread", am.ObjType.Map)
+        stewards = tx.put_object(thread, "stewards", am.ObjType.List)
+        tx.insert(stewards, 0, am.ScalarType.Str, ids["lee"])
+    # Signed records naming other readers: a reader change by a steward, and a
+    # record typed as a creation written into the thread.
+    way.pod.do(way.tid, Draft(READERS_CHANGE, {"readers": [ids["lee"], ids["zed"]]}), "sam")
+    way.pod.do(way.tid, Draft(CREATE, {"kind": f.THREAD_KIND, "leader": ids["zed"],
+                                       "readers": [ids["sam"], ids["lee"]], "text": "x"}), "sam")
+    ledger.document_changed(way.tid)
+    assert ledger.kind(way.tid) == f.THREAD_KIND
+    assert ledger.readers(way.tid) == {ids["gil"], ids["sam"], ids["tia"]}
+    assert way.thread() == before
+
+
+def test_a_creation_record_hashing_to_another_id_is_not_taken(way: Pathway) -> None:
+    ids, ledger = way.pod.id, way.pod.ledger
+    forged = sign_creation(way.pod, f.Opening(f.THREAD_KIND, [ids["lee"], ids["sam"]], {
+        "leader": ids["zed"], "text": "planted"}).draft(), "lee", at(1))
+    assert derived_id("doc", forged.payload) != way.tid
+    way.pod.store(way.tid, forged)
+    assert ledger.why_not(way.tid, forged) == "belongs to another document"
+    assert ledger.readers(way.tid) == {ids["gil"], ids["sam"], ids["tia"]}
+    assert way.thread().messages[0].text == RAW
+    # Planted under the id of a thread that has not arrived yet: read by nobody,
+    # and no peer offering it is believed; the real creation record then counts.
+    real = sign_creation(way.pod, f.give_feedback(ids["gil"], ids["lee"], [ids["tia"]],
+                                                  "second").draft(), "gil", at(2))
+    later = derived_id("doc", real.payload)
+    way.pod.store(later, forged)
+    way.pod.do(later, Draft(CREATE, {"kind": f.THREAD_KIND, "leader": ids["zed"],
+                                     "readers": [ids["lee"]], "text": "planted"}), "lee")
+    assert ledger.readers(later) == NOBODY and ledger.kind(later) is None
+    assert ledger.candidate(later, way.pod.docs[later]) == NOBODY
+    assert document(way.pod, later) is None
+    way.pod.store(later, real)
+    assert ledger.readers(later) == {ids["gil"], ids["tia"]}
+    assert document(way.pod, later).fields["text"] == "second"
+
+
+def test_a_thread_its_leader_or_the_pod_may_read_has_no_stewards(way: Pathway) -> None:
+    """A giver's modified node can name anyone as a reader. The leader still never
+    reads (the reader rule drops them), and stewards never write into such a
+    thread, so nothing of theirs could reach the leader."""
+    ids, ledger = way.pod.id, way.pod.ledger
+    for readers in ([ids["gil"], ids["sam"], ids["lee"]], POD):
+        way.tid = create(way.pod, f.Opening(f.THREAD_KIND, readers, {
+            "leader": ids["lee"], "text": RAW}), "gil", at(1))
+        expected = POD if readers == POD else {ids["gil"], ids["sam"]}
+        assert ledger.readers(way.tid) == expected
+        assert way.thread().stewards == []
+        refused(NotPermitted, f.reply, way.item(), ids["sam"], "hello")
+        way.sign("sam", "message", {"text": "said anyway"})
+        assert [m.text for m in way.thread().messages] == [RAW]
+
+
+def test_signed_records_that_break_the_rules_change_nothing(way: Pathway) -> None:
+    """A member whose node skips the checks can sign anything in their own name;
+    replay applies the same rules, so the thread does not move."""
+    ids = way.pod.id
+    pid = way.do("sam", f.propose_route, "void", CLEAR, "Interruptions").id
+    way.sign("sam", "answer", {"proposal": pid, "consent": True, "note": ""})  # not the giver
+    way.sign("lee", "answer", {"proposal": pid, "consent": True, "note": ""})
+    assert way.thread().proposals[0].consent is None
+    for who in ("gil", "lee", "zed"):  # not stewards
+        way.sign(who, "propose", {"route": "dissolved", "statement": "", "title": "",
+                                  "team": None, "public": False})
+    assert [p.id for p in way.thread().proposals] == [pid]
+    board = way.pod.collections[n.KIND]
+    way.sign("sam", "route", {"proposal": pid, "route": "void", "target_doc": board,
+                              "target_item": "f" * 32})  # no consent yet
+    way.sign("lee", "message", {"text": "I can see this"})
+    assert way.thread().state == "open"
+    way.do("gil", f.answer_route, pid, True, when=at(3))
+    for who in ("lee", "zed"):  # neither giver nor steward
+        way.sign(who, "route", {"proposal": pid, "route": "void", "target_doc": board,
+                                "target_item": "f" * 32}, when=at(4))
+    way.sign("sam", "route", {"proposal": pid, "target_doc": "not an id",
+                              "target_item": "f" * 32}, when=at(4))
+    way.sign("sam", "route", {"proposal": "f" * 32, "target_doc": None}, when=at(4))
+    way.pod.do(way.tid, Draft("message", {"text": "elsewhere"}, item="f" * 32), "sam")
+    got = way.thread()
+    assert (got.state, got.routed, got.needs_reconciliation) == ("open", None, False)
+    assert [m.text for m in got.messages] == [RAW]
+    assert all(e.by not in (ids["lee"], ids["zed"]) for e in got.history)
+    assert f.plan_route(way.item(), ids["sam"], pid).proposal == pid  # still routable
+    # Once routed, a thread stays where it went: a later answer or route is nothing.
+    need = way.pod.do(board, f.void_need(f.plan_route(way.item(), ids["sam"], pid)), "sam", at(5))
+    way.do("sam", f.record_route, pid, board, need.id, when=at(5))
+    way.sign("gil", "answer", {"proposal": pid, "consent": False, "note": ""}, when=at(6))
+    way.sign("tia", "route", {"proposal": pid, "target_doc": board, "target_item": "e" * 32},
+             when=at(6))
+    got = way.thread()
+    assert (got.routed.target_item, got.proposals[0].consent) == (need.id, True)
+    assert not got.needs_reconciliation
+
+
+def test_hostile_bodies_are_shown_totally(way: Pathway) -> None:
+    ids = way.pod.id
+    way.tid = create(way.pod, f.Opening(f.THREAD_KIND, [ids["gil"], ids["sam"], 7, [ids["lee"]]],
+                                        {"leader": ["x"], "text": {"a": 1}}), "gil", at(1))
+    got = way.thread()
+    assert (got.giver, got.leader, got.stewards, got.messages[0].text) == \
+        (ids["gil"], "", [ids["sam"]], "")
+    way.sign("sam", "message", {"text": ["not", "text"]})
+    way.sign("sam", "propose", {"route": ["void"], "title": 7})
+    way.sign("sam", "propose", {"route": "void", "title": "x" * 500, "statement": "s"})
+    way.sign("sam", "propose", {"route": "leader", "statement": "s", "public": "yes"})
+    way.sign("gil", "answer", {"proposal": ["x"], "consent": "yes"})
+    got = way.thread()
+    assert [m.text for m in got.messages] == ["", ""] and got.proposals == []
+    sid = create(way.pod, f.Opening(f.STATEMENT_KIND, [ids["lee"]], {
+        "leader": 5, "giver": None, "stewards": "sam", "statement": b"bytes"}), "sam", at(2))
+    item = document(way.pod, sid, f.STATEMENT_KIND)
+    way.pod.do(sid, Draft("respond", {"text": "from whom?"}, item=item.id), "lee", at(3))
+    shown = f.statement(document(way.pod, sid, f.STATEMENT_KIND))
+    assert (shown.leader, shown.giver, shown.stewards, shown.statement, shown.public,
+            shown.responses) == ("", "", [], "", False, [])

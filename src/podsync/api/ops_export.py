@@ -1,7 +1,14 @@
-"""Exporting the pod: everything this member may read, readable without podsync."""
+"""Exporting the pod: everything this member may read, readable without podsync.
+
+Each document's items are derived from its counted records with the same
+reading functions the listing operations use, so an export shows exactly what
+the member sees; nothing else a document holds is read, except the content of
+another app's document (which has no records).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
 
 import msgspec
@@ -9,7 +16,11 @@ import msgspec
 from podsync.api.context import PodContext
 from podsync.api.ops import op
 from podsync.api.pod_common import Args, caller, may_read
-from podsync.pod import export_json, export_markdown
+from podsync.pod import agreements, capacity, decisions, feedback, needs, teams
+from podsync.pod.events import items_from
+from podsync.pod.export import Contents, export_json, export_markdown
+from podsync.repo.values import to_python
+from podsync.trust.ledger import FOREIGN_KIND, POD_KIND
 
 
 class ExportArgs(Args):
@@ -26,8 +37,61 @@ class Exported(msgspec.Struct):
 async def export(ctx: PodContext, args: ExportArgs) -> Exported:
     """Every document this member may read, with current state and full history."""
     caller(ctx)
-    docs = {doc_id: ctx.doc(doc_id) for doc_id in ctx.repo.held_ids()
-            if may_read(ctx, doc_id)}
+    now = ctx.now()
+    contents = gather(ctx, now)
     if args.format == "markdown":
-        return Exported(format="markdown", content=export_markdown(docs, ctx.now()))
-    return Exported(format="json", content=export_json(docs, ctx.now()))
+        return Exported(format="markdown", content=export_markdown(contents, now))
+    return Exported(format="json", content=export_json(contents, now))
+
+
+def gather(ctx: PodContext, now: dt.datetime) -> Contents:
+    """What this member's export holds: every document they may read, by kind."""
+    out = Contents()
+    all_needs: list[needs.Need] = []
+    all_agreements: list[agreements.Agreement] = []
+    all_checkins: list[capacity.CheckIn] = []
+    for doc_id in sorted(ctx.repo.held_ids()):
+        if not may_read(ctx, doc_id):
+            continue
+        kind = ctx.ledger.kind(doc_id) or FOREIGN_KIND
+        out.document(doc_id, kind)
+        counted = ctx.ledger.counted(doc_id)
+        if kind == POD_KIND:
+            out.roster = ctx.ledger.roster
+            out.add("teams", doc_id, teams.teams(counted))
+            out.stewards.update(teams.stewardships(counted))
+        elif kind == needs.KIND:
+            found_needs = needs.needs(items_from(counted, needs.ADD), now)
+            all_needs += found_needs
+            out.add("needs", doc_id, found_needs)
+        elif kind == agreements.KIND:
+            found_agreements = agreements.agreements(items_from(counted, agreements.PROPOSE), now)
+            all_agreements += found_agreements
+            out.add("agreements", doc_id, found_agreements)
+        elif kind == decisions.KIND:
+            out.add("decisions", doc_id,
+                    decisions.decisions(items_from(counted, decisions.OPEN), now))
+        elif kind == capacity.KIND:
+            found_checkins = capacity.checkins(items_from(counted, capacity.CHECK_IN))
+            all_checkins += found_checkins
+            out.add("checkins", doc_id, found_checkins)
+            out.add("mobilizing_asks", doc_id, capacity.asks(items_from(counted, capacity.ASK)))
+        elif kind == teams.ITEMS_KIND:
+            out.add("team_items", doc_id, teams.team_items(items_from(counted, teams.ITEM_ADD)))
+        elif kind in (feedback.THREAD_KIND, feedback.STATEMENT_KIND):
+            _add_feedback(out, doc_id, kind, counted)
+        else:
+            out.add_other(doc_id, kind, to_python(ctx.doc(doc_id))
+                          if kind == FOREIGN_KIND else None)
+    out.loads = capacity.loads(all_needs, all_agreements, all_checkins)
+    return out
+
+
+def _add_feedback(out: Contents, doc_id: str, kind: str, counted: list[Any]) -> None:
+    item = feedback.document_item(counted, doc_id, kind)
+    if item is None:
+        return
+    if kind == feedback.THREAD_KIND:
+        out.add("feedback_threads", doc_id, [feedback.thread(item)])
+    else:
+        out.add("feedback_statements", doc_id, [feedback.statement(item)])

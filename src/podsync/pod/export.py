@@ -1,76 +1,78 @@
-"""Everything the pod keeps, as JSON and Markdown readable without podsync.
+"""Everything a member may read in the pod, as JSON and Markdown readable without podsync.
 
 The export holds the derived current state of every item *and* its full event
-history, so nothing depends on podsync to be understood or audited later. It
-contains exactly the documents it is given: pass only those the exporting
-member may read (feedback threads are private to their giver and stewards).
+history, so nothing depends on podsync to be understood or audited later. It is
+made from counted records only (what signed records establish), never from the
+rest of a document: the caller derives each document's items with the same
+reading functions the operations use, and adds them to a :class:`Contents`. It
+contains exactly what it is given: add only documents the exporting member may
+read (feedback threads are private to their giver and stewards).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
 
-from podsync.pod import agreements, capacity, decisions, feedback, needs, teams
-from podsync.pod.common import iso_at, kind_of
-from podsync.repo.values import get_path, to_python
+from podsync.pod.common import iso_at
 
 EXPORT_FORMAT = "podsync-export"
 EXPORT_VERSION = 1
+#: The export's lists of items, each entry a view plus the ``document`` it came from.
+SECTIONS = ("teams", "needs", "agreements", "decisions", "checkins", "mobilizing_asks",
+            "team_items", "feedback_statements", "feedback_threads")
 
 
-def export_json(docs: Mapping[str, Any], now: _dt.datetime) -> dict[str, Any]:
-    """A JSON-ready dict of every document in ``docs`` (doc id → am.Document)."""
-    out: dict[str, Any] = {
+class Contents:
+    """What one export holds: every document it covers, and the views derived from
+    their counted records."""
+
+    def __init__(self) -> None:
+        self.documents: dict[str, str] = {}  # document id -> kind
+        self.roster: Any = None
+        self.stewards: dict[str, list[str]] = {}
+        self.loads: list[Any] = []
+        self.sections: dict[str, list[dict[str, Any]]] = {s: [] for s in SECTIONS}
+        self.other: list[dict[str, Any]] = []
+
+    def document(self, doc_id: str, kind: str) -> None:
+        self.documents[doc_id] = kind
+
+    def add(self, section: str, doc_id: str, views: Iterable[Any]) -> None:
+        """Add ``views`` (Structs or plain dicts) of document ``doc_id`` to ``section``."""
+        if section not in self.sections:
+            raise ValueError(f"no export section {section!r}")
+        self.sections[section] += [{"document": doc_id, **msgspec.to_builtins(x)} for x in views]
+
+    def add_other(self, doc_id: str, kind: str, content: Any = None) -> None:
+        """A document the export has no section for (another app's, with its content)."""
+        self.other.append({"document": doc_id, "kind": kind,
+                           "content": msgspec.to_builtins(content)})
+
+
+def export_json(contents: Contents, now: _dt.datetime) -> dict[str, Any]:
+    """The export as a JSON-ready dict."""
+    sections = contents.sections
+    return {
         "format": EXPORT_FORMAT, "version": EXPORT_VERSION, "exported_at": iso_at(now, "now"),
-        "documents": [], "roster": None, "teams": [], "stewards": {}, "needs": [],
-        "agreements": [], "decisions": [], "checkins": [], "mobilizing_asks": [], "loads": [],
-        "team_items": [], "feedback_statements": [], "feedback_threads": [], "other": [],
+        "documents": [{"id": doc_id, "kind": kind}
+                      for doc_id, kind in sorted(contents.documents.items())],
+        "roster": msgspec.to_builtins(contents.roster), "teams": sections["teams"],
+        "stewards": dict(sorted(contents.stewards.items())), "needs": sections["needs"],
+        "agreements": sections["agreements"], "decisions": sections["decisions"],
+        "checkins": sections["checkins"], "mobilizing_asks": sections["mobilizing_asks"],
+        "loads": msgspec.to_builtins(contents.loads), "team_items": sections["team_items"],
+        "feedback_statements": sections["feedback_statements"],
+        "feedback_threads": sections["feedback_threads"], "other": contents.other,
     }
-    all_needs: list[needs.Need] = []
-    all_agreements: list[agreements.Agreement] = []
-    all_checkins: list[capacity.CheckIn] = []
-    for doc_id, doc in sorted(docs.items()):
-        kind = kind_of(doc) or "automerge"
-        out["documents"].append({"id": doc_id, "kind": kind})
-
-        def add(section: str, records: list[Any], doc_id: str = doc_id) -> None:
-            out[section] += [{"document": doc_id, **msgspec.to_builtins(r)} for r in records]
-
-        if kind == teams.POD_KIND:
-            out["roster"] = get_path(doc, "roster")
-            add("teams", teams.teams(doc))
-            out["stewards"].update(teams.stewardships(doc))
-        elif kind == needs.KIND:
-            all_needs += needs.needs(doc, now)
-            add("needs", needs.needs(doc, now))
-        elif kind == agreements.KIND:
-            all_agreements += agreements.agreements(doc, now)
-            add("agreements", agreements.agreements(doc, now))
-        elif kind == decisions.KIND:
-            add("decisions", decisions.decisions(doc, now))
-        elif kind == capacity.KIND:
-            all_checkins += capacity.checkins(doc)
-            add("checkins", capacity.checkins(doc))
-            add("mobilizing_asks", capacity.asks(doc))
-        elif kind == teams.ITEMS_KIND:
-            add("team_items", teams.team_items(doc))
-        elif kind == feedback.STATEMENT_KIND and get_path(doc, feedback.STATEMENT_KEY):
-            add("feedback_statements", [feedback.statement(doc)])
-        elif kind == feedback.THREAD_KIND and get_path(doc, feedback.THREAD_KEY):
-            add("feedback_threads", [feedback.thread(doc)])
-        else:
-            out["other"].append({"document": doc_id, "kind": kind, "content": to_python(doc)})
-    out["loads"] = msgspec.to_builtins(capacity.loads(all_needs, all_agreements, all_checkins))
-    return out
 
 
-def export_markdown(docs: Mapping[str, Any], now: _dt.datetime) -> str:
+def export_markdown(contents: Contents, now: _dt.datetime) -> str:
     """The same content as :func:`export_json`, as one Markdown document."""
-    data = export_json(docs, now)
+    data = export_json(contents, now)
     md = _Markdown()
     md.line(f"# Pod export ({data['exported_at']})")
     md.section("Teams")
@@ -162,7 +164,9 @@ class _Markdown:
     def item(self, record: dict[str, Any], title: str, fields: list[tuple[str, Any]]) -> None:
         state = record.get("state")
         head = f"### {title.splitlines()[0] if title else record.get('id')}"
-        self.lines += ["", head + (f" — {state}" if state else ""), f"- id: {record.get('id')}"]
+        # A thread is known by its document's id; every other item by its own.
+        ident = record.get("id") or record.get("document")
+        self.lines += ["", head + (f" — {state}" if state else ""), f"- id: {ident}"]
         if record.get("created_at"):
             by = record.get("created_by") or record.get("decider") or record.get("asker") \
                 or record.get("giver")
