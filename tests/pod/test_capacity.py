@@ -224,10 +224,6 @@ def test_hostile_bodies_are_shown_totally(cap: Capacity) -> None:
     assert [(x.level, x.note) for x in cap.checkins()] == [("spacious", "")]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "podsync.pod.events.replay takes a state event its lifecycle refuses as the head of a "
-    "branch of its own, so a refused record that follows nothing shows the item as needing "
-    "reconciliation (the needs board behaves the same)"))
 def test_a_refused_answer_made_alongside_the_real_one_changes_nothing(cap: Capacity) -> None:
     ask = cap.ask_of("ana", "dee")
     cap.do("dee", c.answer_ask, ask, "yes")
