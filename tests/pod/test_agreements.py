@@ -183,20 +183,22 @@ def test_signed_records_that_break_the_rules_change_nothing(agr: Agreements) -> 
     agr.active()
     before = agr.get(at(2))
     agr.forge("cy", "pause")
-    agr.forge("cy", "no_longer", note="not mine", seen=False)
     agr.forge("cy", "renew", review_on="2027-01-01")
-    agr.forge("cy", "retire", seen=False)
     # Parties' records the operations would refuse: a second affirmation while
     # active, a resume of what is not paused, and bodies no operation writes.
     agr.forge("ana", "affirm", note="again")
     agr.forge("ana", "resume")
-    agr.forge("bo", "revise", what="Nobody cooks", parties=[], anchors=[], seen=False)
     agr.forge("bo", "revise", what=["x"], parties=[ids["bo"]], anchors=[])
     agr.forge("bo", "revise", what="x", parties=[ids["bo"]], anchors=[{"kind": "need", "ref": 7}])
     agr.forge("bo", "renew", review_on="next spring")
     agr.forge("bo", "renew")
     agr.forge("bo", "pause", note=["not", "text"])
-    agr.forge("bo", "settle", state="proposed", keep=[])  # nothing to settle
+    # Records naming nothing they had seen (as if made apart) are judged where they
+    # claim to be made; refused there, they are not even a branch to settle.
+    agr.forge("cy", "no_longer", note="not mine", seen=False)
+    agr.forge("cy", "retire", seen=False)
+    agr.forge("bo", "revise", what="Nobody cooks", parties=[], anchors=[], seen=False)
+    agr.forge("bo", "settle", state="proposed", keep=[], seen=False)  # nothing to settle
     got = agr.get(at(2))
     assert (got.state, got.version, got.review_on, got.parties, got.needs_reconciliation) == \
         ("active", 1, before.review_on, before.parties, False)
@@ -206,6 +208,11 @@ def test_signed_records_that_break_the_rules_change_nothing(agr: Agreements) -> 
     agr.forge("bo", "teleport")
     assert agr.get(at(2)).state == "active"
     assert list(agr.pod.items(agr.doc, ag.PROPOSE)) == [agr.aid]
+    # What the rules allow where it claims to be made counts, as a change made apart.
+    agr.forge("bo", "retire", note="made apart", seen=False)
+    got = agr.get(at(2))
+    assert got.needs_reconciliation
+    assert sorted(c.state for c in got.candidates) == ["active", "retired"]
 
 
 def test_a_creation_record_with_a_hostile_body_is_shown_totally(agr: Agreements) -> None:

@@ -157,15 +157,13 @@ def test_signed_records_that_break_the_rules_change_nothing(dec: Decisions) -> N
     dec.do("ana", d.decide, at(8), "buy", when=at(8))
     # After the decision: others deciding, even naming nothing they had seen (as
     # if made apart), make no disagreement; nor does a settle with nothing to settle.
-    dec.forge("bo", "decide", text="no fridge", review_on=None, seen=False)
     dec.forge("bo", "decide", text="no fridge", review_on=None)
-    dec.forge("dee", "settle", state="gathering_advice", keep=[])
+    dec.forge("ana", "teleport")  # an unknown type
+    dec.pod.do(dec.doc, Draft("decide", {"text": "x"}, item="f" * 32), "ana")  # no such decision
+    dec.forge("bo", "decide", text="no fridge", review_on=None, seen=False)
+    dec.forge("dee", "settle", state="gathering_advice", keep=[], seen=False)
     got = dec.get(at(9))
     assert (got.state, got.decision, got.needs_reconciliation) == ("decided", "buy", False)
-    # A record about a decision that does not exist, and one of an unknown type.
-    dec.pod.do(dec.doc, Draft("decide", {"text": "x"}, item="f" * 32), "ana")
-    dec.forge("ana", "teleport")
-    assert dec.get(at(9)).decision == "buy"
     assert list(dec.pod.items(dec.doc, d.OPEN)) == [dec.did]
 
 
