@@ -215,6 +215,38 @@ def test_signed_records_that_break_the_rules_change_nothing(agr: Agreements) -> 
     assert sorted(c.state for c in got.candidates) == ["active", "retired"]
 
 
+def test_a_record_following_a_refused_one_is_judged_by_what_that_one_followed(
+        agr: Agreements) -> None:
+    agr.active()
+    cy = agr.forge("cy", "pause")
+    agr.pod.do(agr.doc, Draft("pause", {"note": "summer"}, item=agr.aid, after=(cy.id,)),
+               "ana", at(2))
+    got = agr.get(at(2))
+    assert (got.state, got.needs_reconciliation) == ("paused", False)
+    agr.do("bo", ag.resume_agreement, when=at(3))
+    assert agr.get(at(3)).state == "active"
+
+
+def test_joining_branches_over_and_over_costs_at_most_max_join_replay(agr: Agreements) -> None:
+    """Ana signs a retirement naming nothing (a branch made apart) and Bo settles
+    it away, again and again. Judging the i-th settle replays its past twice (2i
+    events to join, 2i + 1 with itself), so joins count while the total stays
+    within MAX_JOIN_REPLAY; the next ones do not."""
+    within = max(k for k in range(1, 1000)
+                 if sum(4 * i + 1 for i in range(1, k + 1)) <= ag.MAX_JOIN_REPLAY)
+    head = agr.do("ana", ag.affirm_agreement).id
+    for i in range(within + 3):
+        side = agr.forge("ana", "retire", note=f"apart {i}", seen=False).id
+        head = agr.pod.do(agr.doc, Draft(ag.SETTLE, {"state": "proposed", "keep": [head]},
+                                         item=agr.aid, after=(head, side)), "bo", at(2)).id
+        if i == within - 1:
+            assert not agr.get(at(2)).needs_reconciliation
+    counted = ag.counted(agr.item()).events
+    assert sum(e.op == ag.SETTLE for e in counted) == within
+    got = agr.get(at(2))
+    assert got.needs_reconciliation and len(got.history) == 1 + 2 * (within + 3)
+
+
 def test_a_creation_record_with_a_hostile_body_is_shown_totally(agr: Agreements) -> None:
     bo = agr.pod.id["bo"]
     rid = agr.pod.do(agr.doc, Draft(ag.PROPOSE, {
@@ -261,14 +293,17 @@ def test_affirmations_apart_merge_and_concurrent_revisions_need_settling(
     assert got.needs_reconciliation
     assert sorted(c.fields["what"] for c in got.candidates) == ["Cook Mondays", "Cook Wednesdays"]
     refused(TransitionRefused, ag.pause_agreement, agr.item(), ids["ana"])  # settle first
+    agr.forge("ana", "pause", note="following both")  # only a settle joins the branches
+    assert agr.get(at(4)).needs_reconciliation
     # Both candidates are "proposed": the choice names one by its id.
     refused(InvalidInput, ag.settle_agreement, agr.item(), ids["cy"], "proposed")
     wednesday = next(c.id for c in got.candidates if c.fields["what"] == "Cook Wednesdays")
     agr.do("cy", ag.settle_agreement, wednesday, when=at(4))
     got = agr.get(at(4))
     assert (got.needs_reconciliation, got.what, got.version) == (False, "Cook Wednesdays", 2)
-    # Every event is kept, the set-aside revision included.
+    # Every record is kept in the history: the set-aside revision, and the pause
+    # that counted for nothing.
     assert sorted(e.op for e in got.history) == \
-        ["affirm", "affirm", "note", "remind", "revise", "revise", "settle"]
+        ["affirm", "affirm", "note", "pause", "remind", "revise", "revise", "settle"]
     merged(agr.pod, other.pod)
     assert other.get(at(4)) == got

@@ -160,7 +160,7 @@ def test_signed_records_that_break_the_rules_change_nothing(dec: Decisions) -> N
     dec.forge("bo", "decide", text="no fridge", review_on=None)
     dec.forge("ana", "teleport")  # an unknown type
     dec.pod.do(dec.doc, Draft("decide", {"text": "x"}, item="f" * 32), "ana")  # no such decision
-    dec.forge("bo", "decide", text="no fridge", review_on=None, seen=False)
+    dec.forge("bo", "decide", text="no fridge at all", review_on=None, seen=False)
     dec.forge("dee", "settle", state="gathering_advice", keep=[], seen=False)
     got = dec.get(at(9))
     assert (got.state, got.decision, got.needs_reconciliation) == ("decided", "buy", False)
@@ -212,6 +212,8 @@ def test_two_different_decisions_apart_need_settling(dec: Decisions) -> None:
     assert sorted(c.fields["decision"] for c in got.candidates) == \
         ["buy model X", "repair the old one"]
     refused(TransitionRefused, d.decide, dec.item(), ids["ana"], at(9), "both")  # settle first
+    dec.forge("ana", "decide", text="both", review_on=None)  # only a settle joins the branches
+    assert dec.get(at(9)).needs_reconciliation
     pick = next(c.id for c in got.candidates if c.fields["decision"] == "repair the old one")
     dec.do("ana", d.settle_decision, pick, when=at(9))
     got = dec.get(at(9))

@@ -39,7 +39,7 @@ from podsync.pod.events import (
     SETTLE, Candidate, Current, Event, Item, Lifecycle, Replayed, chronological, current,
     event_draft, notes, replay, settle, state_draft,
 )
-from podsync.records.format import Draft
+from podsync.records.format import MAX_PARENTS, Draft
 
 S = TypeVar("S")
 
@@ -276,6 +276,14 @@ def _initial(item: Item) -> _State:
 #
 # Kind-independent: the needs board, teams and capacity would use it as well.
 
+#: Judging a state event that joins branches (a settle, or a change made after
+#: nodes that were apart met) means replaying the item up to it. An honest item
+#: joins branches a handful of times over a few dozen events; 20,000 replayed
+#: events (about 0.2 s here) is far past that, and bounds what one view costs
+#: when a member signs records that join branches over and over. Past it, joins
+#: do not count.
+MAX_JOIN_REPLAY = 20_000
+
 
 def admitted(item: Item, lc: Lifecycle[S], initial: Callable[[Item], S],
              allows: Callable[[Replayed[S], Event], bool]) -> Item:
@@ -295,29 +303,50 @@ def admitted(item: Item, lc: Lifecycle[S], initial: Callable[[Item], S],
     kept: list[Event] = []
     masks: dict[str, int] = {}  # kept id -> its kept ancestors and itself, as bits of ``kept``
     after: dict[str, Replayed[S]] = {}  # kept id -> the item just after it
-    via: dict[str, frozenset[str]] = {}  # refused id -> the kept events it followed
+    via: dict[str, list[str]] = {}  # refused id -> the kept heads it followed
+    budget = MAX_JOIN_REPLAY
     for e in _parents_first([e for e in item.events if e.op in graph_ops]):
-        parents: set[str] = set()
+        named: set[str] = set()
         for p in e.after:
-            parents |= {p} if p in masks else via.get(p, frozenset())
-        union = 0
-        for p in parents:
-            union |= masks[p]
-        if not parents:
+            named.update([p] if p in masks else via.get(p, []))
+        if len(named) > MAX_PARENTS:  # only through refused records: keeps ``via`` small
+            via[e.id] = []
+            continue
+        # The heads among what it follows (the rest are their ancestors), latest first.
+        heads, union = [], 0
+        for p in sorted(named, key=lambda p: masks[p].bit_length(), reverse=True):
+            if not union >> (masks[p].bit_length() - 1) & 1:
+                heads.append(p)
+                union |= masks[p]
+        # Replays this costs: of its past when it joins branches, of itself if a settle.
+        size = union.bit_count()
+        cost = (size if len(heads) > 1 else 0) + (size + 1 if e.op == SETTLE else 0)
+        if cost > budget:
+            via[e.id] = heads
+            continue
+        budget -= cost
+        if not heads:
             past: Replayed[S] = Replayed(start, [], [])
-        elif len(parents) == 1:
-            past = after[next(iter(parents))]
+        elif len(heads) == 1:
+            past = after[heads[0]]
         else:
             past = replay(_selected(kept, union), lc, start)
         if not (_settles(past, e) if e.op == SETTLE else allows(past, e)):
-            via[e.id] = frozenset(parents)
+            via[e.id] = heads
             continue
         masks[e.id] = union | 1 << len(kept)
+        if set(e.after) != set(heads):
+            # Replay follows ``after``: through refused events, to what they followed.
+            e = msgspec.structs.replace(e, after=heads)
         kept.append(e)
-        after[e.id] = (replay(_selected(kept, masks[e.id]), lc, start) if e.op == SETTLE
-                       else Replayed(lc.apply(past.state, e), [e.id], []))
+        if e.op == SETTLE:
+            after[e.id] = replay(_selected(kept, masks[e.id]), lc, start)
+        else:
+            after[e.id] = Replayed(lc.apply(past.state, e), [e.id], [])
+    counted = {e.id: e for e in kept}
     return Item(item.id, item.created_by, item.created_at, item.fields,
-                [e for e in item.events if e.op not in graph_ops or e.id in masks])
+                [counted.get(e.id, e) for e in item.events
+                 if e.op not in graph_ops or e.id in counted])
 
 
 def _settles(past: Replayed[Any], e: Event) -> bool:
@@ -387,9 +416,13 @@ def propose_agreement(now: _dt.datetime, what: str, parties: Iterable[str],
     return Draft(PROPOSE, _terms(now, what, parties, anchors, review_on))
 
 
+def counted(item: Item) -> Item:
+    """``item`` with the state events that count (:func:`admitted` by this practice's rules)."""
+    return admitted(item, LIFECYCLE, _initial, _allows)
+
+
 def _load(item: Item, *, settled: bool = True) -> Current[_State]:
-    return current(admitted(item, LIFECYCLE, _initial, _allows), LIFECYCLE, _initial,
-                   settled=settled)
+    return current(counted(item), LIFECYCLE, _initial, settled=settled)
 
 
 def _party_draft(item: Item, by: str, op: str, **args: Any) -> Draft:
@@ -502,7 +535,7 @@ def agreement(items: dict[str, Item], agreement_id: str, now: _dt.datetime) -> A
 def derive(item: Item, now: _dt.datetime) -> Agreement:
     """The agreement as of ``now``; total: whatever a signed record's body holds."""
     events = item.events
-    r = replay(admitted(item, LIFECYCLE, _initial, _allows).events, LIFECYCLE, _initial(item))
+    r = replay(counted(item).events, LIFECYCLE, _initial(item))
     s = r.state
     state = s.status
     if state == "active" and v.date_reached(s.review_on, now):

@@ -192,9 +192,12 @@ def open_decision(now: _dt.datetime, title: str, proposal: str,
                         "deadline": until})
 
 
+def _counted(item: Item) -> Item:
+    return admitted(item, LIFECYCLE, _initial, _allows)
+
+
 def _load(item: Item, *, settled: bool = True) -> Current[_State]:
-    return current(admitted(item, LIFECYCLE, _initial, _allows), LIFECYCLE, _initial,
-                   settled=settled)
+    return current(_counted(item), LIFECYCLE, _initial, settled=settled)
 
 
 def _gathering(cur: Current[_State], doing: str) -> None:
@@ -329,7 +332,7 @@ def decision(items: dict[str, Item], decision_id: str, now: _dt.datetime) -> Dec
 def derive(item: Item, now: _dt.datetime) -> Decision:
     """The decision as of ``now``; total: whatever a signed record's body holds."""
     events, raw = item.events, item.fields
-    r = replay(admitted(item, LIFECYCLE, _initial, _allows).events, LIFECYCLE, _initial(item))
+    r = replay(_counted(item).events, LIFECYCLE, _initial(item))
     s = r.state
     state = s.status
     if state == "decided" and v.date_reached(s.review_on, now):
