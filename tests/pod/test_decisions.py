@@ -1,4 +1,5 @@
-"""Advice process: ask, listen, integrate, decide — no votes, no veto."""
+"""Advice process: ask, listen, integrate, decide — no votes, no veto; signed records
+that break the rules change nothing; decisions made on two nodes apart."""
 
 from __future__ import annotations
 
@@ -7,102 +8,216 @@ import datetime as dt
 import pytest
 
 from podsync.errors import InvalidInput, NotFound, NotPermitted, TransitionRefused
+from podsync.pod import common as v
 from podsync.pod import decisions as d
-from tests.pod.helpers import at, merged, new_doc, refused, run
+from podsync.records.format import Draft
+from tests.pod.helpers import Pod, at, merged, refused
+
+
+class Decisions:
+    """The decisions of a real pod, with one decision Ana opened (advice until day
+    7) and asked Bo (affected) and Cy (expertise) about."""
+
+    def __init__(self, pod: Pod) -> None:
+        self.pod = pod
+        self.doc = pod.collections[d.KIND]
+        self.did = pod.do(self.doc, d.open_decision(at(), "New fridge", "Buy a bigger fridge",
+                                                    at(7)), "ana", at()).id
+        self.do("ana", d.ask_advice, pod.id["bo"], "affected", "you cook most", when=at(0, 1))
+        self.do("ana", d.ask_advice, pod.id["cy"], "expertise", when=at(0, 2))
+
+    def item(self):
+        return self.pod.item(self.doc, self.did, d.OPEN)
+
+    def get(self, now=None) -> d.Decision:
+        return d.derive(self.item(), now or at(1))
+
+    def do(self, who: str, op, *args, when=None):
+        return self.pod.do(self.doc, op(self.item(), self.pod.id[who], *args), who,
+                           when or at(1))
+
+    def forge(self, who: str, op: str, *, seen: bool = True, **body):
+        """A record ``who`` signs without the operation's checks (a modified node),
+        following what it has ``seen`` of the decision or naming nothing."""
+        after = d.note_decision(self.item(), self.pod.id[who], "-").after if seen else ()
+        return self.pod.do(self.doc, Draft(op, body, item=self.did, after=after), who, at(1))
+
+    def apart(self) -> Decisions:
+        other = Decisions.__new__(Decisions)
+        other.__dict__.update(self.__dict__)
+        other.pod = self.pod.fork()
+        return other
 
 
 @pytest.fixture
-def gathering():
-    doc = new_doc(d.init_decisions)
-    did = run(doc, d.open_decision, "ana", at(), "New fridge", "Buy a bigger fridge", at(7))
-    run(doc, d.ask_advice, did, "ana", at(0, 1), "bo", "affected", "you cook most")
-    run(doc, d.ask_advice, did, "ana", at(0, 2), "cy", "expertise")
-    return doc, did
+def dec() -> Decisions:
+    return Decisions(Pod())
 
 
-def test_the_decider_decides_after_advice_and_integration(gathering) -> None:
-    doc, did = gathering
-    support = run(doc, d.give_advice, did, "bo", at(1), "support", "yes please")
-    concern = run(doc, d.give_advice, did, "cy", at(1), "discourage", "energy use is high")
-    run(doc, d.give_advice, did, "dee", at(1), "no_advice")
-    err = refused(doc, TransitionRefused, d.decide, did, "ana", at(2), "Buying model X")
+def test_the_decider_decides_after_advice_and_integration(dec: Decisions) -> None:
+    ids = dec.pod.id
+    got = dec.get(at(0, 3))
+    assert (got.title, got.proposal, got.decider, got.state, got.deadline) == \
+        ("New fridge", "Buy a bigger fridge", ids["ana"], "gathering_advice",
+         at(7).isoformat(timespec="seconds"))
+    support = dec.do("bo", d.give_advice, "support", "yes please").id
+    concern = dec.do("cy", d.give_advice, "discourage", "energy use is high").id
+    dec.do("dee", d.give_advice, "no_advice")
+    err = refused(TransitionRefused, d.decide, dec.item(), ids["ana"], at(2), "Buying model X")
     assert concern in str(err) and support not in str(err)
-    run(doc, d.integrate_advice, did, "ana", at(2), concern, True, "picked an A+++ model")
-    run(doc, d.decide, did, "ana", at(2), "Buying model X", dt.date(2026, 9, 1))
-    got = d.decision(doc, did, at(3))
-    assert (got.state, got.decision, got.review_on) == ("decided", "Buying model X", "2026-09-01")
-    assert [(a.member, a.reason, a.answered) for a in got.asked] == \
-        [("bo", "affected", True), ("cy", "expertise", True)]
+    dec.do("ana", d.integrate_advice, concern, True, "picked an A+++ model", when=at(2))
+    dec.do("ana", d.decide, at(2), "Buying model X", dt.date(2026, 9, 1), when=at(2))
+    got = dec.get(at(3))
+    assert (got.state, got.decision, got.review_on, got.decided_at) == \
+        ("decided", "Buying model X", "2026-09-01", at(2).isoformat(timespec="microseconds"))
+    assert [(a.member, a.reason, a.note, a.answered) for a in got.asked] == \
+        [(ids["bo"], "affected", "you cook most", True), (ids["cy"], "expertise", "", True)]
     stances = {a.by: (a.stance, a.asked, a.integration) for a in got.advice}
-    assert stances["dee"] == ("no_advice", False, None)
-    assert stances["cy"][2] is not None and stances["cy"][2].integrated
+    assert stances[ids["dee"]] == ("no_advice", False, None)  # advice need not be asked for
+    assert stances[ids["cy"]][2] is not None and stances[ids["cy"]][2].integrated
     review = dt.datetime(2026, 9, 1, 12, tzinfo=dt.timezone.utc)
-    assert d.decision(doc, did, review).state == "review_due"
+    assert dec.get(review).state == "review_due"
 
 
-def test_discourage_never_blocks_once_answered_and_nobody_else_decides(gathering) -> None:
-    doc, did = gathering
-    a = run(doc, d.give_advice, did, "bo", at(1), "discourage", "too expensive")
-    run(doc, d.give_advice, did, "cy", at(1), "concern", "noise")
-    run(doc, d.integrate_advice, did, "ana", at(1), a, False, "the old one is broken")
-    refused(doc, NotPermitted, d.decide, did, "bo", at(8), "no fridge")  # no veto, no vote
-    refused(doc, NotPermitted, d.integrate_advice, did, "bo", at(1), a, True, "x")
-    refused(doc, TransitionRefused, d.decide, did, "ana", at(8), "fridge")  # cy's concern open
-    c = next(x.id for x in d.decision(doc, did, at(1)).advice if x.by == "cy")
-    run(doc, d.integrate_advice, did, "ana", at(2), c, True, "quiet model")
-    run(doc, d.decide, did, "ana", at(8), "fridge")
-    assert d.decision(doc, did, at(9)).state == "decided"
+def test_discourage_never_blocks_once_answered_and_nobody_else_decides(dec: Decisions) -> None:
+    ids = dec.pod.id
+    a = dec.do("bo", d.give_advice, "discourage", "too expensive").id
+    dec.do("cy", d.give_advice, "concern", "noise")
+    dec.do("ana", d.integrate_advice, a, False, "the old one is broken")
+    item = dec.item()
+    refused(NotPermitted, d.decide, item, ids["bo"], at(8), "no fridge")  # no veto, no vote
+    refused(NotPermitted, d.integrate_advice, item, ids["bo"], a, True, "x")
+    refused(TransitionRefused, d.decide, item, ids["ana"], at(8), "fridge")  # cy's concern open
+    c = next(x.id for x in dec.get().advice if x.by == ids["cy"])
+    dec.do("ana", d.integrate_advice, c, True, "quiet model", when=at(2))
+    dec.do("ana", d.decide, at(8), "fridge", when=at(8))
+    assert dec.get(at(9)).state == "decided"
 
 
-def test_before_the_deadline_the_decider_waits_for_everyone_asked(gathering) -> None:
-    doc, did = gathering
-    run(doc, d.give_advice, did, "bo", at(1), "support", "yes")
-    err = refused(doc, TransitionRefused, d.decide, did, "ana", at(2), "buy")
-    assert "cy" in str(err)
-    run(doc, d.decide, did, "ana", at(7, 1), "buy")  # after the deadline
-    assert d.decision(doc, did, at(8)).decision == "buy"
+def test_before_the_deadline_the_decider_waits_for_everyone_asked(dec: Decisions) -> None:
+    ids = dec.pod.id
+    dec.do("bo", d.give_advice, "support", "yes")
+    err = refused(TransitionRefused, d.decide, dec.item(), ids["ana"], at(2), "buy")
+    assert ids["cy"] in str(err) and ids["bo"] not in str(err)
+    dec.do("ana", d.decide, at(7, 1), "buy", when=at(7, 1))  # after the deadline
+    assert dec.get(at(8)).decision == "buy"
 
 
-def test_refusals_leave_the_decision_untouched(gathering) -> None:
-    doc, did = gathering
-    refused(doc, NotPermitted, d.ask_advice, did, "bo", at(1), "cy", "affected")
-    refused(doc, InvalidInput, d.ask_advice, did, "ana", at(1), "ana", "affected")
-    refused(doc, InvalidInput, d.ask_advice, did, "ana", at(1), "dee", "because")
-    refused(doc, TransitionRefused, d.ask_advice, did, "ana", at(1), "bo", "expertise")
-    refused(doc, NotPermitted, d.give_advice, did, "ana", at(1), "support", "me")
-    refused(doc, InvalidInput, d.give_advice, did, "bo", at(1), "veto", "no")
-    refused(doc, InvalidInput, d.give_advice, did, "bo", at(1), "concern", "")
-    refused(doc, NotFound, d.integrate_advice, did, "ana", at(1), "nope", True, "x")
-    refused(doc, InvalidInput, d.open_decision, "ana", at(), "t", "p", at(-1))
-    run(doc, d.decide, did, "ana", at(8), "done")
-    refused(doc, TransitionRefused, d.decide, did, "ana", at(9), "again")
-    refused(doc, TransitionRefused, d.give_advice, did, "bo", at(9), "support", "late")
+def test_refusals_leave_the_decision_untouched(dec: Decisions) -> None:
+    ids = dec.pod.id
+    item = dec.item()
+    refused(NotPermitted, d.ask_advice, item, ids["bo"], ids["cy"], "affected")
+    refused(InvalidInput, d.ask_advice, item, ids["ana"], ids["ana"], "affected")
+    refused(InvalidInput, d.ask_advice, item, ids["ana"], ids["dee"], "because")
+    refused(TransitionRefused, d.ask_advice, item, ids["ana"], ids["bo"], "expertise")
+    refused(NotPermitted, d.give_advice, item, ids["ana"], "support", "me")
+    refused(InvalidInput, d.give_advice, item, ids["bo"], "veto", "no")
+    refused(InvalidInput, d.give_advice, item, ids["bo"], "concern", "")
+    refused(NotFound, d.integrate_advice, item, ids["ana"], "nope", True, "x")
+    refused(InvalidInput, d.integrate_advice, item, ids["ana"], "nope", "yes", "x")
+    refused(InvalidInput, d.open_decision, at(), "t", "p", at(-1))
+    refused(InvalidInput, d.open_decision, at(), "t", "p", at(7).replace(tzinfo=None))
+    refused(InvalidInput, d.decide, item, ids["ana"], at(8), "done", at(8).date())
+    assert dec.get() == d.derive(item, at(1))
+    dec.do("ana", d.decide, at(8), "done", when=at(8))
+    item = dec.item()
+    refused(TransitionRefused, d.decide, item, ids["ana"], at(9), "again")
+    refused(TransitionRefused, d.give_advice, item, ids["bo"], "support", "late")
+    refused(TransitionRefused, d.ask_advice, item, ids["ana"], ids["dee"], "affected")
+    with pytest.raises(NotFound):
+        d.decision(dec.pod.items(dec.doc, d.OPEN), "nope", at(1))
 
 
-def test_advice_given_apart_all_survives(gathering) -> None:
-    doc, did = gathering
-    other = doc.fork()
-    run(doc, d.give_advice, did, "bo", at(1), "support", "from the kitchen")
-    run(other, d.give_advice, did, "cy", at(1), "support", "from the garden")
-    run(other, d.ask_advice, did, "ana", at(1), "dee", "affected")
-    merged(doc, other)
-    got = d.decision(doc, did, at(2))
+def test_signed_records_that_break_the_rules_change_nothing(dec: Decisions) -> None:
+    """A member whose node skips the checks can sign anything in their own name;
+    replay counts only what the operations would have written."""
+    ids = dec.pod.id
+    concern = dec.do("cy", d.give_advice, "concern", "noise").id
+    # Only the decider asks, integrates and decides; the decider gives no advice.
+    dec.forge("bo", "ask", member=ids["dee"], reason="affected", note="")
+    dec.forge("bo", "integrate", advice=concern, integrated=True, why="sorted")
+    dec.forge("bo", "decide", text="no fridge", review_on=None)
+    dec.forge("ana", "advise", stance="support", text="my own idea is great")
+    # Bodies no operation writes, from members who may write the type.
+    dec.forge("ana", "ask", member=ids["ana"], reason="affected", note="")
+    dec.forge("ana", "ask", member=ids["dee"], reason="curious", note="")
+    dec.forge("ana", "ask", member=["not", "an", "id"], reason="affected", note="")
+    dec.forge("ana", "integrate", advice=concern, integrated="yes", why="sorted")
+    dec.forge("dee", "advise", stance="veto", text="no")
+    dec.forge("dee", "advise", stance="concern", text="")
+    dec.forge("ana", "decide", text=5, review_on=None)
+    dec.forge("ana", "decide", text="buy", review_on="soon")
+    got = dec.get()
+    assert (got.state, got.decision, got.needs_reconciliation) == \
+        ("gathering_advice", None, False)
+    assert [a.member for a in got.asked] == [ids["bo"], ids["cy"]]
+    assert [(a.by, a.integration) for a in got.advice] == [(ids["cy"], None)]
+    refused(TransitionRefused, d.decide, dec.item(), ids["ana"], at(8), "buy")  # concern open
+    dec.do("ana", d.integrate_advice, concern, False, "we have the space", when=at(2))
+    dec.do("ana", d.decide, at(8), "buy", when=at(8))
+    # After the decision: others deciding, even naming nothing they had seen (as
+    # if made apart), make no disagreement; nor does a settle with nothing to settle.
+    dec.forge("bo", "decide", text="no fridge", review_on=None)
+    dec.forge("ana", "teleport")  # an unknown type
+    dec.pod.do(dec.doc, Draft("decide", {"text": "x"}, item="f" * 32), "ana")  # no such decision
+    dec.forge("bo", "decide", text="no fridge at all", review_on=None, seen=False)
+    dec.forge("dee", "settle", state="gathering_advice", keep=[], seen=False)
+    got = dec.get(at(9))
+    assert (got.state, got.decision, got.needs_reconciliation) == ("decided", "buy", False)
+    assert list(dec.pod.items(dec.doc, d.OPEN)) == [dec.did]
+
+
+def test_a_creation_record_with_a_hostile_body_is_shown_totally(dec: Decisions) -> None:
+    bo = dec.pod.id["bo"]
+    bodies = [{"title": {"a": 1}, "proposal": None, "deadline": "soon"},
+              {"title": "t" * 5000, "proposal": ["p"], "deadline": 20260308},
+              {"deadline": "2026-03-08T09:00:00"}, {}]
+    for body in bodies:
+        rid = dec.pod.do(dec.doc, Draft(d.OPEN, body), "bo").id
+        got = d.decision(dec.pod.items(dec.doc, d.OPEN), rid, at(1))
+        assert (got.proposal, got.decider, got.deadline, got.state, got.asked) == \
+            ("", bo, "", "gathering_advice", [])
+        assert got.title in ("", "t" * v.MAX_TITLE_CHARS)
+    # With no readable deadline there is nothing to wait for: its decider decides.
+    item = dec.pod.item(dec.doc, rid, d.OPEN)
+    dec.pod.do(dec.doc, d.decide(item, bo, at(1), "as it is"), "bo", at(1))
+    assert d.decision(dec.pod.items(dec.doc, d.OPEN), rid, at(1)).decision == "as it is"
+    assert len(d.decisions(dec.pod.items(dec.doc, d.OPEN), at(1))) == 5
+
+
+# -- two nodes apart -----------------------------------------------------------
+
+
+def test_advice_given_apart_all_survives(dec: Decisions) -> None:
+    ids = dec.pod.id
+    other = dec.apart()
+    dec.do("bo", d.give_advice, "support", "from the kitchen")
+    other.do("cy", d.give_advice, "support", "from the garden")
+    other.do("ana", d.ask_advice, ids["dee"], "affected")
+    merged(dec.pod, other.pod)
+    got = dec.get(at(2))
     assert sorted(a.text for a in got.advice) == ["from the garden", "from the kitchen"]
-    assert [a.member for a in got.asked] == ["bo", "cy", "dee"]
+    assert [a.member for a in got.asked] == [ids["bo"], ids["cy"], ids["dee"]]
+    assert other.get(at(2)) == got
 
 
-def test_two_different_decisions_apart_need_settling(gathering) -> None:
-    doc, did = gathering
-    other = doc.fork()
-    run(doc, d.decide, did, "ana", at(8), "buy model X")
-    run(other, d.decide, did, "ana", at(8), "repair the old one")
-    merged(doc, other)
-    got = d.decision(doc, did, at(9))
+def test_two_different_decisions_apart_need_settling(dec: Decisions) -> None:
+    ids = dec.pod.id
+    other = dec.apart()
+    dec.do("ana", d.decide, at(8), "buy model X", when=at(8))
+    other.do("ana", d.decide, at(8), "repair the old one", when=at(8))
+    merged(dec.pod, other.pod)
+    got = dec.get(at(9))
     assert got.needs_reconciliation and got.state == "gathering_advice"
     assert sorted(c.fields["decision"] for c in got.candidates) == \
         ["buy model X", "repair the old one"]
+    refused(TransitionRefused, d.decide, dec.item(), ids["ana"], at(9), "both")  # settle first
+    dec.forge("ana", "decide", text="both", review_on=None)  # only a settle joins the branches
+    assert dec.get(at(9)).needs_reconciliation
     pick = next(c.id for c in got.candidates if c.fields["decision"] == "repair the old one")
-    run(doc, d.settle_decision, did, "ana", at(9), pick)
-    got = d.decision(doc, did, at(9))
+    dec.do("ana", d.settle_decision, pick, when=at(9))
+    got = dec.get(at(9))
     assert (got.state, got.decision, got.needs_reconciliation) == \
         ("decided", "repair the old one", False)
+    merged(dec.pod, other.pod)
+    assert other.get(at(9)) == got

@@ -12,11 +12,12 @@ from podsync.api.context import PodContext
 from podsync.api.ops import op
 from podsync.api.pod_common import (
     Args, Created, Id, ItemArgs, MemberList, NoArgs, NoteArgs, OptionalText, SettleArgs, Text,
-    TextArgs, active_members, builtins, caller,
-    write_collection,
+    TextArgs, active_members, builtins, caller, item, items, write, write_item,
 )
 from podsync.pod import agreements as domain
 from podsync.pod import common as limits
+from podsync.pod.events import Item
+from podsync.records.format import Draft
 
 
 class AnchorArgs(Args):
@@ -34,9 +35,11 @@ def _anchors(given: list[AnchorArgs]) -> list[domain.Anchor]:
 
 
 async def _change(ctx: PodContext, agreement_id: str,
-                  write: Callable[[Any, str, Any], object]) -> dict[str, Any]:
-    doc, now, _ = await write_collection(ctx, domain.KIND, write)
-    return builtins(domain.agreement(doc, agreement_id, now))
+                  decide: Callable[[Item, str, dt.datetime], Draft]) -> dict[str, Any]:
+    """Record what ``decide(agreement, me, now)`` says; the agreement afterwards."""
+    _, after, now = await write_item(ctx, domain.KIND, domain.PROPOSE, agreement_id,
+                                     "agreement", decide)
+    return builtins(domain.derive(after, now))
 
 
 class AgreementProposeArgs(Args):
@@ -49,33 +52,36 @@ class AgreementProposeArgs(Args):
 @op("agreement.propose")
 async def propose(ctx: PodContext, args: AgreementProposeArgs) -> Created:
     """Propose an agreement; it is active once every party affirms it is within capacity."""
-    me, now = caller(ctx), ctx.now()
+    caller(ctx)
+    now = ctx.now()
     parties = active_members(ctx, args.parties, "parties")
-    new = await ctx.change(ctx.collection(domain.KIND), lambda tx: domain.propose_agreement(
-        tx, me, now, args.what, parties, _anchors(args.anchors), args.review_on))
-    return Created(id=new)
+    draft = domain.propose_agreement(now, args.what, parties, _anchors(args.anchors),
+                                     args.review_on)
+    record = await write(ctx, ctx.collection(domain.KIND), draft, now)
+    return Created(id=record.id)
 
 
 @op("agreement.list")
 async def list_agreements(ctx: PodContext, args: NoArgs) -> list[dict[str, Any]]:
     """Every agreement, oldest first, with parties, versions, reminders and history."""
     caller(ctx)
-    return [builtins(a) for a in
-            domain.agreements(ctx.doc(ctx.collection(domain.KIND)), ctx.now())]
+    found = items(ctx, ctx.collection(domain.KIND), domain.PROPOSE)
+    return [builtins(a) for a in domain.agreements(found, ctx.now())]
 
 
 @op("agreement.get")
 async def get(ctx: PodContext, args: ItemArgs) -> dict[str, Any]:
     """One agreement."""
     caller(ctx)
-    return builtins(domain.agreement(ctx.doc(ctx.collection(domain.KIND)), args.id, ctx.now()))
+    found = item(ctx, ctx.collection(domain.KIND), args.id, domain.PROPOSE, "agreement")
+    return builtins(domain.derive(found, ctx.now()))
 
 
 @op("agreement.affirm")
 async def affirm(ctx: PodContext, args: NoteArgs) -> dict[str, Any]:
     """As a party: this agreement is within my capacity."""
-    return await _change(ctx, args.id, lambda tx, me, now: domain.affirm_agreement(
-        tx, args.id, me, now, args.note))
+    return await _change(ctx, args.id, lambda it, me, now: domain.affirm_agreement(
+        it, me, args.note))
 
 
 class AgreementStrainArgs(Args):
@@ -86,8 +92,8 @@ class AgreementStrainArgs(Args):
 @op("agreement.strain")
 async def strain(ctx: PodContext, args: AgreementStrainArgs) -> dict[str, Any]:
     """As a party: this is no longer within my capacity (the agreement is renegotiated)."""
-    return await _change(ctx, args.id, lambda tx, me, now: domain.no_longer_within_capacity(
-        tx, args.id, me, now, args.note))
+    return await _change(ctx, args.id, lambda it, me, now: domain.no_longer_within_capacity(
+        it, me, args.note))
 
 
 class AgreementReviewArgs(Args):
@@ -99,8 +105,8 @@ class AgreementReviewArgs(Args):
 @op("agreement.review")
 async def review(ctx: PodContext, args: AgreementReviewArgs) -> dict[str, Any]:
     """Renew an active agreement as it is, until a new review date."""
-    return await _change(ctx, args.id, lambda tx, me, now: domain.renew_agreement(
-        tx, args.id, me, now, args.review_on, args.note))
+    return await _change(ctx, args.id, lambda it, me, now: domain.renew_agreement(
+        it, me, now, args.review_on, args.note))
 
 
 class AgreementReviseArgs(Args):
@@ -116,55 +122,53 @@ class AgreementReviseArgs(Args):
 async def revise(ctx: PodContext, args: AgreementReviseArgs) -> dict[str, Any]:
     """A new version (the old one is kept); every party affirms it afresh."""
     parties = active_members(ctx, args.parties, "parties")
-    return await _change(ctx, args.id, lambda tx, me, now: domain.revise_agreement(
-        tx, args.id, me, now, args.what, parties, _anchors(args.anchors), args.review_on,
+    return await _change(ctx, args.id, lambda it, me, now: domain.revise_agreement(
+        it, me, now, args.what, parties, _anchors(args.anchors), args.review_on,
         args.note))
 
 
 @op("agreement.pause")
 async def pause(ctx: PodContext, args: NoteArgs) -> dict[str, Any]:
     """Pause an active or renegotiating agreement."""
-    return await _change(ctx, args.id, lambda tx, me, now: domain.pause_agreement(
-        tx, args.id, me, now, args.note))
+    return await _change(ctx, args.id, lambda it, me, now: domain.pause_agreement(
+        it, me, args.note))
 
 
 @op("agreement.resume")
 async def resume(ctx: PodContext, args: NoteArgs) -> dict[str, Any]:
     """Resume a paused agreement."""
-    return await _change(ctx, args.id, lambda tx, me, now: domain.resume_agreement(
-        tx, args.id, me, now, args.note))
+    return await _change(ctx, args.id, lambda it, me, now: domain.resume_agreement(
+        it, me, args.note))
 
 
 @op("agreement.retire")
 async def retire(ctx: PodContext, args: NoteArgs) -> dict[str, Any]:
     """Retire the agreement (it stays in the record)."""
-    return await _change(ctx, args.id, lambda tx, me, now: domain.retire_agreement(
-        tx, args.id, me, now, args.note))
+    return await _change(ctx, args.id, lambda it, me, now: domain.retire_agreement(
+        it, me, args.note))
 
 
 @op("agreement.remind")
 async def remind(ctx: PodContext, args: ItemArgs) -> dict[str, Any]:
     """Volunteer to remind the parties of the agreement."""
-    return await _change(ctx, args.id, lambda tx, me, now: domain.volunteer_reminder(
-        tx, args.id, me, now))
+    return await _change(ctx, args.id, lambda it, me, now: domain.volunteer_reminder(it, me))
 
 
 @op("agreement.unremind")
 async def unremind(ctx: PodContext, args: ItemArgs) -> dict[str, Any]:
     """Stop volunteering as a reminder."""
-    return await _change(ctx, args.id, lambda tx, me, now: domain.stop_reminding(
-        tx, args.id, me, now))
+    return await _change(ctx, args.id, lambda it, me, now: domain.stop_reminding(it, me))
 
 
 @op("agreement.note")
 async def note(ctx: PodContext, args: TextArgs) -> dict[str, Any]:
     """Leave a note on an agreement."""
-    return await _change(ctx, args.id, lambda tx, me, now: domain.note_agreement(
-        tx, args.id, me, now, args.text))
+    return await _change(ctx, args.id, lambda it, me, now: domain.note_agreement(
+        it, me, args.text))
 
 
 @op("agreement.settle")
 async def settle(ctx: PodContext, args: SettleArgs) -> dict[str, Any]:
     """Resolve concurrent, different changes by choosing one candidate."""
-    return await _change(ctx, args.id, lambda tx, me, now: domain.settle_agreement(
-        tx, args.id, me, now, args.choice))
+    return await _change(ctx, args.id, lambda it, me, now: domain.settle_agreement(
+        it, me, args.choice))

@@ -10,16 +10,22 @@ from podsync.api.context import PodContext
 from podsync.api.ops import op
 from podsync.api.pod_common import (
     Args, Created, Id, ItemArgs, MemberId, Moment, NoArgs, OptionalText, SettleArgs, Text,
-    TextArgs, Title, active_member, builtins, caller, utc,
-    write_collection,
+    TextArgs, Title, active_member, builtins, caller, item, items, utc, write,
 )
 from podsync.pod import decisions as domain
+from podsync.pod.events import Item
+from podsync.records.format import Draft
 
 
 async def _change(ctx: PodContext, decision_id: str,
-                  write: Callable[[Any, str, Any], object]) -> tuple[dict[str, Any], object]:
-    doc, now, written = await write_collection(ctx, domain.KIND, write)
-    return builtins(domain.decision(doc, decision_id, now)), written
+                  decide: Callable[[Item, str, dt.datetime], Draft]) -> tuple[dict[str, Any], str]:
+    """Record what ``decide(decision, me, now)`` says; (the decision afterwards, the
+    new record's id: advice is named by it)."""
+    me, now, doc_id = caller(ctx), ctx.now(), ctx.collection(domain.KIND)
+    draft = decide(item(ctx, doc_id, decision_id, domain.OPEN, "decision"), me, now)
+    record = await write(ctx, doc_id, draft, now)
+    after = item(ctx, doc_id, decision_id, domain.OPEN, "decision")
+    return builtins(domain.derive(after, now)), record.id
 
 
 class DecisionStartArgs(Args):
@@ -31,24 +37,27 @@ class DecisionStartArgs(Args):
 @op("decision.start")
 async def start(ctx: PodContext, args: DecisionStartArgs) -> Created:
     """Open a decision you will make, after asking for advice until the deadline."""
-    me, now, deadline = caller(ctx), ctx.now(), utc(args.deadline, "deadline")
-    new = await ctx.change(ctx.collection(domain.KIND), lambda tx: domain.open_decision(
-        tx, me, now, args.title, args.proposal, deadline))
-    return Created(id=new)
+    caller(ctx)
+    now, deadline = ctx.now(), utc(args.deadline, "deadline")
+    draft = domain.open_decision(now, args.title, args.proposal, deadline)
+    record = await write(ctx, ctx.collection(domain.KIND), draft, now)
+    return Created(id=record.id)
 
 
 @op("decision.list")
 async def list_decisions(ctx: PodContext, args: NoArgs) -> list[dict[str, Any]]:
     """Every decision, oldest first, with who was asked, the advice and its integration."""
     caller(ctx)
-    return [builtins(d) for d in domain.decisions(ctx.doc(ctx.collection(domain.KIND)), ctx.now())]
+    found = items(ctx, ctx.collection(domain.KIND), domain.OPEN)
+    return [builtins(d) for d in domain.decisions(found, ctx.now())]
 
 
 @op("decision.get")
 async def get(ctx: PodContext, args: ItemArgs) -> dict[str, Any]:
     """One decision."""
     caller(ctx)
-    return builtins(domain.decision(ctx.doc(ctx.collection(domain.KIND)), args.id, ctx.now()))
+    found = item(ctx, ctx.collection(domain.KIND), args.id, domain.OPEN, "decision")
+    return builtins(domain.derive(found, ctx.now()))
 
 
 class DecisionAskArgs(Args):
@@ -62,8 +71,8 @@ class DecisionAskArgs(Args):
 async def ask(ctx: PodContext, args: DecisionAskArgs) -> dict[str, Any]:
     """As the decider: ask a member for advice, because affected or for their expertise."""
     active_member(ctx, args.member)
-    view, _ = await _change(ctx, args.id, lambda tx, me, now: domain.ask_advice(
-        tx, args.id, me, now, args.member, args.reason, args.note))
+    view, _ = await _change(ctx, args.id, lambda it, me, now: domain.ask_advice(
+        it, me, args.member, args.reason, args.note))
     return view
 
 
@@ -76,8 +85,8 @@ class DecisionAdviseArgs(Args):
 @op("decision.advise")
 async def advise(ctx: PodContext, args: DecisionAdviseArgs) -> dict[str, Any]:
     """Give advice on a decision (it informs; it never blocks). Returns ``advice_id`` too."""
-    view, advice_id = await _change(ctx, args.id, lambda tx, me, now: domain.give_advice(
-        tx, args.id, me, now, args.stance, args.text))
+    view, advice_id = await _change(ctx, args.id, lambda it, me, now: domain.give_advice(
+        it, me, args.stance, args.text))
     return {**view, "advice_id": advice_id}
 
 
@@ -91,8 +100,8 @@ class DecisionIntegrateArgs(Args):
 @op("decision.integrate")
 async def integrate(ctx: PodContext, args: DecisionIntegrateArgs) -> dict[str, Any]:
     """As the decider: record whether a piece of advice was integrated, and why."""
-    view, _ = await _change(ctx, args.id, lambda tx, me, now: domain.integrate_advice(
-        tx, args.id, me, now, args.advice_id, args.integrated, args.why))
+    view, _ = await _change(ctx, args.id, lambda it, me, now: domain.integrate_advice(
+        it, me, args.advice_id, args.integrated, args.why))
     return view
 
 
@@ -105,22 +114,22 @@ class DecisionDecideArgs(Args):
 @op("decision.decide")
 async def decide(ctx: PodContext, args: DecisionDecideArgs) -> dict[str, Any]:
     """As the decider: decide, once advice is heard and concerns answered."""
-    view, _ = await _change(ctx, args.id, lambda tx, me, now: domain.decide(
-        tx, args.id, me, now, args.text, args.review_on))
+    view, _ = await _change(ctx, args.id, lambda it, me, now: domain.decide(
+        it, me, now, args.text, args.review_on))
     return view
 
 
 @op("decision.note")
 async def note(ctx: PodContext, args: TextArgs) -> dict[str, Any]:
     """Leave a note on a decision."""
-    view, _ = await _change(ctx, args.id, lambda tx, me, now: domain.note_decision(
-        tx, args.id, me, now, args.text))
+    view, _ = await _change(ctx, args.id, lambda it, me, now: domain.note_decision(
+        it, me, args.text))
     return view
 
 
 @op("decision.settle")
 async def settle(ctx: PodContext, args: SettleArgs) -> dict[str, Any]:
     """Resolve concurrent, different decisions by choosing one candidate."""
-    view, _ = await _change(ctx, args.id, lambda tx, me, now: domain.settle_decision(
-        tx, args.id, me, now, args.choice))
+    view, _ = await _change(ctx, args.id, lambda it, me, now: domain.settle_decision(
+        it, me, args.choice))
     return view

@@ -1,24 +1,32 @@
 """Decisions by advice process: the decider asks, listens, integrates, decides.
 
-Document kind ``decisions``; root map ``items`` holds one item per decision.
-Creation fields: ``decider`` (whoever opens it), ``title``, ``proposal``,
-``deadline`` (ISO time), ``created_at``. Events that change no state: ``ask``
-(the decider names a member and why: affected / expertise), ``advise`` (any
-member but the decider: a stance — support / concern / discourage / no advice —
-and text), ``integrate`` (the decider records, per piece of advice, whether it
-was integrated and why), ``note``. State events: ``decide`` (decision text,
-optional review date), ``settle``.
+Document kind ``decisions``. A decision is created by an ``open`` record whose
+body holds ``title``, ``proposal`` and ``deadline`` (ISO time); its signer is the
+decider, its time when it was opened. Events that change no state: ``ask`` (the
+decider names a member and why: affected / expertise), ``advise`` (any member
+but the decider: a stance — support / concern / discourage / no advice — and
+text), ``integrate`` (the decider records, per piece of advice, whether it was
+integrated and why), ``note``. State events: ``decide`` (decision text, optional
+review date), ``settle``.
 
 States: ``gathering_advice`` → ``decided`` → ``review_due`` (derived: decided
 and its review date reached). There are no votes and no veto: only the decider
 decides, and a "discourage" never blocks. What the practice does require is
 checked: before the deadline the decider waits for everyone asked, and every
 concern or discouragement has a recorded integration (taken in or not, and why).
+
+Replay counts only what the operations would have written: asks, integrations
+and decisions by the decider, advice by anyone else, each with a body the
+operation would write. A signed record that breaks those rules changes nothing.
+Whether the decider waited for advice is checked when deciding, on the
+decider's node; replay cannot check it, since it rests on the signer's clock and
+on which advice their node held.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -26,13 +34,16 @@ import msgspec
 
 from podsync.errors import InvalidInput, NotFound, NotPermitted, TransitionRefused
 from podsync.pod import common as v
-from podsync.pod.common import ITEMS_KEY, Note
+from podsync.pod.agreements import admitted, body_date
+from podsync.pod.common import Note
 from podsync.pod.events import (
-    Candidate, Current, Event, Lifecycle, chronological, load, notes, parse_events, replay,
-    settle, write_event, write_state_event,
+    Candidate, Current, Event, Item, Lifecycle, Replayed, chronological, current, event_draft,
+    notes, replay, settle, state_draft,
 )
+from podsync.records.format import Draft
 
 KIND = "decisions"
+OPEN = "open"
 STATES = ("gathering_advice", "decided", "review_due")
 ASK_REASONS = ("affected", "expertise")
 STANCES = ("support", "concern", "discourage", "no_advice")
@@ -83,19 +94,67 @@ class Decision(msgspec.Struct, frozen=True):
     history: list[Event]
 
 
+# -- what each record's body must be (the operations write these; replay checks them)
+
+
+def _ask_body(member: Any, reason: Any, note: Any) -> dict[str, Any]:
+    return {"member": v.member_id(member), "reason": v.choice(reason, "reason", ASK_REASONS),
+            "note": v.text(note, "note", required=False)}
+
+
+def _advice_body(stance: Any, text: Any) -> dict[str, Any]:
+    stance = v.choice(stance, "stance", STANCES)
+    return {"stance": stance, "text": v.text(text, "text", required=stance != "no_advice")}
+
+
+def _integration_body(advice: Any, integrated: Any, why: Any) -> dict[str, Any]:
+    if not isinstance(integrated, bool):
+        raise InvalidInput("integrated: yes or no")
+    return {"advice": v.item_id(advice, "advice_id"), "integrated": integrated,
+            "why": v.text(why, "why")}
+
+
+def _decide_body(text: Any, review_on: Any) -> dict[str, Any]:
+    return {"text": v.text(text, "text"), "review_on": body_date(review_on, "review_on")}
+
+
+def _checked(body: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any] | None:
+    """``body(*args)`` for a record being replayed; None when an operation would refuse it."""
+    try:
+        return body(*args)
+    except InvalidInput:
+        return None
+
+
+# -- state ---------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class _State:
+    decider: str
     status: str
     text: str | None
     at: str | None
     review_on: str | None
 
 
+def _decided(s: _State, e: Event) -> dict[str, Any] | None:
+    """The body of ``e`` if it is a decision the rules allow in state ``s``."""
+    if e.op != "decide" or e.by != s.decider or s.status != "gathering_advice":
+        return None
+    return _checked(_decide_body, e.args.get("text"), e.args.get("review_on"))
+
+
 def _apply(s: _State, e: Event) -> _State:
-    if e.op == "decide" and s.status == "gathering_advice":
-        return replace(s, status="decided", text=str(e.args.get("text", "")), at=e.at,
-                       review_on=e.args.get("review_on"))
-    return s
+    body = _decided(s, e)
+    if body is None:
+        return s
+    return replace(s, status="decided", text=body["text"], at=e.at, review_on=body["review_on"])
+
+
+def _allows(past: Replayed[_State], e: Event) -> bool:
+    """What :func:`decide` checks of who and when, asked where the record was made."""
+    return not past.needs_reconciliation and _decided(past.state, e) is not None
 
 
 LIFECYCLE: Lifecycle[_State] = Lifecycle(
@@ -105,32 +164,40 @@ LIFECYCLE: Lifecycle[_State] = Lifecycle(
 )
 
 
-def _initial(fields: dict[str, Any]) -> _State:
-    return _State("gathering_advice", None, None, None)
+def _initial(item: Item) -> _State:
+    return _State(item.created_by, "gathering_advice", None, None, None)
 
 
-def init_decisions(tx: Any) -> None:
-    """Set up a new decisions document (call once, when the document is created)."""
-    v.init_document(tx, KIND, maps=[ITEMS_KEY])
+def _deadline(fields: dict[str, Any]) -> _dt.datetime | None:
+    """The deadline of a creation body, or None when it holds no readable one."""
+    value = fields.get("deadline")
+    try:
+        moment = _dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
 
 
-def open_decision(tx: Any, by: str, at: _dt.datetime, title: str, proposal: str,
-                  deadline: _dt.datetime) -> str:
-    """``by`` proposes and will decide; returns the decision's id."""
-    when, until = v.iso_at(at), v.iso_at(deadline, "deadline")
-    if until <= when:
+# -- operations ------------------------------------------------------------------
+
+
+def open_decision(now: _dt.datetime, title: str, proposal: str,
+                  deadline: _dt.datetime) -> Draft:
+    """Open a decision its signer will make, after asking for advice until ``deadline``."""
+    v.iso_at(now, "now")
+    until = v.iso_at(deadline, "deadline")
+    if deadline <= now:
         raise InvalidInput("deadline: the deadline for advice must be in the future")
-    fields = {"decider": v.member_id(by, "by"), "title": v.title(title),
-              "proposal": v.text(proposal, "proposal"), "deadline": until, "created_at": when}
-    items = v.container(tx, ITEMS_KEY, KIND)
-    new = v.new_id()
-    v.create_item(tx, items, new, fields)
-    return new
+    return Draft(OPEN, {"title": v.title(title), "proposal": v.text(proposal, "proposal"),
+                        "deadline": until})
 
 
-def _load(tx: Any, decision_id: str, *, settled: bool = True) -> Current[_State]:
-    return load(tx, v.container(tx, ITEMS_KEY, KIND), v.item_id(decision_id, "decision"),
-                "decision", LIFECYCLE, _initial, settled=settled)
+def _counted(item: Item) -> Item:
+    return admitted(item, LIFECYCLE, _initial, _allows)
+
+
+def _load(item: Item, *, settled: bool = True) -> Current[_State]:
+    return current(_counted(item), LIFECYCLE, _initial, settled=settled)
 
 
 def _gathering(cur: Current[_State], doing: str) -> None:
@@ -138,132 +205,144 @@ def _gathering(cur: Current[_State], doing: str) -> None:
         raise TransitionRefused(f"cannot {doing}: the decision has been made")
 
 
-def ask_advice(tx: Any, decision_id: str, by: str, at: _dt.datetime, member: str,
-               reason: str, note: str = "") -> str:
+def ask_advice(item: Item, by: str, member: str, reason: str, note: str = "") -> Draft:
     """The decider asks ``member`` for advice, because affected or for expertise."""
-    by, when, member = v.member_id(by, "by"), v.iso_at(at), v.member_id(member)
-    reason = v.choice(reason, "reason", ASK_REASONS)
-    note = v.text(note, "note", required=False)
-    cur = _load(tx, decision_id, settled=False)
-    if by != cur.fields.get("decider"):
+    by = v.member_id(by, "by")
+    body = _ask_body(member, reason, note)
+    cur = _load(item, settled=False)
+    if by != cur.state.decider:
         raise NotPermitted("only the decider asks for advice on this decision")
-    if member == by:
+    if body["member"] == by:
         raise InvalidInput("member: the decider's own view goes into the decision")
     _gathering(cur, "ask for advice")
-    if any(e.op == "ask" and e.args.get("member") == member for e in cur.events):
-        raise TransitionRefused(f"{member} has already been asked")
-    return write_event(tx, cur, by=by, at=when, op="ask", member=member, reason=reason, note=note)
+    if any(a.member == body["member"] for a in _parts(item)[0]):
+        raise TransitionRefused(f"{body['member']} has already been asked")
+    return event_draft(cur, "ask", **body)
 
 
-def give_advice(tx: Any, decision_id: str, by: str, at: _dt.datetime, stance: str,
-                text: str = "") -> str:
+def give_advice(item: Item, by: str, stance: str, text: str = "") -> Draft:
     """Advice from any member but the decider; it informs, it never blocks."""
-    by, when = v.member_id(by, "by"), v.iso_at(at)
-    stance = v.choice(stance, "stance", STANCES)
-    body = v.text(text, "text", required=stance != "no_advice")
-    cur = _load(tx, decision_id, settled=False)
-    if by == cur.fields.get("decider"):
+    by = v.member_id(by, "by")
+    body = _advice_body(stance, text)
+    cur = _load(item, settled=False)
+    if by == cur.state.decider:
         raise NotPermitted("the decider's own view goes into the decision, not into advice")
     _gathering(cur, "give advice")
-    return write_event(tx, cur, by=by, at=when, op="advise", stance=stance, text=body)
+    return event_draft(cur, "advise", **body)
 
 
-def integrate_advice(tx: Any, decision_id: str, by: str, at: _dt.datetime, advice_id: str,
-                     integrated: bool, why: str) -> str:
+def integrate_advice(item: Item, by: str, advice_id: str, integrated: bool, why: str) -> Draft:
     """The decider records whether a piece of advice was integrated, and why."""
-    by, when, why = v.member_id(by, "by"), v.iso_at(at), v.text(why, "why")
-    if not isinstance(integrated, bool):
-        raise InvalidInput("integrated: yes or no")
-    cur = _load(tx, decision_id, settled=False)
-    if by != cur.fields.get("decider"):
+    by = v.member_id(by, "by")
+    body = _integration_body(advice_id, integrated, why)
+    cur = _load(item, settled=False)
+    if by != cur.state.decider:
         raise NotPermitted("only the decider records how advice was integrated")
-    if not any(e.op == "advise" and e.id == advice_id for e in cur.events):
+    if not any(a.id == body["advice"] for a in _parts(item)[1]):
         raise NotFound(f"no advice {advice_id} on this decision")
-    return write_event(tx, cur, by=by, at=when, op="integrate", advice=advice_id,
-                       integrated=integrated, why=why)
+    return event_draft(cur, "integrate", **body)
 
 
-def decide(tx: Any, decision_id: str, by: str, at: _dt.datetime, text: str,
-           review_on: _dt.date | None = None) -> str:
+def decide(item: Item, by: str, now: _dt.datetime, text: str,
+           review_on: _dt.date | None = None) -> Draft:
     """The decider decides, once advice has been heard and concerns answered."""
-    by, when, body = v.member_id(by, "by"), v.iso_at(at), v.text(text, "text")
-    review = v.iso_date(review_on, "review_on")
-    if review is not None and review <= when[:10]:
+    by, today = v.member_id(by, "by"), v.iso_at(now, "now")[:10]
+    body = _decide_body(text, v.iso_date(review_on, "review_on"))
+    if body["review_on"] is not None and body["review_on"] <= today:
         raise InvalidInput("review_on: the review date must be after today")
-    cur = _load(tx, decision_id)
-    if by != cur.fields.get("decider"):
+    cur = _load(item)
+    if by != cur.state.decider:
         raise NotPermitted("only the decider decides; advice never decides for them")
     _gathering(cur, "decide again")
-    view = _derive_parts(cur.fields, cur.events)
-    waiting = [a.member for a in view[0] if not a.answered]
-    if when < str(cur.fields.get("deadline", "")) and waiting:
+    asked, advice = _parts(item)
+    waiting = [a.member for a in asked if not a.answered]
+    deadline = _deadline(item.fields)
+    if deadline is not None and now < deadline and waiting:
         raise TransitionRefused(
-            f"the deadline for advice is {cur.fields.get('deadline')}; still waiting for "
+            f"the deadline for advice is {item.fields['deadline']}; still waiting for "
             f"{', '.join(waiting)} (decide after the deadline, or once they have answered)")
-    open_concerns = [a.id for a in view[1]
+    open_concerns = [a.id for a in advice
                      if a.stance in NEEDS_INTEGRATION and a.integration is None]
     if open_concerns:
         raise TransitionRefused(
             "record how each concern or discouragement was integrated (or why not) before "
             f"deciding: advice {', '.join(open_concerns)}")
-    return write_state_event(tx, cur, by=by, at=when, op="decide", text=body, review_on=review)
+    return state_draft(cur, "decide", **body)
 
 
-def note_decision(tx: Any, decision_id: str, by: str, at: _dt.datetime, text: str) -> str:
-    by, when, body = v.member_id(by, "by"), v.iso_at(at), v.text(text, "text")
-    return write_event(tx, _load(tx, decision_id, settled=False), by=by, at=when,
-                       op="note", text=body)
+def note_decision(item: Item, by: str, text: str) -> Draft:
+    v.member_id(by, "by")
+    return event_draft(_load(item, settled=False), "note", text=v.text(text, "text"))
 
 
-def settle_decision(tx: Any, decision_id: str, by: str, at: _dt.datetime, choice: str) -> str:
-    by, when = v.member_id(by, "by"), v.iso_at(at)
-    return settle(tx, _load(tx, decision_id, settled=False), by=by, at=when, choice=choice)
+def settle_decision(item: Item, by: str, choice: str) -> Draft:
+    """Resolve concurrent, different decisions by choosing one candidate."""
+    v.member_id(by, "by")
+    return settle(_load(item, settled=False), choice)
 
 
 # -- reading -------------------------------------------------------------------
 
 
-def _derive_parts(fields: dict[str, Any], events: list[Event]) -> tuple[list[Asked], list[Advice]]:
-    ordered = chronological(events)
-    advisors = {e.by for e in ordered if e.op == "advise"}
-    asked: dict[str, Asked] = {}
+def _parts(item: Item) -> tuple[list[Asked], list[Advice]]:
+    """Who was asked and the advice given, counting only records the rules allow."""
+    decider = item.created_by
+    ordered = chronological(item.events)
+    advised: list[tuple[Event, dict[str, Any]]] = []
     for e in ordered:
-        member = e.args.get("member")
-        if e.op == "ask" and isinstance(member, str) and member not in asked:
-            asked[member] = Asked(member, str(e.args.get("reason", "")),
-                                  str(e.args.get("note", "")), e.at, member in advisors)
+        if e.op == "advise" and e.by != decider:
+            body = _checked(_advice_body, e.args.get("stance"), e.args.get("text"))
+            if body is not None:
+                advised.append((e, body))
+    advisors = {e.by for e, _ in advised}
+    asked: dict[str, Asked] = {}
     integrations: dict[str, Integration] = {}
     for e in ordered:
-        if e.op == "integrate" and e.by == fields.get("decider"):
-            integrations[str(e.args.get("advice"))] = Integration(
-                bool(e.args.get("integrated")), str(e.args.get("why", "")), e.at)
-    advice = [Advice(e.id, e.by, e.at, str(e.args.get("stance", "")), str(e.args.get("text", "")),
-                     e.by in asked, integrations.get(e.id))
-              for e in ordered if e.op == "advise"]
+        if e.by != decider:
+            continue
+        if e.op == "ask":
+            body = _checked(_ask_body, e.args.get("member"), e.args.get("reason"),
+                            e.args.get("note"))
+            if body is not None and body["member"] != decider and body["member"] not in asked:
+                asked[body["member"]] = Asked(body["member"], body["reason"], body["note"], e.at,
+                                              body["member"] in advisors)
+        elif e.op == "integrate":
+            body = _checked(_integration_body, e.args.get("advice"), e.args.get("integrated"),
+                            e.args.get("why"))
+            if body is not None:
+                integrations[body["advice"]] = Integration(body["integrated"], body["why"], e.at)
+    advice = [Advice(e.id, e.by, e.at, body["stance"], body["text"], e.by in asked,
+                     integrations.get(e.id))
+              for e, body in advised]
     return list(asked.values()), advice
 
 
-def decisions(doc: Any, now: _dt.datetime) -> list[Decision]:
+def decisions(items: dict[str, Item], now: _dt.datetime) -> list[Decision]:
     """Every decision, oldest first; ``review_due`` is derived against ``now``."""
-    return v.derive_items(doc, _derive, now)
+    return sorted((derive(i, now) for i in items.values()), key=lambda d: (d.created_at, d.id))
 
 
-def decision(doc: Any, decision_id: str, now: _dt.datetime) -> Decision:
-    return v.derive_item(doc, decision_id, _derive, now, "decision")
+def decision(items: dict[str, Item], decision_id: str, now: _dt.datetime) -> Decision:
+    item = items.get(decision_id)
+    if item is None:
+        raise NotFound(f"no decision {decision_id}")
+    return derive(item, now)
 
 
-def _derive(raw: dict[str, Any], now: _dt.datetime) -> Decision:
-    events = parse_events(raw.get("events"))
-    r = replay(events, LIFECYCLE, _initial(raw))
+def derive(item: Item, now: _dt.datetime) -> Decision:
+    """The decision as of ``now``; total: whatever a signed record's body holds."""
+    events, raw = item.events, item.fields
+    r = replay(_counted(item).events, LIFECYCLE, _initial(item))
     s = r.state
     state = s.status
     if state == "decided" and v.date_reached(s.review_on, now):
         state = "review_due"
-    asked, advice = _derive_parts(raw, events)
+    asked, advice = _parts(item)
     return Decision(
-        id=str(raw.get("id")), title=str(raw.get("title", "")),
-        proposal=str(raw.get("proposal", "")), decider=str(raw.get("decider", "")),
-        created_at=str(raw.get("created_at", "")), deadline=str(raw.get("deadline", "")),
+        id=item.id, title=v.shown(raw.get("title"), v.MAX_TITLE_CHARS),
+        proposal=v.shown(raw.get("proposal")), decider=item.created_by,
+        created_at=item.created_at,
+        deadline=raw["deadline"] if _deadline(raw) is not None else "",
         state=state, asked=asked, advice=advice, decision=s.text, decided_at=s.at,
         review_on=s.review_on, notes=notes(events),
         needs_reconciliation=r.needs_reconciliation, candidates=r.candidates,
