@@ -28,6 +28,7 @@ from podsync.records.verify import Signer, Verifier
 from podsync.trust import graph, membership
 from podsync.trust.identity import device_id_from_cert_der, new_device_key
 from podsync.trust.invite import create_invite, join_proof, parse_invite
+import podsync.pod.access  # noqa: F401 - the private kinds' reader rules
 from podsync.trust.ledger import Ledger, new_document, parse_own
 
 T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.timezone.utc)

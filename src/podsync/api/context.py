@@ -24,7 +24,7 @@ from podsync.repo import Repo
 from podsync.store import DocumentStore
 from podsync.trust import roster as roster_mod
 from podsync.trust.identity import DeviceIdentity, load_identity, load_signing_key
-from podsync.trust.ledger import Ledger
+from podsync.trust.ledger import LEGACY_MESSAGE, LegacyPod, Ledger
 
 if TYPE_CHECKING:
     from podsync.node import Node
@@ -60,6 +60,8 @@ class PodContext:
 
     def roster(self) -> roster_mod.Roster:
         view = self.ledger.roster
+        if view is None and self.ledger.is_legacy():
+            raise LegacyPod(LEGACY_MESSAGE)
         if view is None:
             raise NotFound("this node does not hold its pod's roster yet; "
                            "start it with `podsync up` so it can sync")
@@ -88,6 +90,8 @@ def open_ledger(config: Config, repo: Repo, signer: Signer | None) -> Ledger:
             return repo.get(doc_id) if repo.has(doc_id) else None
         except PodsyncError:
             return None
+
+    import podsync.pod.access  # noqa: F401, PLC0415 - registers the private kinds' reader rules
 
     ledger = Ledger(pod_id=config.pod_id, member_id=config.member_id,
                     book=RecordBook(repo.store, Verifier()), signer=signer, load=load,

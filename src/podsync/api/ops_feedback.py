@@ -240,7 +240,8 @@ async def route(ctx: PodContext, args: RouteArgs) -> RouteResult:
         _team(ctx, str(plan.team))
         target_doc = ctx.collection(teams.ITEMS_KIND)
         target_item = await _write_once(ctx, target_doc, teams.add_team_item(
-            str(plan.team), plan.title, plan.statement, origin=plan.proposal), now)
+            str(plan.team), plan.title, plan.statement, origin="feedback",
+            proposal=plan.proposal), now)
     elif plan.route == "leader":
         target_doc = await _deliver(ctx, feedback.statement_opening(plan), now)
     # Read again: the thread may have moved while the target was written.

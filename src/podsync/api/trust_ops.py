@@ -11,9 +11,10 @@ from typing import Any
 
 import msgspec
 
+from podsync import ids
 from podsync.api.context import PodContext
 from podsync.api.ops import op
-from podsync.errors import InvalidInput, NotFound
+from podsync.errors import InvalidId, InvalidInput, NotFound
 from podsync.trust import invite as invite_mod
 from podsync.trust import membership
 from podsync.trust import roster as roster_mod
@@ -95,3 +96,39 @@ async def remove_member(ctx: PodContext, args: RemoveArgs) -> dict[str, Any]:
             raise NotFound(f"no member or device {args.target!r} in this pod")
     removal = await membership.remove(ctx.ledger, target, ctx.member_id, ctx.now())
     return {"target": removal.target, "by": removal.by, "at": removal.at.isoformat()}
+
+
+class ShareArgs(msgspec.Struct, forbid_unknown_fields=True):
+    url: str
+    #: "pod", or the member ids who may read it (the member sharing always does).
+    readers: str | list[str]
+
+
+class Shared(msgspec.Struct):
+    url: str
+    readers: str | list[str]
+
+
+@op("doc.share")
+async def share_document(ctx: PodContext, args: ShareArgs) -> Shared:
+    """Let the pod, or some members, read a document a local app made (signed record)."""
+    try:
+        doc_id, _ = ids.parse_url(args.url.strip())
+    except InvalidId as exc:
+        raise InvalidInput(f"url: {exc}") from None
+    if not ctx.repo.has(doc_id) or not ctx.ledger.may_read(ctx.member_id, doc_id):
+        raise NotFound(f"no document {args.url} on this node")
+    if isinstance(args.readers, str):
+        if args.readers != "pod":
+            raise InvalidInput("readers: \"pod\" or a list of member ids")
+        readers: Any = "pod"
+    else:
+        roster = ctx.roster()
+        for member_id in args.readers:
+            if not roster_mod.is_active_member(roster, member_id):
+                raise NotFound(f"readers: no active member {member_id!r} in this pod")
+        readers = frozenset(args.readers)
+    await ctx.ledger.share(doc_id, readers, ctx.now())
+    now_readers = ctx.ledger.readers(doc_id)
+    return Shared(url=ids.document_url(doc_id),
+                  readers="pod" if now_readers == "pod" else sorted(now_readers))

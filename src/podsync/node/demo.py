@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import automerge.core as am
 from rich.console import Console
 from rich.table import Table
 
@@ -22,7 +21,8 @@ from podsync.cli.init import initialise
 from podsync.home import Home
 from podsync.ids import document_url
 from podsync.node.node import Node, NodeOptions
-from podsync.repo.values import get_path, put_value
+from podsync.pod import needs
+from podsync.pod.events import items_from
 from podsync.trust.join import join_pod
 
 CONVERGE_TIMEOUT_SECONDS = 10.0
@@ -40,9 +40,11 @@ async def until(predicate: Callable[[], bool], timeout: float = CONVERGE_TIMEOUT
 
 
 def _items(node: Node, doc_id: str) -> list[str]:
+    """The titles of the needs on ``node``'s board, as its signed records make them."""
     if not node.repo.has(doc_id):
         return []
-    return sorted((get_path(node.repo.get(doc_id), "items") or {}).values())
+    board = items_from(node.ledger.counted(doc_id), needs.ADD)
+    return sorted(n.title for n in needs.needs(board, node.context.now()))
 
 
 def _heads(node: Node, doc_id: str) -> list[bytes]:
@@ -50,11 +52,7 @@ def _heads(node: Node, doc_id: str) -> list[bytes]:
 
 
 async def _add_item(node: Node, doc_id: str, key: str, text: str) -> None:
-    def edit(tx: object) -> None:
-        found = node.repo.get(doc_id).get(am.ROOT, "items")
-        assert found is not None
-        put_value(tx, found[1], key, text)
-    await node.repo.change(doc_id, edit)
+    await ops.run(node.context, "need.add", {"title": text})
 
 
 async def _report_arrival(console: Console, name: str, node: Node, doc_id: str,
@@ -89,10 +87,10 @@ async def run_demo(console: Console | None = None) -> bool:
         try:
             console.print("[bold]podsync demo[/bold]: three members' nodes on this computer "
                           "(Bo dials Ada, Cy dials Bo).")
-            board = await ada.repo.create("demo-board", lambda tx: put_value(tx, am.ROOT, "items", {}))
+            board = ada.ledger.collections()[needs.KIND]
             took = await until(lambda: all(n.repo.has(board) for n in nodes))
-            console.print(f"1. Ada made a needs board {document_url(board)}; "
-                          f"it reached Bo and Cy in {took * 1000:.0f} ms.")
+            console.print(f"1. Ada's pod has a needs board {document_url(board)}; "
+                          f"Bo and Cy held it {took * 1000:.0f} ms after their nodes started.")
 
             texts = {"ada": "Water the garden", "bo": "Fix the bike shed", "cy": "Plan Sunday's meal"}
             console.print("2. All three add a need at the same moment:")

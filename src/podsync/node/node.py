@@ -37,6 +37,7 @@ from podsync.records.verify import Signer
 from podsync.trust import join as join_mod
 from podsync.trust import membership
 from podsync.trust import roster as roster_mod
+from podsync.trust.ledger import LEGACY_MESSAGE, LegacyPod
 from podsync.trust.identity import (
     DeviceIdentity,
     device_id_from_cert_der,
@@ -118,6 +119,8 @@ class Node:
             self.policy = policy = NodePolicy(self._link_of_peer)
             self.repo = Repo(self.store, self.identity.device_id, policy)
             self.ledger = open_ledger(self.config, self.repo, signer)
+            if self.ledger.is_legacy():
+                raise LegacyPod(LEGACY_MESSAGE)
             self.access = policy.access = PodAccess(self.ledger)
             self.repo.transport = self._on_transport_effect
             self.repo.listeners.append(self._on_document_change)
@@ -440,7 +443,20 @@ class Node:
                               for r in self._peers.values() if r.endpoint == "local"],
             "documents": documents,
             "damaged_documents": damaged,
+            "unverified_records": self.unverified_records(),
         }
+
+    def unverified_records(self) -> dict[str, Any]:
+        """Records that could not be verified, per document this member reads: kept,
+        counted, never used (a forgery, a record of another pod, junk...)."""
+        docs = []
+        for doc_id, reasons in sorted(self.ledger.unverifiable().items()):
+            if doc_id != self.config.pod_id and \
+                    not self.access.member_may_read(self.config.member_id, doc_id):
+                continue
+            docs.append({"url": document_url(doc_id), "kind": self.repo.kind_of(doc_id),
+                         "count": sum(reasons.values()), "reasons": reasons})
+        return {"total": sum(d["count"] for d in docs), "documents": docs}
 
 
 def _format_sockname(sock: socket.socket) -> str:

@@ -65,6 +65,18 @@ class RecordRefused(PodsyncError):
     """The record would not count: it is not written."""
 
 
+class LegacyPod(PodsyncError):
+    """The pod was made by a podsync whose records were not signed."""
+
+
+LEGACY_MESSAGE = (
+    "this pod was made with podsync 0.1, whose records were not signed, so no node can "
+    "tell which of them are genuine and this podsync will not sync or change it. Nothing "
+    "is lost: `podsync export` still writes everything it holds. To go on, one member "
+    "founds a new pod (`podsync init` in a new home) and invites the others; see the "
+    "README, \"Pods made before signed records\"")
+
+
 def share_ref(pod_id: str, doc_id: str) -> str:
     """How share records name a document: a hash, so the id itself stays private."""
     return hashlib.sha256(_SHARE_TAG + pod_id.encode() + b"\x00" + doc_id.encode()).digest()[:16].hex()
@@ -148,6 +160,14 @@ class Ledger:
             self._kinds.clear()
             self._shares = None
         return changed
+
+    def is_legacy(self) -> bool:
+        """Whether the pod document is one podsync 0.1 wrote (a ``roster`` map and
+        no founding record): none of its records are signed."""
+        if self._replay.roster is not None:
+            return False
+        doc = self._load(self.pod_id)
+        return doc is not None and doc.get(am.ROOT, "roster") is not None
 
     def _root(self) -> Record | None:
         if not self._replay.counted:
