@@ -13,6 +13,14 @@ def items(node, doc_id):
     return get_path(node.repo.get(doc_id), "items") if node.repo.has(doc_id) else None
 
 
+async def shared(node) -> str:
+    """A document of another app, made on ``node`` and shared with the whole pod
+    (until it is shared, only its member's own devices would read it)."""
+    doc = await node.repo.create("test", lambda tx: put_value(tx, am.ROOT, "items", {}))
+    await node.ledger.share(doc, "pod", node.context.now())
+    return doc
+
+
 async def add(node, doc_id, key, value):
     def edit(tx):
         obj = node.repo.get(doc_id).get(am.ROOT, "items")[1]
@@ -23,7 +31,7 @@ async def add(node, doc_id, key, value):
 async def test_documents_and_edits_flow_both_ways(nodes: NodeFactory) -> None:
     a = await nodes.start("ada")
     b = await nodes.start("bo", peers=[a.listen_addresses[0]])
-    doc = await a.repo.create("test", lambda tx: put_value(tx, am.ROOT, "items", {}))
+    doc = await shared(a)
     await eventually(lambda: b.repo.has(doc))
     await add(b, doc, "from_b", "hello")
     await eventually(lambda: (items(a, doc) or {}).get("from_b") == "hello")
@@ -38,14 +46,14 @@ async def test_documents_and_edits_flow_both_ways(nodes: NodeFactory) -> None:
     [entry] = [d for d in status["documents"] if d["url"].endswith(doc)]
     await eventually(lambda: b.identity.device_id in
                      [d for d in a.status()["documents"] if d["url"].endswith(doc)][0]["in_sync_with"])
-    assert entry["kind"] == "test"
+    assert entry["kind"] == "automerge"  # another app's document, shared with the pod
 
 
 async def test_edits_are_relayed_through_a_middle_node(nodes: NodeFactory) -> None:
     a = await nodes.start("ada")
     b = await nodes.start("bo", peers=[a.listen_addresses[0]])
     c = await nodes.start("cy", peers=[b.listen_addresses[0]])
-    doc = await c.repo.create("test", lambda tx: put_value(tx, am.ROOT, "items", {}))
+    doc = await shared(c)
     await eventually(lambda: a.repo.has(doc))
     await add(a, doc, "a", 1)
     await eventually(lambda: (items(c, doc) or {}).get("a") == 1)
@@ -54,7 +62,7 @@ async def test_edits_are_relayed_through_a_middle_node(nodes: NodeFactory) -> No
 async def test_offline_edits_merge_after_restart_and_survive_it(nodes: NodeFactory) -> None:
     a = await nodes.start("ada")
     b = await nodes.start("bo", peers=[a.listen_addresses[0]])
-    doc = await a.repo.create("test", lambda tx: put_value(tx, am.ROOT, "items", {}))
+    doc = await shared(a)
     await eventually(lambda: b.repo.has(doc))
     await b.stop()
     nodes.nodes.remove(b)
@@ -71,7 +79,7 @@ async def test_offline_edits_merge_after_restart_and_survive_it(nodes: NodeFacto
 async def test_a_dropped_link_is_redialed_and_resyncs(nodes: NodeFactory) -> None:
     a = await nodes.start("ada")
     b = await nodes.start("bo", peers=[a.listen_addresses[0]])
-    doc = await a.repo.create("test", lambda tx: put_value(tx, am.ROOT, "items", {}))
+    doc = await shared(a)
     await eventually(lambda: b.repo.has(doc))
     for link in list(a._links.links.values()):
         link.close("test drops the link")

@@ -43,14 +43,17 @@ class Pod:
     """One replica of a real pod whose members are named in ``names`` (the first
     founds it). ``pod.id["bo"]`` is Bo's member id."""
 
-    def __init__(self, names: tuple[str, ...] = ("ana", "bo", "cy", "dee")) -> None:
+    def __init__(self, names: tuple[str, ...] = ("ana", "bo", "cy", "dee"),
+                 devices: dict[str, tuple[Any, bytes]] | None = None) -> None:
+        """``devices``: name -> (private key, certificate DER) for members whose
+        device keys exist already (a node's identity); the others get fresh ones."""
         self.names = names
         self.id: dict[str, str] = {n: ids.new_document_id() for n in names}
         self.name_of = {mid: n for n, mid in self.id.items()}
         self.signers: dict[str, Signer] = {}
         self.certs: dict[str, bytes] = {}
         for n in names:
-            key, cert = new_device_key()
+            key, cert = (devices or {}).get(n) or new_device_key()
             self.signers[n] = Signer(key, device_id_from_cert_der(cert))
             self.certs[n] = cert
         self.collections = {kind: ids.new_document_id() for kind in COLLECTIONS}
@@ -66,6 +69,19 @@ class Pod:
         for n in names[1:]:
             self.admit(n, by=founder)
 
+    def acting(self, name: str) -> Ledger:
+        """A ledger that writes as ``name``'s node does (signing with their device
+        key), straight into this replica's documents."""
+
+        async def write(doc_id: str, fn: Callable[[Any], None]) -> None:
+            with self.docs[doc_id].transaction() as tx:
+                fn(tx)
+            self.ledger.document_changed(doc_id)
+
+        return Ledger(pod_id=self.pod_id, member_id=self.id[name],
+                      book=RecordBook(None, Verifier()), signer=self.signers[name],
+                      load=self.docs.get, holds=lambda doc_id: doc_id in self.docs, write=write)
+
     def _new_ledger(self) -> Ledger:
         return Ledger(pod_id=self.pod_id, member_id=self.id[self.names[0]],
                       book=RecordBook(None, Verifier()), signer=None,
@@ -74,16 +90,27 @@ class Pod:
     # -- membership, the way nodes record it ---------------------------------
 
     def admit(self, name: str, by: str, when: dt.datetime | None = None) -> Record:
+        return self.admit_device(self.certs[name], by, when, member=self.id[name],
+                                 name=name.title())
+
+    def admit_device(self, cert: bytes, by: str, when: dt.datetime | None = None, *,
+                     member: str | None = None, name: str = "Member") -> Record:
+        """Invite and admit the device ``cert`` (a new member unless ``member``), signed
+        by ``by``'s device as a node does."""
         when = when or T0 - dt.timedelta(days=9)
         code, invite = create_invite(self.pod_id, self.id[by], self.certs[by], ["10.0.0.1:7850"],
                                      dt.timedelta(days=1), when)
         self.do(self.pod_id, Draft(graph.INVITE, {
             "invite": invite.invite_id, "verifier": invite.verifier,
             "expires": invite.expires_at.isoformat(), "for_member": None}), by, when)
-        proof = join_proof(parse_invite(code, now=when), self.certs[name])
+        proof = join_proof(parse_invite(code, now=when), cert)
         return self.do(self.pod_id, Draft(graph.ADMIT, {
-            "invite": invite.invite_id, "proof": proof, "cert": self.certs[name],
-            "member": self.id[name], "name": name.title()}), by, when)
+            "invite": invite.invite_id, "proof": proof, "cert": cert,
+            "member": member or ids.new_document_id(), "name": name}), by, when)
+
+    def remove(self, target: str, by: str, when: dt.datetime | None = None) -> Record:
+        """Record that ``by`` removed a member or device (an id)."""
+        return self.do(self.pod_id, Draft(graph.REMOVE, {"target": target}), by, when or T0)
 
     # -- writing and reading -------------------------------------------------
 

@@ -13,7 +13,8 @@ from podsync import ids
 from podsync.errors import PodsyncError, UsageError
 from podsync.home import Home
 from podsync.trust import invite as inv
-from podsync.trust import roster as rs
+from podsync.trust import membership
+from tests.pod.helpers import Pod
 from podsync.trust.identity import DeviceIdentity, create_identity
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.timezone.utc)
@@ -153,29 +154,26 @@ def test_join_proof_is_bound_to_the_certificate_and_pod(
     assert not inv.check_join_proof(other_record, proof, pod_id, cert_a)
 
 
-def test_used_is_refused_by_the_roster(
-        tmp_path: Path, pod_id: str, inviter: DeviceIdentity) -> None:
-    founder = ids.new_document_id()
-    doc = am.Document()
-    with doc.transaction() as tx:
-        rs.found_pod(tx, pod_id, "Pod", founder, "Ada", inviter.cert_der, NOW)
-    code, record = inv.create_invite(pod_id, founder, inviter.cert_der, ADDRESSES,
+async def test_used_is_refused_by_the_roster(tmp_path: Path) -> None:
+    pod = Pod(("ada",))
+    ledger = pod.acting("ada")
+    code, record = inv.create_invite(pod.pod_id, pod.id["ada"], pod.certs["ada"], ADDRESSES,
                                      dt.timedelta(hours=1), NOW)
-    with doc.transaction() as tx:
-        rs.add_invite(tx, record)
-    invite = inv.parse_invite(code, now=NOW, pod_id=pod_id)
+    await membership.add_invite(ledger, record, pod.id["ada"])
+    invite = inv.parse_invite(code, now=NOW, pod_id=pod.pod_id)
     first = _identity(tmp_path, "first").cert_der
     second = _identity(tmp_path, "second").cert_der
-    with doc.transaction() as tx:
-        rs.admit(tx, pod_id=pod_id, invite_id=invite.invite_id,
-                 proof=inv.join_proof(invite, first), cert_der=first,
-                 member_id=ids.new_document_id(), name="Bo", by_member=founder, now=NOW)
-    with pytest.raises(inv.InviteUsed, match="already used") as caught, doc.transaction() as tx:
-        rs.admit(tx, pod_id=pod_id, invite_id=invite.invite_id,
-                 proof=inv.join_proof(invite, second), cert_der=second,
-                 member_id=ids.new_document_id(), name="Cy", by_member=founder, now=NOW)
+    await membership.admit(ledger, pod_id=pod.pod_id, invite_id=invite.invite_id,
+                           proof=inv.join_proof(invite, first), cert_der=first,
+                           member_id=ids.new_document_id(), name="Bo", by_member=pod.id["ada"],
+                           now=NOW)
+    with pytest.raises(inv.InviteUsed, match="already used") as caught:
+        await membership.admit(ledger, pod_id=pod.pod_id, invite_id=invite.invite_id,
+                               proof=inv.join_proof(invite, second), cert_der=second,
+                               member_id=ids.new_document_id(), name="Cy",
+                               by_member=pod.id["ada"], now=NOW)
     assert type(caught.value) is inv.InviteUsed
-    roster = rs.view(doc)
+    roster = pod.ledger.roster
     assert roster is not None and len(roster.devices) == 2  # founder + first, not second
 
 

@@ -19,7 +19,8 @@ from podsync.home import Home
 from podsync.trust import invite as inv
 from podsync.trust import roster as rs
 from podsync.trust import tls
-from podsync.trust.identity import DeviceIdentity, create_identity
+from podsync.trust.identity import DeviceIdentity, create_identity, load_signing_key
+from tests.pod.helpers import Pod
 
 T0 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone.utc)
 # Only to keep a broken test from hanging; nothing here measures time.
@@ -35,41 +36,33 @@ def _identity(root: Path, name: str) -> DeviceIdentity:
 
 
 class Node:
-    """A pod of two devices (server ``a`` and member ``b``) and a TLS server on ``a``."""
+    """A pod of two devices (server ``a`` and member ``b``) and a TLS server on ``a``;
+    the roster is made of real signed records (tests/pod/helpers.Pod)."""
 
     def __init__(self, root: Path) -> None:
         self.a = _identity(root, "a")
         self.b = _identity(root, "b")
         self.stranger = _identity(root, "stranger")
-        self.doc = am.Document()
-        self.pod_id = ids.new_document_id()
-        self.founder = ids.new_document_id()
-        with self.doc.transaction() as tx:
-            rs.found_pod(tx, self.pod_id, "Pod", self.founder, "Ada", self.a.cert_der, T0)
-        self.b_member = self.admit(self.b).member_id
+        self.pod = Pod(("ada",), devices={"ada": (load_signing_key(Home(root / "a")),
+                                                   self.a.cert_der)})
+        self.pod_id = self.pod.pod_id
+        self.founder = self.pod.id["ada"]
+        self.b_member = self.admit(self.b)
         self.accepted: list[tls.PeerCheck] = []
         self.links: list[ssl.SSLObject] = []  # server side of every accepted link
         self.server: asyncio.Server | None = None
 
     def roster(self) -> rs.Roster:
-        roster = rs.view(self.doc)
+        roster = self.pod.ledger.roster
         assert roster is not None
         return roster
 
-    def admit(self, device: DeviceIdentity) -> rs.Admission:
-        code, record = inv.create_invite(self.pod_id, self.founder, self.a.cert_der,
-                                         ["127.0.0.1:1"], dt.timedelta(hours=1), T0)
-        invite = inv.parse_invite(code, now=T0)
-        with self.doc.transaction() as tx:
-            rs.add_invite(tx, record)
-            return rs.admit(tx, pod_id=self.pod_id, invite_id=invite.invite_id,
-                            proof=inv.join_proof(invite, device.cert_der),
-                            cert_der=device.cert_der, member_id=ids.new_document_id(),
-                            name="Member", by_member=self.founder, now=T0)
+    def admit(self, device: DeviceIdentity) -> str:
+        """Admit ``device`` as a new member; its member id."""
+        return str(self.pod.admit_device(device.cert_der, "ada", T0).body["member"])
 
     def remove(self, target: str) -> None:
-        with self.doc.transaction() as tx:
-            rs.remove(tx, target, self.founder, T0 + dt.timedelta(hours=1))
+        self.pod.remove(target, "ada", T0 + dt.timedelta(hours=1))
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         link = writer.get_extra_info("ssl_object")

@@ -72,7 +72,7 @@ def gather(ctx: PodContext, now: dt.datetime) -> Contents:
             out.add("decisions", doc_id,
                     decisions.decisions(items_from(counted, decisions.OPEN), now))
         elif kind == capacity.KIND:
-            found_checkins = capacity.checkins(items_from(counted, capacity.CHECK_IN))
+            found_checkins = capacity.checkins(items_from(counted, capacity.CHECKIN))
             all_checkins += found_checkins
             out.add("checkins", doc_id, found_checkins)
             out.add("mobilizing_asks", doc_id, capacity.asks(items_from(counted, capacity.ASK)))

@@ -84,6 +84,8 @@ class NodePolicy:
         self._link_of_peer = link_of_peer
         #: Claims of documents local apps created, being written (kept referenced).
         self._claims: set[asyncio.Task[None]] = set()
+        #: The pod document goes first on every link: its records say who reads the rest.
+        self.first: frozenset[str] = frozenset()
 
     def _link(self, peer_id: str) -> tuple[str, str | None] | None:
         return self._link_of_peer(peer_id) if self.access is not None else None

@@ -105,6 +105,7 @@ class Node:
         self._session: aiohttp.ClientSession | None = None
         self._started = False
         self._repairs: set[asyncio.Task[None]] = set()
+        self._policy_pending = False
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -122,6 +123,7 @@ class Node:
             if self.ledger.is_legacy():
                 raise LegacyPod(LEGACY_MESSAGE)
             self.access = policy.access = PodAccess(self.ledger)
+            policy.first = frozenset({self.config.pod_id})
             self.repo.transport = self._on_transport_effect
             self.repo.listeners.append(self._on_document_change)
             self.context = PodContext(self.home, self.repo, self.config, self.identity,
@@ -287,7 +289,15 @@ class Node:
             self._drop_removed_links()
             self.peering.roster_changed(self._discovery.peers.values() if self._discovery else ())
             access_changed = True
-        if access_changed:
+        if access_changed and not self._policy_pending:
+            # After the effects being carried out now (this change's own pushes go
+            # first, so peers learn a new reader record before what it governs).
+            self._policy_pending = True
+            asyncio.get_running_loop().call_soon(self._apply_policy)
+
+    def _apply_policy(self) -> None:
+        self._policy_pending = False
+        if self._started:
             self.repo.dispatch(self.repo.engine.policy_changed(time.monotonic()))
 
     def _repair(self, doc_id: str, records: list[Record]) -> None:

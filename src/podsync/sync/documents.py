@@ -97,6 +97,12 @@ class Documents:
             return ds.heads
         return sorted(self.source.heads(doc_id) or [])
 
+    def _in_order(self, doc_ids: set[str]) -> list[str]:
+        """Documents in the order they are announced: the policy's ``first`` (those
+        that decide who reads the others) ahead of the rest, each group by id."""
+        first = getattr(self.policy, "first", frozenset())
+        return sorted(doc_ids, key=lambda d: (d not in first, d))
+
     def _may_read(self, link: Link, doc_id: str) -> bool:
         return self.policy.may_read(link.peer_id, doc_id)
 
@@ -278,6 +284,8 @@ class Documents:
         self._apply(out, ds, link, pd, sync_msg, now)
         if not ds.has_content and pd.wants and not offered:
             self._want(out, ds, now)
+        if link.queue and doc_id in getattr(self.policy, "first", frozenset()):
+            self.drain(out, link, now)  # announcements may have waited for this one
 
     def _holds(self, doc_id: str) -> bool:
         ds = self.docs.get(doc_id)
@@ -405,8 +413,13 @@ class Documents:
 
     def drain(self, out: Outbox, link: Link, now: float) -> None:
         """Start queued announcements while slots are free and the link keeps up."""
+        first = getattr(self.policy, "first", frozenset())
         while (link.queue and len(link.in_flight) < MAX_DOCS_IN_FLIGHT
                and link.backlog <= SEND_BACKLOG_PAUSE_BYTES):
+            if link.queue[0] not in first and self._behind_on_first(link, first):
+                # The peer has not caught up on the documents whose records say who
+                # reads the rest; what it is offered now it could not yet admit.
+                break
             doc_id = link.queue.popleft()
             link.queued.discard(doc_id)
             if doc_id in link.docs or doc_id in link.refused or not self._may_announce(link, doc_id):
@@ -421,6 +434,14 @@ class Documents:
                 self._send_whole(out, ds, doc, link)
             elif self._sync_to(out, ds, link, self._register(ds, link)):
                 link.in_flight[doc_id] = now
+
+    def _behind_on_first(self, link: Link, first: frozenset[str]) -> bool:
+        for doc_id in first:
+            ds = self.docs.get(doc_id)
+            pd = ds.peers.get(link.conn) if ds is not None else None
+            if pd is not None and ds is not None and ds.has_content and pd.their_heads != ds.heads:
+                return True
+        return False
 
     def _send_whole(self, out: Outbox, ds: DocSync, doc: am.Document, link: Link) -> None:
         """Send a peer that holds nothing of ``ds`` the whole saved document.
@@ -475,7 +496,7 @@ class Documents:
             out.send(link.conn, Summary(self.peer_id, link.peer_id, pack_summary(entries)))
             link.summary_deadline = now + SUMMARY_TIMEOUT
             return
-        for doc_id in sorted(self.all_ids()):
+        for doc_id in self._in_order(self.all_ids()):
             if self._may_announce(link, doc_id):
                 self._enqueue(link, doc_id)
         self.drain(out, link, now)
@@ -492,7 +513,7 @@ class Documents:
         differ or that the peer lacks (``theirs`` None: no summary came, so nothing
         is known to be lacking). Those it has and we lack, it announces."""
         link.summary_deadline = None
-        for doc_id in sorted(self.all_ids()):
+        for doc_id in self._in_order(self.all_ids()):
             heads = self.current_heads(doc_id)
             if not heads or doc_id in link.docs or not self._may_read(link, doc_id):
                 continue
@@ -536,7 +557,7 @@ class Documents:
                     log.info("peer %s may no longer read document %s", link.peer_id, ds.doc_id)
                     self._unregister(ds, link)
             self._maybe_drop(ds)
-        ids = sorted(self.all_ids())
+        ids = self._in_order(self.all_ids())
         for link in self._open_links():
             if link.summary_deadline is not None:
                 continue

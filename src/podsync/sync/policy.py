@@ -23,6 +23,11 @@ class DocumentSource(Protocol):
 
 
 class SharePolicy(Protocol):
+    #: Documents announced before all others on a new link (a policy may leave it
+    #: out): the ones whose content decides who may read the rest, so a peer
+    #: learns the rules before what they govern.
+    first: frozenset[str]
+
     def may_announce(self, peer_id: str, doc_id: str) -> bool:
         """Push this document to that peer without being asked."""
 
