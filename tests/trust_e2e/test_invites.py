@@ -13,6 +13,7 @@ import pytest
 from podsync import config as config_mod
 from podsync.home import Home
 from podsync.trust import invite as invite_mod
+from podsync.trust import membership
 from podsync.trust import roster as roster_mod
 from podsync.trust.join import join_pod
 from tests.trust_e2e.conftest import (
@@ -112,7 +113,7 @@ async def test_bad_codes_are_refused_each_with_its_own_message(nodes: NodeFactor
     expired, record = invite_mod.create_invite(
         a.config.pod_id, a.config.member_id, a.identity.cert_der, a.reachable_addresses(),
         dt.timedelta(hours=1), past)
-    await a.repo.change(a.config.pod_id, lambda tx: roster_mod.add_invite(tx, record))
+    await membership.add_invite(a.ledger, record, a.config.member_id)
     assert "expired" in await refused("late", expired, 1)
 
     # A typo (one character changed): caught by the checksum, a usage error.
@@ -140,7 +141,7 @@ async def test_the_admitter_checks_expiry_with_its_own_clock(nodes: NodeFactory,
     code, record = invite_mod.create_invite(
         a.config.pod_id, a.config.member_id, a.identity.cert_der, a.reachable_addresses(),
         dt.timedelta(hours=1), past)
-    await a.repo.change(a.config.pod_id, lambda tx: roster_mod.add_invite(tx, record))
+    await membership.add_invite(a.ledger, record, a.config.member_id)
     with pytest.raises(invite_mod.InviteExpired, match="expired at"):
         await join_pod(Home(tmp_path / "slow-clock"), code, "Slow", now=past)
     assert "Slow" not in active_names(a)

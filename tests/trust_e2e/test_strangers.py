@@ -54,6 +54,7 @@ async def pod_with_content(nodes: NodeFactory) -> tuple[Node, Node, str]:
     a = await nodes.start("adelaide")
     b = await nodes.start("bonaventure", peers=[a.listen_addresses[0]])
     doc = await a.repo.create("test", lambda tx: put_value(tx, am.ROOT, "items", {"x": MARKER}))
+    await a.ledger.share(doc, "pod", a.context.now())
     await eventually(lambda: b.repo.has(doc))
     return a, b, doc
 

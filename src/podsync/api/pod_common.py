@@ -23,6 +23,7 @@ from podsync.api.context import PodContext
 # One schema for "no arguments", shared with the membership operations.
 from podsync.api.trust_ops import NoArgs  # noqa: F401 - re-exported
 from podsync.errors import InvalidInput, NotFound, NotPermitted
+from podsync.ids import parse_document_id
 from podsync.pod import common as limits
 from podsync.pod.events import Item, items_from
 from podsync.records.format import Draft, Record
@@ -123,6 +124,7 @@ def private_document(ctx: PodContext, doc_id: str, kind: str, what: str) -> str:
     A document this member may not read is answered exactly like a missing one:
     knowing an id grants nothing, not even the knowledge that it exists here.
     """
+    parse_document_id(doc_id)
     if not ctx.repo.has(doc_id) or ctx.ledger.kind(doc_id) != kind or not may_read(ctx, doc_id):
         raise NotFound(f"no {what} {doc_id} on this node")
     return doc_id

@@ -252,7 +252,8 @@ class Documents:
             self._refuse(out, link, doc_id, type(msg).__name__)
             return
         their_heads = parse_sync_heads(msg.data)
-        if not self.policy.may_write(link.peer_id, doc_id) and sync_change_count(msg.data):
+        if readable and not self.policy.may_write(link.peer_id, doc_id) \
+                and sync_change_count(msg.data):
             self._refuse(out, link, doc_id, "change")
             return
         try:
@@ -459,7 +460,8 @@ class Documents:
         readable = link.whole_doc and self._valid(doc_id) and self._may_read(link, doc_id)
         offered = (link.whole_doc and not readable and self._valid(doc_id)
                    and not self._holds(doc_id) and self.policy.may_offer(link.peer_id, doc_id))
-        if (not readable and not offered) or not self.policy.may_write(link.peer_id, doc_id):
+        if (not readable and not offered) or (readable and not self.policy.may_write(
+                link.peer_id, doc_id)):
             self._refuse(out, link, doc_id, "a whole document")
             return
         try:
