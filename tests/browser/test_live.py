@@ -13,6 +13,7 @@ from podsync.api.context import offline_context
 from podsync.errors import NotFound
 from podsync.node import Node
 from podsync.pod import needs as needs_domain
+from podsync.pod.events import items_from
 from tests.browser.conftest import Browser, NodeFactory, eventually, open_page, pod_of
 
 pytestmark = pytest.mark.slow
@@ -78,8 +79,9 @@ async def test_typing_survives_live_updates(nodes: NodeFactory, browser: Browser
 
 
 def _need(node: Node, need_id: str) -> dict[str, Any]:
-    doc = node.context.doc(node.context.collection(needs_domain.KIND))
-    return msgspec.to_builtins(needs_domain.need(doc, need_id, node.context.now()))
+    board = items_from(node.ledger.counted(node.context.collection(needs_domain.KIND)),
+                       needs_domain.ADD)
+    return msgspec.to_builtins(needs_domain.need(board, need_id, node.context.now()))
 
 
 async def test_changes_made_apart_are_marked_and_settled_from_the_page(

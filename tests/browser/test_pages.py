@@ -50,7 +50,8 @@ async def seed(ana: Node, ben: Node, cara: Node) -> None:
                     detail="It drips all night; the washer is worn.")
     # Named three weeks ago and never taken on: the board marks it neglected.
     weeks_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=21)
-    earlier = PodContext(ana.home, ana.repo, ana.config, ana.identity, node=ana, clock=lambda: weeks_ago)
+    earlier = PodContext(ana.home, ana.repo, ana.config, ana.identity, ana.ledger, node=ana,
+                         clock=lambda: weeks_ago)
     await ops.run(earlier, "need.add", {"title": "Someone to welcome new housemates", "sensing": "void",
                                         "detail": "Nobody shows newcomers where things are."})
     garden = await run(ana, "team.add", name="Garden", members=[a, c])

@@ -283,6 +283,10 @@ async def test_js_client_finds_document_created_on_node(rig: Rig, node: Node) ->
         put_value(tx, am.ROOT, "tags", ["a", "b"])
 
     doc_id = await node.repo.create("note", init)
+    # Another app's document, brought in by this member: theirs alone until shared.
+    claim = node.ledger.claim(doc_id)
+    assert claim is not None
+    await claim
     a = await rig.client()
     found = await a.call("find", url=document_url(doc_id), timeoutMs=SYNC_TIMEOUT_MS)
     assert found["ok"], found

@@ -245,13 +245,15 @@ class Documents:
 
     def on_sync(self, out: Outbox, link: Link, msg: Request | Sync, now: float) -> None:
         doc_id = msg.document_id
+        their_heads = parse_sync_heads(msg.data)
         readable = self._valid(doc_id) and self._may_read(link, doc_id)
-        offered = (not readable and self._valid(doc_id) and not self._holds(doc_id)
-                   and self.policy.may_offer(link.peer_id, doc_id))
+        # An offer: the peer holds something of a document we hold nothing of and
+        # whose readers we cannot establish yet (a peer holding nothing is asking).
+        offered = (not readable and bool(their_heads) and self._valid(doc_id)
+                   and not self._holds(doc_id) and self.policy.may_offer(link.peer_id, doc_id))
         if not readable and not offered:
             self._refuse(out, link, doc_id, type(msg).__name__)
             return
-        their_heads = parse_sync_heads(msg.data)
         if readable and not self.policy.may_write(link.peer_id, doc_id) \
                 and sync_change_count(msg.data):
             self._refuse(out, link, doc_id, "change")
