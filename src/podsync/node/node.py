@@ -400,7 +400,8 @@ class Node:
         of other pods it sees (some: multicast works on this network)."""
         found = self._discovery
         return {"enabled": found is not None, "members_seen": sorted(found.peers) if found else [],
-                "other_nodes_seen": len(found.foreign_seen) if found else 0}
+                "other_nodes_seen": len(found.foreign_seen) if found else 0,
+                "addresses": {d: list(p.addresses) for d, p in found.peers.items()} if found else {}}
 
     def status(self) -> dict[str, Any]:
         peers = self.peering.status({r.peer_id: (r.address, r.found_by, r.since)
