@@ -110,7 +110,8 @@ function nodeGone(err) {
       h("h2", { id: "offline-title" }, "Your podsync node is not running"),
       h("p", { id: "offline-why" }),
       h("p", {}, "Start it again: open a terminal and run ", h("code", {}, "podsync open"),
-        " (or ", h("code", {}, "podsync up"), "). If podsync runs as a service, it comes back by itself."),
+        " (or ", h("code", {}, "podsync up"), "). If the podsync service is installed, "
+        + "a node that failed starts again by itself."),
       h("p", {}, "What you have typed stays on this page. It reconnects by itself as soon as the node is back."));
     document.querySelector("header.top").after(box);
   }
