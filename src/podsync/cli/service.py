@@ -93,7 +93,9 @@ def run_command(
 ) -> None:
     """Run the node and start it again when it fails (what the Windows task runs)."""
     from podsync.service import definitions, supervise  # noqa: PLC0415
+    from podsync.service.logs import SUPERVISOR_LOG_NAME, log_to_file  # noqa: PLC0415
     home = initialised_home(ctx)
+    log_to_file(home, SUPERVISOR_LOG_NAME)
     args = definitions.up_arguments(listen, api, list(peer), not no_discovery)
     raise typer.Exit(supervise.supervise(home.root, args))
 

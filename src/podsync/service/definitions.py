@@ -18,6 +18,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from podsync.home import Home, default_home
+from podsync.service.logs import log_file
 
 #: Restart delays. A node exits with an error when its port is taken or its
 #: disk is full: conditions that take minutes to change, so after a quick first
@@ -95,7 +96,7 @@ def make_spec(home: Home, up_args: list[str], *, platform: str = sys.platform,
     else:
         argv = [python, "-m", "podsync", "--home", str(root), "up", "--service", *up_args]
     return ServiceSpec(name=service_name(home), home=root, argv=argv,
-                       log_file=root / "logs" / "node.log",
+                       log_file=log_file(Home(root)),
                        description=f"podsync node for {root}", up_args=list(up_args))
 
 

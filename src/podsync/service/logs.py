@@ -10,20 +10,24 @@ from podsync.home import DIR_MODE, Home
 
 LOG_DIR_NAME = "logs"
 LOG_FILE_NAME = "node.log"
+#: The restart supervisor's own lines (Windows), apart from the node's: two
+#: processes must not rotate one file.
+SUPERVISOR_LOG_NAME = "service.log"
 #: The log is for finding out why a node misbehaved lately: a few megabytes
 #: hold weeks of a healthy node's lines and cannot fill a small disk.
 LOG_MAX_BYTES = 1024 * 1024
 LOG_BACKUPS = 3
 
 
-def log_file(home: Home) -> Path:
-    return home.root / LOG_DIR_NAME / LOG_FILE_NAME
+def log_file(home: Home, name: str = LOG_FILE_NAME) -> Path:
+    return home.root / LOG_DIR_NAME / name
 
 
-def log_to_file(home: Home) -> Path:
-    """Send podsync's log (INFO and up) to the home's rotated log file instead of
-    stderr. No line ever carries the API token: it appears only in node.json."""
-    path = log_file(home)
+def log_to_file(home: Home, name: str = LOG_FILE_NAME) -> Path:
+    """Send podsync's log (INFO and up) to the home's rotated log file ``name``
+    instead of stderr. No line ever carries the API token: it appears only in
+    node.json."""
+    path = log_file(home, name)
     path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     handler = logging.handlers.RotatingFileHandler(path, maxBytes=LOG_MAX_BYTES,
                                                    backupCount=LOG_BACKUPS, encoding="utf-8")
