@@ -22,8 +22,9 @@ import typer
 
 import podsync
 from podsync.cli import (
-    decisions, demo, feedback, init, members, peer, people, practices, share, status, up,
+    decisions, demo, feedback, init, members, peer, people, practices, service, share, status, up,
 )
+from podsync.cli import open as open_page
 from podsync.cli.context import CliState
 from podsync.errors import PodsyncError
 from podsync.home import HOME_ENV, Home, atomic_write
@@ -66,7 +67,7 @@ def _global_options(
 
 
 for _module in (init, status, up, demo, members, practices, decisions, people, feedback, peer,
-                share):
+                share, service, open_page):
     _module.register(app)
 
 

@@ -22,6 +22,7 @@ from podsync import ids
 from podsync.cli.context import home_of, out, print_json
 from podsync.errors import DamagedDocument, NotFound, NotInitialised
 from podsync.home import Home
+from podsync.node.lastsync import SyncTimes
 from podsync.node.runfile import NodeRecord, running_node
 from podsync.store import DocumentStore
 from podsync.trust import identity as identity_mod
@@ -53,6 +54,7 @@ class PeerEntry(msgspec.Struct):
     since: str | None = None  # ISO 8601: connected since
     last_error: str | None = None  # why the last dial to this address failed
     links: int = 0  # open links to that device (one, once both sides settle)
+    last_synced: str | None = None  # ISO 8601: the last sync message from that device
 
 
 class Status(msgspec.Struct):
@@ -71,6 +73,9 @@ class Status(msgspec.Struct):
     version: str
     local_clients: list[dict[str, Any]] = []  # automerge-repo apps on this computer
     discovery: dict[str, Any] | None = None  # mDNS: enabled, members and other nodes seen
+    last_synced: dict[str, str] = {}  # member id -> ISO 8601 of the last sync with any of their devices
+    last_wake: dict[str, Any] | None = None  # {"at", "reason"}: the last sleep or network change noticed
+    service: dict[str, Any] | None = None  # the login service, when one is installed for this home
 
 
 def _documents(home: Home) -> tuple[list[DocumentEntry], list[DamagedEntry]]:
@@ -123,12 +128,12 @@ def collect_status(home: Home) -> Status:
         live = _live_status(record)
         if live is not None:
             try:
-                return msgspec.convert(live, Status)
+                return _with_service(home, msgspec.convert(live, Status))
             except msgspec.ValidationError:
                 pass  # an older or newer node: fall back to what the files say
     node = msgspec.convert(record, NodeRecord) if record is not None else None
     documents, damaged = _documents(home)
-    return Status(
+    return _with_service(home, Status(
         device_id=identity.device_id,
         member_id=config.member_id,
         pod_id=config.pod_id,
@@ -142,7 +147,23 @@ def collect_status(home: Home) -> Status:
         damaged_documents=damaged,
         member_name=config.member_name,
         version=podsync.__version__,
-    )
+        last_synced=SyncTimes.load(home).by_member(),
+    ))
+
+
+def _with_service(home: Home, status: Status) -> Status:
+    """Where the login service for this home is defined and logs, if it is installed."""
+    from podsync.errors import PodsyncError  # noqa: PLC0415
+    from podsync.service import definitions, managers  # noqa: PLC0415
+    spec = definitions.make_spec(home, [])
+    try:
+        manager = managers.manager_for()
+    except PodsyncError:
+        return status
+    if manager.definition_path(spec).exists():
+        status.service = {"name": spec.name, "platform": manager.platform,
+                          "definition": str(manager.definition_path(spec)), "log_file": str(spec.log_file)}
+    return status
 
 
 def _print_human(home: Home, status: Status) -> None:
@@ -158,13 +179,21 @@ def _print_human(home: Home, status: Status) -> None:
         if status.api_url:
             console.print(f"          UI {escape(status.api_url)}")
     else:
-        console.print("  node    not running (start it with [bold]podsync up[/bold])")
+        console.print("  node    not running (start it with [bold]podsync open[/bold] or "
+                      "[bold]podsync up[/bold])")
+    if status.service:
+        console.print(f"  service {escape(status.service['name'])} ({status.service['platform']}), "
+                      f"log {escape(status.service['log_file'])}")
     if status.peers:
-        peers = Table("device", "member", "address", "found by", "connected", title="Peers")
+        peers = Table("device", "member", "address", "found by", "connected", "last synced", title="Peers")
         for peer in status.peers:
-            peers.add_row(escape(peer.device_id), escape(peer.member_id or "-"),
-                          escape(peer.address), peer.found_by, "yes" if peer.connected else "no")
+            peers.add_row(escape(peer.device_id or "-"), escape(peer.member_id or "-"),
+                          escape(peer.address), peer.found_by, "yes" if peer.connected else "no",
+                          peer.last_synced or "never")
         console.print(peers)
+    elif status.last_synced:
+        for member, at in sorted(status.last_synced.items()):
+            console.print(f"  last synced with member {escape(member)} at {at}")
     if status.documents:
         docs = Table("document", "kind", "heads", title="Documents")
         for doc in status.documents:

@@ -15,7 +15,7 @@ from podsync.node import Node, NodeOptions
 from podsync.node.node import DEFAULT_API, DEFAULT_LISTEN
 
 
-async def serve(home: Home, options: NodeOptions) -> None:
+async def serve(home: Home, options: NodeOptions, *, show_token: bool = True) -> None:
     node = Node(home, options)
     await node.start()
     stop = asyncio.Event()
@@ -24,9 +24,14 @@ async def serve(home: Home, options: NodeOptions) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         print(f"podsync is up for {node.config.member_name} in pod {node.config.pod_name}.", flush=True)
-        print(f"Open this in your browser to use the pod: {node.api_url}", flush=True)
+        if show_token:
+            print(f"Open this in your browser to use the pod: {node.api_url}", flush=True)
         print(f"Pod members connect to: {', '.join(node.listen_addresses)}", flush=True)
-        print(f"Local automerge-repo apps connect to: {node.local_ws_url}", flush=True)
+        if show_token:
+            print(f"Local automerge-repo apps connect to: {node.local_ws_url}", flush=True)
+        else:  # a service's output goes to logs, where the token must not
+            print("Open the pod's page with `podsync open`; local apps find their address "
+                  "(local_ws_url) in `podsync status --json`.", flush=True)
         await stop.wait()
     finally:
         print("podsync is stopping; everything received is being saved...", file=sys.stderr, flush=True)
@@ -44,11 +49,17 @@ def up_command(
                                    help="Dial this member's node too (repeatable)."),
     no_discovery: bool = typer.Option(False, "--no-discovery",
                                       help="Do not announce or look for pod members on the LAN."),
+    service: bool = typer.Option(False, "--service",
+                                 help="Run without a terminal: log to HOME/logs/node.log and never "
+                                      "print the page's token (what `podsync service` runs)."),
 ) -> None:
     """Run the node until Ctrl-C, syncing with pod members and serving local apps."""
     logging.getLogger("podsync").setLevel(logging.INFO)
+    if service:
+        from podsync.service.logs import log_to_file  # noqa: PLC0415
+        log_to_file(home_of(ctx))
     options = NodeOptions(listen=listen, api=api, peers=list(peer), discovery=not no_discovery)
-    asyncio.run(serve(home_of(ctx), options))
+    asyncio.run(serve(home_of(ctx), options, show_token=not service))
 
 
 def register(app: typer.Typer) -> None:

@@ -124,6 +124,8 @@ class Discovery:
         self._resolving: set[asyncio.Task[None]] = set()
         self._networks: tuple[netview.Network, ...] = ()
         self._stopping = asyncio.Event()
+        self._poke = asyncio.Event()  # stop() or refresh() was called
+        self._refresh_requested = False
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -131,6 +133,7 @@ class Discovery:
         if self._task is not None:
             return
         self._stopping = asyncio.Event()
+        self._poke = asyncio.Event()
         self._task = asyncio.create_task(self._supervise(), name="podsync-discovery")
 
     async def stop(self) -> None:
@@ -139,6 +142,7 @@ class Discovery:
         if task is None:
             return
         self._stopping.set()
+        self._poke.set()
         try:
             await asyncio.wait_for(task, STOP_TIMEOUT)
         except asyncio.TimeoutError:
@@ -157,10 +161,19 @@ class Discovery:
                 if ran:
                     backoff = MIN_BACKOFF
 
+    def refresh(self) -> None:
+        """Announce ourselves and browse afresh now, as on a new network: after
+        the computer slept, the peers' caches may have dropped our records and
+        ours theirs. Starts a new mDNS session without saying goodbye."""
+        self._refresh_requested = True
+        self._poke.set()
+
     async def _sleep(self, seconds: float) -> bool:
-        """Wait ``seconds``; True if stop() was called meanwhile."""
+        """Wait ``seconds`` or until stop() or refresh(); True if stop() was called."""
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
+            await asyncio.wait_for(self._poke.wait(), seconds)
+        if not self._stopping.is_set():
+            self._poke.clear()
         return self._stopping.is_set()
 
     async def _session(self) -> bool:
@@ -168,6 +181,7 @@ class Discovery:
         to listen on changes (zeroconf joins multicast groups per interface at
         start, so a new interface needs a new instance). False if there was
         no address to run on."""
+        self._refresh_requested = False  # this session is the fresh start
         view = netview.scan(self._interface_names)
         if not view.bind:
             log.debug("mDNS: no network address yet; looking again in %.0f s", self._rescan_interval)
@@ -185,6 +199,10 @@ class Discovery:
             # error surfaces in this supervised session, not an orphan future.
             await (await aiozc.async_register_service(info, allow_name_change=True))
             while not await self._sleep(self._rescan_interval):
+                if self._refresh_requested:
+                    self._refresh_requested = False
+                    log.info("mDNS: announcing afresh")
+                    break
                 new = netview.scan(self._interface_names)
                 if new.bind != view.bind:
                     log.info("mDNS: network addresses changed; restarting")

@@ -28,7 +28,9 @@ from podsync.discovery import Discovery
 from podsync.net import LOCAL_WS_PATH, Link, LinkTable, websocket_handler
 from podsync.net.dialer import format_address, normalize_address, parse_address
 from podsync.node.access import NodePolicy, PodAccess
+from podsync.node.lastsync import SyncTimes, iso
 from podsync.node.peering import Peering
+from podsync.node.wake import WakeWatch
 from podsync.repo import ChangeEvent, Repo
 from podsync.store import DocumentStore
 from podsync.sync import Effect, PeerConnected, PeerDisconnected
@@ -100,6 +102,8 @@ class Node:
         self._peers: dict[int, PeerRecord] = {}
         self.peering: Peering
         self._discovery: Discovery | None = None
+        self.sync_times = SyncTimes.load(home)
+        self.wake = WakeWatch(self._on_wake)
         self._runners: list[web.AppRunner] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._session: aiohttp.ClientSession | None = None
@@ -146,6 +150,8 @@ class Node:
         if self.options.discovery:
             await self._start_discovery()
         self._tasks.append(asyncio.get_running_loop().create_task(self.repo.run_timers()))
+        self._tasks.append(asyncio.get_running_loop().create_task(self.wake.run()))
+        self._tasks.append(asyncio.get_running_loop().create_task(self.sync_times.run()))
         self._started = True
         atomic_write_json(self.home.node_file, self.runtime_info())
         log.info("node %s up: peers on %s, api on %s", self.identity.device_id,
@@ -177,6 +183,7 @@ class Node:
             await self._session.close()
         await self.repo.flush()
         self.store.close()
+        self.sync_times.save()
 
     async def _start_servers(self) -> None:
         peer_host, peer_port = parse_address(self.options.listen, what="--listen")
@@ -360,7 +367,18 @@ class Node:
         self.peering.link_opened(link)
 
     def _on_frame(self, conn: int, data: bytes) -> None:
+        record = self._peers.get(conn)
+        if record is not None and record.endpoint == "peer":
+            self.sync_times.heard(record.peer_id, record.member_id, time.time())
         self.repo.dispatch(self.repo.engine.receive(conn, data, time.monotonic()))
+
+    def _on_wake(self, reason: str) -> None:
+        """After sleep or a network change (:mod:`podsync.node.wake`): announce
+        afresh and redial every member not linked now, back-off or not."""
+        self.peering.set_own_addresses([*self.listen_addresses, *self.reachable_addresses()])
+        self.peering.wake_all()
+        if self._discovery is not None:
+            self._discovery.refresh()
 
     def _on_backlog(self, link: Link) -> None:
         self.repo.dispatch(self.repo.engine.send_backlog(link.conn, link.queued_bytes, time.monotonic()))
@@ -418,11 +436,14 @@ class Node:
         of other pods it sees (some: multicast works on this network)."""
         found = self._discovery
         return {"enabled": found is not None, "members_seen": sorted(found.peers) if found else [],
-                "other_nodes_seen": len(found.foreign_seen) if found else 0}
+                "other_nodes_seen": len(found.foreign_seen) if found else 0,
+                "addresses": {d: list(p.addresses) for d, p in found.peers.items()} if found else {}}
 
     def status(self) -> dict[str, Any]:
         peers = self.peering.status({r.peer_id: (r.address, r.found_by, r.since)
                                      for r in self._peers.values() if r.endpoint == "peer"})
+        for peer in peers:
+            peer["last_synced"] = self.sync_times.of(peer["device_id"])
         documents = []
         damaged = []
         for info in self.store.list_documents():
@@ -454,6 +475,8 @@ class Node:
             "documents": documents,
             "damaged_documents": damaged,
             "unverified_records": self.unverified_records(),
+            "last_synced": self.sync_times.by_member(),
+            "last_wake": self._last_wake(),
         }
 
     def unverified_records(self) -> dict[str, Any]:
@@ -467,6 +490,12 @@ class Node:
             docs.append({"url": document_url(doc_id), "kind": self.repo.kind_of(doc_id),
                          "count": sum(reasons.values()), "reasons": reasons})
         return {"total": sum(d["count"] for d in docs), "documents": docs}
+
+    def _last_wake(self) -> dict[str, str] | None:
+        if self.wake.last_wake is None:
+            return None
+        at, reason = self.wake.last_wake
+        return {"at": iso(at), "reason": reason}
 
 
 def _format_sockname(sock: socket.socket) -> str:

@@ -298,6 +298,12 @@ class Peering:
     def set_own_addresses(self, addresses: Iterable[str]) -> None:
         self._own_addresses = set(addresses)
 
+    def wake_all(self) -> None:
+        """The computer woke or changed networks: dial every member not linked
+        now at once, without waiting out a back-off grown while we were away."""
+        for dialer in [*self._device_dialers.values(), *self._address_dialers.values()]:
+            dialer.wake()
+
     # -- manual peers ---------------------------------------------------------
 
     def manual_addresses(self) -> list[str]:

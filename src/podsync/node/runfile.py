@@ -32,7 +32,18 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True  # alive, owned by someone else
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """A process that ended but whose parent has not reaped it yet (a node killed
+    after the command that started it in the background had exited, under an
+    init that reaps late): it answers signals but runs no more."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False  # no /proc (macOS, Windows): signals are all we have
 
 
 def running_node(home: Home) -> dict[str, Any] | None:

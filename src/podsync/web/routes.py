@@ -4,12 +4,21 @@ Every route needs the node's token, like the API. The first visit carries it in
 the query (``api_url``); the answer stores it in a cookie and redirects to the
 same page without it. A visit without a valid token gets a 401 page that says how
 to open the UI and nothing about the pod.
+
+``podsync open`` does not hand the token to the browser (a command line or a
+browser's history would keep it): it asks the node for a ticket, good for one
+visit within :data:`TICKET_SECONDS`, and opens ``/ui/open?ticket=...``, which the
+node exchanges for the cookie.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
+import secrets
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import qrcode
@@ -45,6 +54,15 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 
+#: A ticket lets one visit in, this long after `podsync open` asked for it: a
+#: browser that has to start first takes seconds, rarely more than a minute.
+TICKET_SECONDS = 120.0
+#: Unused tickets kept at once. One member needs one at a time; a burst of
+#: `podsync open` cannot grow the node's memory, the oldest is dropped instead.
+MAX_TICKETS = 16
+TICKET_PATH = "/ui/ticket"
+OPEN_PATH = "/ui/open"
+
 UNAUTHORIZED_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -52,10 +70,15 @@ UNAUTHORIZED_PAGE = """<!doctype html>
 <body style="font-family: system-ui, sans-serif; max-width: 36rem; margin: 3rem auto;
  padding: 0 1rem; line-height: 1.5; color: #3b2f2a; background: #fbf7f1">
 <h1>This page needs its key</h1>
-<p>Open the web UI with the link your node prints: run <code>podsync status</code>
-and open its <code>api_url</code> (it ends in <code>?token=…</code>).</p>
+<p>Run <code>podsync open</code> in a terminal: it opens this page with its key
+(and starts your node first if it is not running).</p>
 </body></html>
 """
+
+TICKET_USED_PAGE = UNAUTHORIZED_PAGE.replace(
+    "<h1>This page needs its key</h1>",
+    "<h1>This link has been used or has expired</h1>\n<p>Each link from <code>podsync open</code> "
+    "opens the page once, within two minutes.</p>")
 
 
 def _static_files() -> dict[str, Path]:
@@ -64,9 +87,36 @@ def _static_files() -> dict[str, Path]:
             for p in STATIC_DIR.rglob("*") if p.is_file() and p.suffix in CONTENT_TYPES}
 
 
-def _unauthorized() -> web.Response:
-    return web.Response(status=401, text=UNAUTHORIZED_PAGE, content_type="text/html",
+def _unauthorized(page: str = UNAUTHORIZED_PAGE) -> web.Response:
+    return web.Response(status=401, text=page, content_type="text/html",
                         headers={**SECURITY_HEADERS, "Cache-Control": "no-store"})
+
+
+def _digest(ticket: str) -> str:
+    # Kept hashed: looking a ticket up by its hash leaks nothing of it in timing.
+    return hashlib.sha256(ticket.encode()).hexdigest()
+
+
+class Tickets:
+    """One-visit tickets for ``podsync open`` (module docstring)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._expiry: dict[str, float] = {}  # digest -> expiry, oldest first
+
+    def issue(self) -> str:
+        now = self._clock()
+        self._expiry = {d: t for d, t in self._expiry.items() if t > now}
+        while len(self._expiry) >= MAX_TICKETS:
+            del self._expiry[next(iter(self._expiry))]
+        ticket = secrets.token_urlsafe(32)
+        self._expiry[_digest(ticket)] = now + TICKET_SECONDS
+        return ticket
+
+    def redeem(self, ticket: str) -> bool:
+        """True once for a live ticket; it is spent whatever the answer."""
+        expiry = self._expiry.pop(_digest(ticket), None)
+        return expiry is not None and expiry > self._clock()
 
 
 def qr_svg(data: str) -> bytes:
@@ -85,15 +135,19 @@ class WebUI:
         self.token = token
         self.cookie = token_cookie_name(token)
         self.files = _static_files()
+        self.tickets = Tickets()
+
+    def _let_in(self, location: str) -> web.Response:
+        """Keep the token for this browser session, out of the address bar."""
+        response = web.Response(status=303, headers={**SECURITY_HEADERS, "Location": location})
+        response.set_cookie(self.cookie, self.token, httponly=True, samesite="Strict", path="/")
+        return response
 
     async def page(self, request: web.Request) -> web.StreamResponse:
         if "token" in request.query:
             if not token_ok(request, self.token):
                 return _unauthorized()
-            # Keep the token for this browser session and take it out of the address bar.
-            response = web.Response(status=303, headers={**SECURITY_HEADERS, "Location": request.path})
-            response.set_cookie(self.cookie, self.token, httponly=True, samesite="Strict", path="/")
-            return response
+            return self._let_in(request.path)
         if not token_ok(request, self.token):
             return _unauthorized()
         return web.Response(body=self.files["index.html"].read_bytes(),
@@ -110,6 +164,20 @@ class WebUI:
         return web.Response(body=path.read_bytes(),
                             headers={**SECURITY_HEADERS, "Content-Type": CONTENT_TYPES[path.suffix],
                                      "Cache-Control": "no-cache"})
+
+    async def ticket(self, request: web.Request) -> web.StreamResponse:
+        """A ticket for one visit (``podsync open`` asks, with the token)."""
+        if not token_ok(request, self.token):
+            return web.json_response({"error": {"type": "Unauthorized", "exit_code": 1,
+                                                "message": "missing or wrong token"}}, status=401)
+        ticket = self.tickets.issue()
+        return web.json_response({"path": f"{OPEN_PATH}?ticket={ticket}", "expires_in": TICKET_SECONDS},
+                                 headers={"Cache-Control": "no-store"})
+
+    async def open(self, request: web.Request) -> web.StreamResponse:
+        if not self.tickets.redeem(request.query.get("ticket", "")):
+            return _unauthorized(TICKET_USED_PAGE)
+        return self._let_in("/")
 
     async def qr(self, request: web.Request) -> web.StreamResponse:
         if not token_ok(request, self.token):
@@ -130,3 +198,5 @@ def add_routes(app: web.Application, token: str) -> None:
         app.router.add_get(path, ui.page)
     app.router.add_get(STATIC_PREFIX + "{name:.+}", ui.static)
     app.router.add_get("/ui/qr.svg", ui.qr)
+    app.router.add_post(TICKET_PATH, ui.ticket)
+    app.router.add_get(OPEN_PATH, ui.open)

@@ -19,6 +19,9 @@ const PAGES = {
 // Changes arrive in bursts (one operation can touch two documents); gather
 // them for a moment so a burst costs one re-fetch.
 const GATHER_MS = 40;
+// How often a page whose node is gone asks whether it is back: quick enough to
+// feel immediate, rare enough to cost nothing on loopback.
+const RETRY_MS = 1500;
 
 const main = document.getElementById("main");
 let page = null;
@@ -96,6 +99,73 @@ function live(on) {
   document.getElementById("live-text").textContent = on ? "Live" : "Reconnecting…";
 }
 
+// When the node is gone (stopped, or the computer restarting it), say so
+// plainly and how to bring it back; nothing on the page is cleared, so what
+// the member typed is still there when the node returns.
+function nodeGone(err) {
+  let box = document.getElementById("offline");
+  if (!box) {
+    box = h("section", { id: "offline", class: "notice danger offline", role: "alert",
+                         "aria-labelledby": "offline-title" },
+      h("h2", { id: "offline-title" }, "Your podsync node is not running"),
+      h("p", { id: "offline-why" }),
+      h("p", {}, "Start it again: open a terminal and run ", h("code", {}, "podsync open"),
+        " (or ", h("code", {}, "podsync up"), "). If the podsync service is installed, "
+        + "a node that failed starts again by itself."),
+      h("p", {}, "What you have typed stays on this page. It reconnects by itself as soon as the node is back."));
+    document.querySelector("header.top").after(box);
+  }
+  document.getElementById("offline-why").textContent = err && err.status === 401
+    ? "A node answers, but this page's key no longer works: open the page again with podsync open."
+    : "This page cannot save anything or show the pod's changes until it is back.";
+}
+
+function nodeBack() {
+  const box = document.getElementById("offline");
+  if (box) box.remove();
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+let stream = null;
+let watching = false;
+
+// The event stream dropped: ask the node directly until it answers, then
+// follow it again and fetch everything (changes may have been missed).
+async function watchNode() {
+  if (watching) return;
+  watching = true;
+  live(false);
+  for (;;) {
+    try {
+      await status();
+      break;
+    } catch (err) {
+      nodeGone(err);
+      await sleep(RETRY_MS);
+    }
+  }
+  watching = false;
+  nodeBack();
+  if (!page) {
+    location.reload();  // it never came up: nothing typed yet to keep
+    return;
+  }
+  followNode();
+  schedule("*");
+}
+
+function followNode() {
+  stream = follow(changed, (on) => {
+    if (on) {
+      live(true);
+      return;
+    }
+    // We reconnect ourselves: the browser's own retry gives up on some errors.
+    stream.close();
+    watchNode();
+  });
+}
+
 async function boot() {
   const name = PAGES[location.pathname] || "overview";
   for (const link of document.querySelectorAll("nav a")) {
@@ -110,15 +180,10 @@ async function boot() {
     await page.refresh(new Set(["*"]));
   } catch (err) {
     problem(err.message);
+    if (err.status === 0 || err.status === 401) watchNode();
     return;
   }
-  let opened = false;
-  follow(changed, (on) => {
-    live(on);
-    // After a reconnect, changes may have been missed: fetch everything again.
-    if (on && opened) schedule("*");
-    opened = opened || on;
-  });
+  followNode();
 }
 
 boot();
