@@ -76,6 +76,9 @@ class Status(msgspec.Struct):
     last_synced: dict[str, str] = {}  # member id -> ISO 8601 of the last sync with any of their devices
     last_wake: dict[str, Any] | None = None  # {"at", "reason"}: the last sleep or network change noticed
     service: dict[str, Any] | None = None  # the login service, when one is installed for this home
+    #: Records kept but never used because they do not verify: {"total", "documents":
+    #: [{"url", "kind", "count", "reasons": {why: n}}]}.
+    unverified_records: dict[str, Any] | None = None
 
 
 def _documents(home: Home) -> tuple[list[DocumentEntry], list[DamagedEntry]]:
@@ -148,7 +151,29 @@ def collect_status(home: Home) -> Status:
         member_name=config.member_name,
         version=podsync.__version__,
         last_synced=SyncTimes.load(home).by_member(),
+        unverified_records=_unverified(home, config),
     ))
+
+
+def _unverified(home: Home, config: config_mod.Config) -> dict[str, Any]:
+    """Records in this home's documents that do not verify (as a running node reports)."""
+    from podsync.api.context import open_ledger  # noqa: PLC0415
+    from podsync.repo import Repo  # noqa: PLC0415
+
+    identity = identity_mod.load_identity(home)
+    with DocumentStore(home.db_path) as store:
+        repo = Repo(store, identity.device_id)
+        ledger = open_ledger(config, repo, None)
+        if ledger.roster is None:
+            return {"total": 0, "documents": []}
+        for info in store.list_documents():
+            if info.damaged is None and ledger.may_read(config.member_id, info.doc_id):
+                ledger.document_changed(info.doc_id)
+        docs = [{"url": ids.document_url(doc_id), "kind": repo.kind_of(doc_id),
+                 "count": sum(reasons.values()), "reasons": reasons}
+                for doc_id, reasons in sorted(ledger.unverifiable().items())
+                if ledger.may_read(config.member_id, doc_id) or doc_id == config.pod_id]
+    return {"total": sum(d["count"] for d in docs), "documents": docs}
 
 
 def _with_service(home: Home, status: Status) -> Status:
@@ -194,6 +219,10 @@ def _print_human(home: Home, status: Status) -> None:
     elif status.last_synced:
         for member, at in sorted(status.last_synced.items()):
             console.print(f"  last synced with member {escape(member)} at {at}")
+    unverified = (status.unverified_records or {}).get("total", 0)
+    if unverified:
+        console.print(f"  [yellow]{unverified} record(s) could not be verified[/yellow]: kept, never "
+                      "used (details with --json, under unverified_records)")
     if status.documents:
         docs = Table("document", "kind", "heads", title="Documents")
         for doc in status.documents:

@@ -1,29 +1,21 @@
-"""Validation of operation arguments and the storage shape shared by every kind.
+"""Validation of operation arguments, shared by every kind.
 
-Every operation validates its arguments here, then reads the item, then writes;
-a bad argument raises :class:`InvalidInput` before anything is written.
-
-Storage shape: a collection document has one map per collection at a fixed root
-key (``items``, ``asks``...), created once with the document. Containers are never
-created lazily: two nodes creating the same map while apart would each make their
-own, and the merge would keep only one of them (with everything written into it).
+Every operation validates its arguments here, then reads the item, then decides
+what to record; a bad argument raises :class:`InvalidInput` before any record
+is made. :func:`shown` is the other side: how a view shows a record's text,
+whatever a writer put there.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
-import secrets
 import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
-import automerge.core as am
 import msgspec
 
-from podsync.errors import InvalidInput, NotFound
-from podsync.repo import KIND_KEY
-from podsync.repo.values import get_path, put_value, to_python
+from podsync.errors import InvalidInput
 
 #: Member ids come from the roster (device-derived ids); 128 characters is far
 #: above any id podsync makes and keeps a forged id from bloating documents.
@@ -37,8 +29,6 @@ MAX_TEXT_CHARS = 20_000
 #: most about 50 members (DESIGN.md), so 100 leaves room without allowing abuse.
 MAX_LIST_ITEMS = 100
 
-ITEMS_KEY = "items"
-EVENTS_KEY = "events"
 
 
 class Note(msgspec.Struct, frozen=True):
@@ -156,94 +146,3 @@ def date_reached(iso_day: str | None, now: _dt.datetime) -> bool:
     return _dt.date.fromisoformat(iso_day) <= now.astimezone(_dt.timezone.utc).date()
 
 
-def new_id() -> str:
-    """A random item or event id; 64 bits make a collision in one pod negligible."""
-    return secrets.token_hex(8)
-
-
-def derived_id(*parts: str) -> str:
-    """An id every node computes alike from ``parts`` (so retries and concurrent
-    writes of the same thing land on one key instead of making two)."""
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
-
-
-# -- storage -------------------------------------------------------------------
-
-
-def init_document(tx: Any, kind: str, maps: Iterable[str] = (), lists: Iterable[str] = ()) -> None:
-    """Write the kind and the empty containers of a new document."""
-    tx.put(am.ROOT, KIND_KEY, am.ScalarType.Str, kind)
-    for key in maps:
-        tx.put_object(am.ROOT, key, am.ObjType.Map)
-    for key in lists:
-        tx.put_object(am.ROOT, key, am.ObjType.List)
-
-
-def kind_of(doc: Any) -> str | None:
-    found = get_path(doc, KIND_KEY)
-    return found if isinstance(found, str) else None
-
-
-def container(tx: Any, key: str, kind: str) -> bytes:
-    """The container object at root ``key``; refuses documents of another kind."""
-    found = tx.get(am.ROOT, key)
-    if kind_of(tx) != kind or found is None or not isinstance(found[0], am.ObjType):
-        raise InvalidInput(f"this is not a {kind} document")
-    return found[1]
-
-
-def child(tx: Any, obj: bytes, key: str, what: str) -> bytes:
-    """The object at ``obj[key]``, or NotFound naming ``what``."""
-    found = tx.get(obj, key)
-    if found is None or not isinstance(found[0], am.ObjType):
-        raise NotFound(f"no {what} {key}")
-    return found[1]
-
-
-def create_item(tx: Any, items: bytes, new: str, fields: dict[str, Any]) -> None:
-    """Write a new item: its immutable creation fields and an empty event list."""
-    put_value(tx, items, new, {"id": new, **fields, EVENTS_KEY: []})
-
-
-def read(tx: Any, obj: bytes) -> dict[str, Any]:
-    value = to_python(tx, obj)
-    return value if isinstance(value, dict) else {}
-
-
-def read_root(doc: Any, key: str) -> dict[str, Any] | None:
-    """The map at root ``key`` as plain Python, or None."""
-    value = get_path(doc, key)
-    return value if isinstance(value, dict) else None
-
-
-def collection(doc: Any, key: str) -> dict[str, dict[str, Any]]:
-    """Every item of the root map ``key`` as plain Python (empty when absent)."""
-    value = get_path(doc, key)
-    if not isinstance(value, dict):
-        return {}
-    return {k: v for k, v in value.items() if isinstance(v, dict)}
-
-
-def append_event(tx: Any, item: bytes, *, by: str, at: str, op: str,
-                 after: list[str], args: dict[str, Any]) -> str:
-    """Append one event to ``item``'s event list; returns the event id."""
-    events = child(tx, item, EVENTS_KEY, "event list in item")
-    event_id = new_id()
-    put_value(tx, events, tx.length(events),
-              {**args, "id": event_id, "at": at, "by": by, "op": op, "after": after},
-              insert=True)
-    return event_id
-
-
-def derive_items(doc: Any, derive: Any, now: _dt.datetime) -> list[Any]:
-    """Every item of ``doc``'s collection, derived as of ``now``, oldest first."""
-    items = [derive(raw, now) for raw in collection(doc, ITEMS_KEY).values()]
-    return sorted(items, key=lambda item: (item.created_at, item.id))
-
-
-def derive_item(doc: Any, item_id: str, derive: Any, now: _dt.datetime, what: str) -> Any:
-    """One item of ``doc``'s collection as of ``now``; NotFound names ``what``."""
-    raw = collection(doc, ITEMS_KEY).get(item_id)
-    if raw is None:
-        raise NotFound(f"no {what} {item_id}")
-    return derive(raw, now)

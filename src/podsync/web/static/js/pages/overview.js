@@ -179,6 +179,26 @@ function renderDoc(d, peers) {
     h("td", {}, names.length ? names.join(", ") : h("span", { class: "meta" }, "no connected peer yet")));
 }
 
+// Records that could not be verified: kept, never used. Shown so nobody has to
+// take on trust that a member's modified software wrote nothing odd.
+const REASONS = {
+  "bad-signature": "signed by someone other than who it claims",
+  "unknown-signer": "signed by a device this one does not know",
+  "malformed": "not a record",
+  "misplaced": "stored under the wrong key",
+};
+
+function unverified(records) {
+  if (!records || !records.total) return [];
+  const lines = records.documents.map((d) => h("li", {},
+    `${KIND_NAMES[d.kind] || d.kind || "other"}: `,
+    Object.entries(d.reasons).map(([why, n]) => `${n} ${REASONS[why] || why}`).join("; ")));
+  return [h("div", { class: "notice warn", "data-part": "unverified" },
+    h("p", {}, `${records.total} record${records.total === 1 ? "" : "s"} could not be verified. `
+      + "They are kept and never used: whatever they claim changes nothing here."),
+    h("ul", { class: "rows" }, lines))];
+}
+
 function renderSync() {
   const st = app.status;
   const peers = (st.peers || []).filter((p) => p.device_id);
@@ -206,6 +226,7 @@ function renderSync() {
     h("tbody", {}, docs.map((d) => renderDoc(d, connected)))));
   el.sync.replaceChildren(
     summary,
+    ...unverified(st.unverified_records),
     h("h3", { class: "sub" }, "Peers"), peerTable,
     h("h3", { class: "sub" }, "Documents"),
     h("p", { class: "meta" }, "Each document is the same on two devices when their latest changes match."),
