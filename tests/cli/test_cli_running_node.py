@@ -115,6 +115,18 @@ def test_the_node_refusing_a_request_is_the_command_failing(podsync: Podsync, ho
     with _node_api(500, b"<html>proxy error</html>") as (url, _):
         _record(home_dir, url)
         assert_clean_failure(podsync("need", "list"), 1, "the node answered HTTP 500")
+    # An error answer never makes the command succeed, whatever exit code it names.
+    odd = {"error": {"type": "UsageError", "message": "no such thing", "exit_code": 0}}
+    with _node_api(404, json.dumps(odd).encode()) as (url, _):
+        _record(home_dir, url)
+        assert_clean_failure(podsync("need", "list"), 1, "no such thing")
+
+
+def test_an_answer_that_is_not_json_is_no_result(podsync: Podsync, home_dir: Path) -> None:
+    assert podsync("init", "--name", "Ada").returncode == 0
+    with _node_api(200, b"<html>a web server now has this port</html>") as (url, _):
+        _record(home_dir, url)
+        assert_clean_failure(podsync("need", "list", "--json"), 1, "not JSON")
 
 
 def test_a_running_node_that_does_not_answer_is_unreachable(podsync: Podsync, home_dir: Path) -> None:

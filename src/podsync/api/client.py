@@ -56,7 +56,12 @@ def _call_node(api_url: str, name: str, args: dict[str, Any]) -> Any:
     status, body = request_node(api_url, "POST", f"/api/ops/{name}", json.dumps(args).encode())
     if status >= 400:
         raise error_from_response(status, body)
-    return json.loads(body or b"null")
+    try:
+        return json.loads(body or b"null")
+    except ValueError:
+        # Another program on the port a node once had, say: never a result.
+        raise errors.PodsyncError(f"the node answered HTTP {status} with something that is "
+                                  "not JSON") from None
 
 
 def request_node(api_url: str, method: str, path: str, body: bytes | None = None, *,
@@ -89,12 +94,12 @@ def request_node(api_url: str, method: str, path: str, body: bytes | None = None
 
 
 def error_from_response(status: int, body: bytes) -> errors.PodsyncError:
-    """The PodsyncError an API error answer stands for."""
+    """The PodsyncError an API error answer stands for (never one that exits 0)."""
     try:
         detail = json.loads(body)["error"]
         message, exit_code = str(detail["message"]), int(detail.get("exit_code", 1))
     except (ValueError, KeyError, TypeError):
         return errors.PodsyncError(f"the node answered HTTP {status}")
     err = errors.PodsyncError(message)
-    err.exit_code = exit_code
+    err.exit_code = exit_code if exit_code in (1, 2, 3) else 1  # CONTRACT.md's failure codes
     return err
