@@ -31,11 +31,11 @@ import automerge.core as am
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from podsync.addresses import ADDRESS_BOOK_NAME  # noqa: E402
 from podsync.api import ops  # noqa: E402
 from podsync.cli.init import initialise  # noqa: E402
 from podsync.home import Home  # noqa: E402
 from podsync.node import Node, NodeOptions  # noqa: E402
-from podsync.node.peering import ADDRESS_BOOK_NAME  # noqa: E402
 from podsync.repo.values import put_value  # noqa: E402
 from podsync.trust.join import join_pod  # noqa: E402
 

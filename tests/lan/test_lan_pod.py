@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 
 import pytest
 
+from podsync.addresses import ADDRESS_TTL_SECONDS, AddressBook
 from podsync.home import Home
-from podsync.node.peering import ADDRESS_TTL_SECONDS, AddressBook
 from tests.lan.conftest import Host, Lan
 
 # ---------------------------------------------------------------- the address book

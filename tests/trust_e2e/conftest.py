@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from podsync.addresses import ADDRESS_BOOK_NAME
 from podsync.api import ops
 from podsync.home import Home
 from podsync.node import Node
-from podsync.node.peering import ADDRESS_BOOK_NAME
 from podsync.trust import roster as roster_mod
 from podsync.trust.join import join_pod
 from tests.node.conftest import NodeFactory, eventually

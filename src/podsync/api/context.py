@@ -4,6 +4,10 @@ A :class:`PodContext` is made by the running node for API calls, or by
 :func:`offline_context` for a CLI command when no node runs for the home. In the
 offline case the repo works straight on the store; what it writes syncs the next
 time the node runs.
+
+The API owns the interface it needs from a running node (:class:`RunningNode`);
+the node provides it. So the API never imports the node, and the node imports
+the API to serve it.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import automerge.core as am
 
@@ -26,15 +30,34 @@ from podsync.trust import roster as roster_mod
 from podsync.trust.identity import DeviceIdentity, load_identity, load_signing_key
 from podsync.trust.ledger import LEGACY_MESSAGE, LegacyPod, Ledger
 
-if TYPE_CHECKING:
-    from podsync.node import Node
-
 T = TypeVar("T")
+
+
+class ManualPeers(Protocol):
+    """The running node's manual peers: kept in its address book, dialed while it runs."""
+
+    def add_manual(self, address: str, *, persist: bool) -> str:
+        """Dial ``address`` now; ``persist`` keeps it across restarts."""
+
+    def remove_manual(self, address: str) -> bool:
+        """Stop dialing ``address``; False if it was not a manual peer."""
+
+    def manual_status(self) -> list[dict[str, Any]]:
+        """Each manual peer: address, saved, device_id, member_id, connected, last_error."""
+
+
+class RunningNode(Protocol):
+    """What operations ask of the node they run in (:class:`podsync.node.Node`)."""
+
+    peering: ManualPeers
+
+    def reachable_addresses(self) -> list[str]:
+        """Addresses other devices can dial this node at."""
 
 
 class PodContext:
     def __init__(self, home: Home, repo: Repo, config: Config, identity: DeviceIdentity,
-                 ledger: Ledger, node: "Node | None" = None,
+                 ledger: Ledger, node: RunningNode | None = None,
                  clock: Callable[[], dt.datetime] | None = None) -> None:
         self.home = home
         self.repo = repo

@@ -1,6 +1,6 @@
 """Manual peers: addresses of members' nodes to dial when discovery cannot find them.
 
-They live in the home's address book (:mod:`podsync.node.peering`). With the node
+They live in the home's address book (:mod:`podsync.addresses`). With the node
 running, the node changes its book and dials a new peer at once; without it, the
 book is changed on disk and read when the node next starts.
 """
@@ -11,11 +11,10 @@ from typing import Any
 
 import msgspec
 
+from podsync.addresses import AddressBook, normalize_address
 from podsync.api.context import PodContext
 from podsync.api.ops import op
 from podsync.errors import NotFound
-from podsync.net.dialer import normalize_address
-from podsync.node.peering import AddressBook
 from podsync.trust import roster as roster_mod
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from podsync.cli.context import out, print_json
+from podsync.cli.context import escape, make_table, out, print_json
 from podsync.cli.lookup import JSON_OPTION, Lookup, moment, reconciliation, show
 
 decision_app = typer.Typer(help="Decisions by advice process: ask, listen, integrate, decide.",
@@ -88,7 +86,7 @@ def decision_list(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
     if json:
         print_json(decisions)
         return
-    table = Table("id", "decision", "decider", "state", "advice", title="Decisions")
+    table = make_table("id", "decision", "decider", "state", "advice", title="Decisions")
     for d in decisions:
         advice = [f"{escape(lookup.name(a['by']))}: {a['stance']} ({a['id']})"
                   + (" — integrated" if a["integration"] and a["integration"]["integrated"]

@@ -6,11 +6,11 @@ import asyncio
 
 import typer
 
-from podsync.node.demo import run_demo
-
 
 def demo_command() -> None:
     """Show a small pod syncing: three nodes in this process, on loopback."""
+    from podsync.node.demo import run_demo  # noqa: PLC0415 - whole nodes, for this command only
+
     ok = asyncio.run(run_demo())
     if not ok:
         raise typer.Exit(1)

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import msgspec
 import typer
-from rich.markup import escape
 
-from podsync.cli.context import out, print_json
+from podsync.cli.context import escape, out, print_json
 from podsync.cli.lookup import JSON_OPTION, NOTE_OPTION, Lookup, show
 from podsync.errors import UsageError
 from podsync.home import atomic_write

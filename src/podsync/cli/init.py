@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import datetime
 import os
+from typing import TYPE_CHECKING
 
 import msgspec
 import typer
-from rich.markup import escape
 
 from podsync import config as config_mod
-from podsync.cli.context import home_of, out
+from podsync.cli.context import escape, home_of, out
 from podsync.errors import AlreadyInitialised, HomeError
 from podsync.home import FILE_MODE, Home
-from podsync.pod.founding import found_pod
-from podsync.records.verify import Signer
-from podsync.store import DocumentStore
-from podsync.trust import identity as identity_mod
+
+if TYPE_CHECKING:
+    from podsync.trust.identity import DeviceIdentity
 
 # What podsync itself keeps in a home. A directory holding anything else is
 # somebody else's (``--home ~`` by mistake): init refuses rather than tighten its
@@ -42,12 +41,18 @@ def _check_home_is_ours(home: Home) -> None:
 
 
 def initialise(home: Home, member_name: str, pod_name: str | None = None) -> tuple[
-        identity_mod.DeviceIdentity, config_mod.Config]:
+        DeviceIdentity, config_mod.Config]:
     """Create identity, secrets, store and config in ``home`` for a new pod.
 
     The config is written last: a home counts as initialised only once it exists,
     so an init cut short can simply be run again.
     """
+    # Keys, the store and the pod's first documents: only this command makes them.
+    from podsync.pod.founding import found_pod  # noqa: PLC0415
+    from podsync.records.verify import Signer  # noqa: PLC0415
+    from podsync.store import DocumentStore  # noqa: PLC0415
+    from podsync.trust import identity as identity_mod  # noqa: PLC0415
+
     if home.is_initialised():
         raise AlreadyInitialised(f"{home.root} is already initialised; use another --home "
                                  "for a second node on this machine")

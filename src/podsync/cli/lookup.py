@@ -11,11 +11,9 @@ import datetime as dt
 from typing import Any
 
 import typer
-from rich.markup import escape
 
 from podsync.api import client
-from podsync.api.trust_ops import parse_duration
-from podsync.cli.context import home_of, out, print_json
+from podsync.cli.context import escape, home_of, out, print_json
 from podsync.errors import InvalidInput, NotFound, UsageError
 from podsync.home import Home
 
@@ -85,6 +83,9 @@ class Lookup:
 def moment(text: str, field: str) -> str:
     """``3d`` / ``12h`` / ``30m`` from now, or an ISO date or date-time (local time
     unless it says otherwise), as an ISO date-time with its offset."""
+    # Only commands that take a time need the operations' parser (and what it imports).
+    from podsync.api.trust_ops import parse_duration  # noqa: PLC0415
+
     try:
         return (dt.datetime.now(dt.timezone.utc) + parse_duration(text)).isoformat(
             timespec="seconds")

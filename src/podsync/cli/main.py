@@ -6,35 +6,100 @@ exits with its code (CONTRACT.md: 1 cannot be done, 2 bad usage, 3 unreachable).
 Usage errors caught by the option parser exit 2. Anything else is a bug: one line
 on stderr, the traceback saved in the home (or shown with ``PODSYNC_DEBUG=1``),
 exit 1.
+
+A command's module is imported only when that command runs (or ``--help`` lists
+it): a listing must not pay for the node, the network stack or ``podsync up``.
 """
 
 from __future__ import annotations
 
 import datetime
+import importlib
 import logging
 import os
 import sys
 import traceback
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
+from typer.core import TyperGroup
 
 import podsync
-from podsync.cli import (
-    decisions, demo, feedback, init, members, peer, people, practices, service, share, status, up,
-)
-from podsync.cli import open as open_page
 from podsync.cli.context import CliState
 from podsync.errors import PodsyncError
 from podsync.home import HOME_ENV, Home, atomic_write
+
+if TYPE_CHECKING:
+    from typer._click import Command  # typer's own copy of click
 
 DEBUG_ENV = "PODSYNC_DEBUG"
 # Only the latest unexpected error is kept: enough to report a bug, and the file
 # cannot grow without bound on a machine that hits the same bug every minute.
 CRASH_LOG_NAME = "last-error.log"
 
+#: Every command, in the order ``--help`` lists them, and the module whose
+#: ``register(app)`` adds it.
+COMMANDS = {
+    "init": "podsync.cli.init",
+    "status": "podsync.cli.status",
+    "up": "podsync.cli.up",
+    "demo": "podsync.cli.demo",
+    "invite": "podsync.cli.members",
+    "join": "podsync.cli.members",
+    "members": "podsync.cli.members",
+    "remove": "podsync.cli.members",
+    "export": "podsync.cli.feedback",
+    "need": "podsync.cli.practices",
+    "agreement": "podsync.cli.practices",
+    "decision": "podsync.cli.decisions",
+    "capacity": "podsync.cli.people",
+    "mobilizing": "podsync.cli.people",
+    "team": "podsync.cli.people",
+    "feedback": "podsync.cli.feedback",
+    "peer": "podsync.cli.peer",
+    "share": "podsync.cli.share",
+    "service": "podsync.cli.service",
+    "open": "podsync.cli.open",
+    "stop": "podsync.cli.open",
+}
+
+
+class CommandTable(TyperGroup):
+    """The top-level group: loads a command from its module the first time it is asked for."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self._loaded: set[str] = set()
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            self.load(COMMANDS[cmd_name])
+        return self.commands.get(cmd_name)
+
+    def resolve_command(self, ctx: typer.Context, args: list[str]) -> tuple[
+            str | None, Command | None, list[str]]:
+        if args and args[0] not in COMMANDS:
+            # Not a command: load them all, so "Did you mean ...?" can name any of them.
+            for module in dict.fromkeys(COMMANDS.values()):
+                self.load(module)
+        return super().resolve_command(ctx, args)
+
+    def load(self, module_name: str) -> None:
+        """Add the commands ``module_name`` registers, built as typer builds any group."""
+        if module_name in self._loaded:
+            return
+        self._loaded.add(module_name)
+        holder = typer.Typer()
+        importlib.import_module(module_name).register(holder)
+        self.commands.update(typer.main.get_group(holder).commands)
+
+
 app = typer.Typer(
+    cls=CommandTable,
     name="podsync",
     help="Local-first sync for pods: shared records merged peer to peer, no server.",
     no_args_is_help=True,
@@ -64,11 +129,6 @@ def _global_options(
     ),
 ) -> None:
     ctx.ensure_object(CliState).home = Home(home)
-
-
-for _module in (init, status, up, demo, members, practices, decisions, people, feedback, peer,
-                share, service, open_page):
-    _module.register(app)
 
 
 def _debug() -> bool:

@@ -5,17 +5,12 @@ There is no admin: any member's node may invite and remove.
 
 from __future__ import annotations
 
-import asyncio
 import io
 
-import qrcode
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from podsync.api import client
-from podsync.cli.context import home_of, out, print_json
-from podsync.trust.join import join_pod
+from podsync.cli.context import escape, home_of, make_table, out, print_json
 
 
 def invite_command(
@@ -33,6 +28,8 @@ def invite_command(
     console = out()
     console.print(result["code"], soft_wrap=True)
     if qr:
+        import qrcode  # noqa: PLC0415 - only this option draws one
+
         code = qrcode.QRCode(border=1)
         code.add_data(result["code"])
         buffer = io.StringIO()
@@ -51,6 +48,10 @@ def join_command(
                                         "addresses cannot be reached."),
 ) -> None:
     """Join the pod an invite code belongs to, through any reachable member."""
+    import asyncio  # noqa: PLC0415 - joining alone needs the node's network stack
+
+    from podsync.trust.join import join_pod  # noqa: PLC0415
+
     config = asyncio.run(join_pod(home_of(ctx), code, name, list(peer)))
     out().print(f"Joined the pod [bold]{escape(config.pod_name)}[/bold] as "
                 f"{escape(config.member_name)}. Start your node with [bold]podsync up[/bold].")
@@ -65,7 +66,7 @@ def members_command(
     if json:
         print_json(members)
         return
-    table = Table("member", "id", "status", "devices", title="Members")
+    table = make_table("member", "id", "status", "devices", title="Members")
     for m in members:
         devices = "\n".join(f"{d['device_id']}{' (this device)' if d['this_device'] else ''}"
                             f"{'' if d['status'] == 'active' else ' removed'}" for d in m["devices"])

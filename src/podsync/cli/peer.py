@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from podsync.api import client
-from podsync.cli.context import home_of, out, print_json
+from podsync.cli.context import escape, home_of, make_table, out, print_json
 
 peer_app = typer.Typer(
     name="peer",
@@ -42,7 +40,7 @@ def list_command(
         out().print("No manual peers. Nodes on the same network find each other by themselves; "
                     "add one with [bold]podsync peer add HOST:PORT[/bold] if they do not.")
         return
-    table = Table("address", "device", "connected", "kept", "last error", title="Manual peers")
+    table = make_table("address", "device", "connected", "kept", "last error", title="Manual peers")
     for e in entries:
         table.add_row(escape(e["address"]), escape(e["device_id"] or "not reached yet"),
                       "yes" if e["connected"] else "no", "yes" if e["saved"] else "this run only",

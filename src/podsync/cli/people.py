@@ -7,10 +7,8 @@
 from __future__ import annotations
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from podsync.cli.context import out, print_json
+from podsync.cli.context import escape, make_table, out, print_json
 from podsync.cli.lookup import JSON_OPTION, NOTE_OPTION, Lookup, show
 
 capacity_app = typer.Typer(help="Where each member's capacity is, and what they hold.",
@@ -37,7 +35,7 @@ def capacity_list(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
     if json:
         print_json(rows)
         return
-    table = Table("member", "capacity", "needs held", "agreements", title="Capacity and load")
+    table = make_table("member", "capacity", "needs held", "agreements", title="Capacity and load")
     for r in rows:
         current = r["current"]
         capacity = (f"{current['level']}" + (f" — {escape(current['note'])}" if current["note"]
@@ -93,7 +91,7 @@ def mobilizing_list(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
     if json:
         print_json(asks)
         return
-    table = Table("id", "asked", "need", "answer", "discernment", title="Are you mobilizing?")
+    table = make_table("id", "asked", "need", "answer", "discernment", title="Are you mobilizing?")
     for a in asks:
         table.add_row(a["id"], f"{escape(lookup.name(a['asker']))} → "
                                f"{escape(lookup.name(a['member']))}", a["need"],
@@ -120,7 +118,7 @@ def team_list(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
     if json:
         print_json(lookup.teams)
         return
-    table = Table("id", "team", "members", title="Teams")
+    table = make_table("id", "team", "members", title="Teams")
     for t in lookup.teams:
         table.add_row(t["id"], escape(t["name"]), escape(lookup.names(t["members"])))
     out().print(table)
@@ -157,7 +155,7 @@ def team_items(ctx: typer.Context,
     if json:
         print_json(items)
         return
-    table = Table("id", "team", "item", "from", "state", title="Team items")
+    table = make_table("id", "team", "item", "from", "state", title="Team items")
     for i in items:
         table.add_row(i["id"], escape(lookup.team_name(i["team"])),
                       escape(i["title"]) + (f"\n{escape(i['detail'])}" if i["detail"] else ""),

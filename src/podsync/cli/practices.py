@@ -9,10 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from podsync.cli.context import out, print_json
+from podsync.cli.context import escape, make_table, out, print_json
 from podsync.cli.lookup import JSON_OPTION, NOTE_OPTION, Lookup, reconciliation, show
 
 need_app = typer.Typer(help="The needs board: name a need, take it on, attend to it.",
@@ -49,7 +47,7 @@ def need_list(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
     if json:
         print_json(board)
         return
-    table = Table("id", "need", "state", "holders", "signals", title="Needs")
+    table = make_table("id", "need", "state", "holders", "signals", title="Needs")
     for n in board:
         holders = ", ".join(escape(lookup.name(h["member"])) + (" (contact)" if h["point_of_contact"]
                                                                 else "") for h in n["holders"])
@@ -150,7 +148,7 @@ def agreement_list(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
     if json:
         print_json(agreements)
         return
-    table = Table("id", "agreement", "state", "parties", "review on", title="Agreements")
+    table = make_table("id", "agreement", "state", "parties", "review on", title="Agreements")
     for a in agreements:
         parties = "\n".join(
             escape(lookup.name(p["member"])) + ": " + (

@@ -6,26 +6,20 @@ The ``--json`` shape is part of CONTRACT.md; fields may be added, never renamed.
 from __future__ import annotations
 
 import json as jsonlib
-import urllib.error
-import urllib.parse
-import urllib.request
 from typing import Any
 
 import msgspec
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 import podsync
 from podsync import config as config_mod
 from podsync import ids
-from podsync.cli.context import home_of, out, print_json
-from podsync.errors import DamagedDocument, NotFound, NotInitialised
+from podsync.api import client
+from podsync.cli.context import escape, home_of, make_table, out, print_json
+from podsync.errors import DamagedDocument, NotFound, NotInitialised, UnreachableError
 from podsync.home import Home
 from podsync.node.lastsync import SyncTimes
 from podsync.node.runfile import NodeRecord, running_node
-from podsync.store import DocumentStore
-from podsync.trust import identity as identity_mod
 
 
 #: The running node answers from memory; a node that takes longer is stuck.
@@ -84,6 +78,8 @@ class Status(msgspec.Struct):
 def _documents(home: Home) -> tuple[list[DocumentEntry], list[DamagedEntry]]:
     """Every stored document, each loaded once so damaged bytes are found (and
     recorded as damaged by the store) rather than reported as sound."""
+    from podsync.store import DocumentStore  # noqa: PLC0415 - only when no node runs
+
     healthy: list[DocumentEntry] = []
     damaged: list[DamagedEntry] = []
     with DocumentStore(home.db_path) as store:
@@ -109,12 +105,11 @@ def _live_status(record: dict[str, Any]) -> dict[str, Any] | None:
     api_url = record.get("api_url")
     if not isinstance(api_url, str):
         return None
-    parts = urllib.parse.urlsplit(api_url)
-    url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, "/api/status", parts.query, ""))
     try:
-        with urllib.request.urlopen(url, timeout=LIVE_STATUS_TIMEOUT_SECONDS) as resp:
-            live = jsonlib.loads(resp.read())
-    except (urllib.error.URLError, OSError, ValueError):
+        code, body = client.request_node(api_url, "GET", "/api/status",
+                                         timeout=LIVE_STATUS_TIMEOUT_SECONDS)
+        live = jsonlib.loads(body) if code == 200 else None
+    except (UnreachableError, ValueError):
         return None
     return live if isinstance(live, dict) else None
 
@@ -124,8 +119,6 @@ def collect_status(home: Home) -> Status:
     if not home.is_initialised():
         raise NotInitialised(f"{home.root} is not a podsync home yet; run "
                              "`podsync init --name NAME` first (or pick another with --home)")
-    identity = identity_mod.load_identity(home)
-    config = config_mod.load_config(home)
     record = running_node(home)
     if record is not None:
         live = _live_status(record)
@@ -134,6 +127,11 @@ def collect_status(home: Home) -> Status:
                 return _with_service(home, msgspec.convert(live, Status))
             except msgspec.ValidationError:
                 pass  # an older or newer node: fall back to what the files say
+    # What the files say: the identity's keys and the store, for this path only.
+    from podsync.trust import identity as identity_mod  # noqa: PLC0415
+
+    identity = identity_mod.load_identity(home)
+    config = config_mod.load_config(home)
     node = msgspec.convert(record, NodeRecord) if record is not None else None
     documents, damaged = _documents(home)
     return _with_service(home, Status(
@@ -210,7 +208,8 @@ def _print_human(home: Home, status: Status) -> None:
         console.print(f"  service {escape(status.service['name'])} ({status.service['platform']}), "
                       f"log {escape(status.service['log_file'])}")
     if status.peers:
-        peers = Table("device", "member", "address", "found by", "connected", "last synced", title="Peers")
+        peers = make_table("device", "member", "address", "found by", "connected", "last synced",
+                           title="Peers")
         for peer in status.peers:
             peers.add_row(escape(peer.device_id or "-"), escape(peer.member_id or "-"),
                           escape(peer.address), peer.found_by, "yes" if peer.connected else "no",
@@ -224,7 +223,7 @@ def _print_human(home: Home, status: Status) -> None:
         console.print(f"  [yellow]{unverified} record(s) could not be verified[/yellow]: kept, never "
                       "used (details with --json, under unverified_records)")
     if status.documents:
-        docs = Table("document", "kind", "heads", title="Documents")
+        docs = make_table("document", "kind", "heads", title="Documents")
         for doc in status.documents:
             docs.add_row(escape(doc.url), escape(doc.kind), str(len(doc.heads)))
         console.print(docs)

@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import aiohttp
 
-from podsync.errors import UsageError
 from podsync.net.link import HEARTBEAT_SECONDS, Link
 from podsync.sync.limits import MAX_FRAME_BYTES
 
@@ -66,23 +65,6 @@ class BackoffIter:
 
 
 Authorize = Callable[[str, ssl.SSLObject | None], str | None]
-
-
-def parse_address(text: str, *, what: str = "address") -> tuple[str, int]:
-    """``host:port`` (``[v6]:port`` for IPv6) into its parts; UsageError if malformed."""
-    host, sep, port_text = text.strip().rpartition(":")
-    if not sep or not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise UsageError(f"{what} must look like HOST:PORT, not {text!r}")
-    return host.strip("[]"), int(port_text)
-
-
-def format_address(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def normalize_address(text: str, *, what: str = "address") -> str:
-    """One spelling per address (``[v6]:port``), so lists compare equal."""
-    return format_address(*parse_address(text, what=what))
 
 
 class Dialer:

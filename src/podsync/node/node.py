@@ -18,6 +18,7 @@ import msgspec
 from aiohttp import web
 
 from podsync import __version__
+from podsync.addresses import format_address, normalize_address, parse_address
 from podsync.api.context import PodContext, open_ledger
 from podsync.api.server import MAX_BODY_BYTES, Api, error_response, json_errors
 from podsync.config import Config, load_config
@@ -26,7 +27,6 @@ from podsync.home import Home, atomic_write_json
 from podsync.ids import document_url, hex_heads
 from podsync.discovery import Discovery
 from podsync.net import LOCAL_WS_PATH, Link, LinkTable, websocket_handler
-from podsync.net.dialer import format_address, normalize_address, parse_address
 from podsync.node.access import NodePolicy, PodAccess
 from podsync.node.lastsync import SyncTimes, iso
 from podsync.node.peering import Peering

@@ -1,0 +1,111 @@
+"""A command imports what it uses, and no more.
+
+Importing every module a command might need costs more than the command itself
+(the node's network stack alone takes a third of a second to import). These
+tests run the real entry point in a fresh interpreter and look at ``sys.modules``
+when it exits: a listing on the store must not load the node or the network; a
+listing through a running node must not load automerge, the store or the pod's
+practices either. The timings themselves are in tests/bench/cli_bench.py.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cli_helpers import COMMAND_TIMEOUT_S, Podsync, podsync_env
+
+from podsync.cli.main import COMMANDS, CommandTable
+from tests.node.test_up_cli import start_up
+
+#: Runs the entry point with the given arguments; prints the loaded modules to
+#: stderr as the interpreter exits (after the command's own output).
+PROBE = """
+import atexit, json, sys
+atexit.register(lambda: sys.stderr.write("\\nMODULES " + json.dumps(sorted(sys.modules)) + "\\n"))
+from podsync.cli.main import run
+run(sys.argv[1:])
+"""
+
+#: What runs a node or reaches the network; no command but `up`, `join` and `demo` needs it.
+NODE_STACK = ("aiohttp", "zeroconf", "podsync.node.node", "podsync.node.peering",
+              "podsync.discovery", "podsync.net")
+#: What works on the store; a command that asks a running node needs none of it.
+OFFLINE_STACK = ("automerge", "cryptography", "podsync.store", "podsync.repo", "podsync.pod",
+                 "podsync.api.context", "podsync.trust", "asyncio")
+
+
+def loaded(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    result = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,
+                            env=podsync_env(), timeout=COMMAND_TIMEOUT_S)
+    marker = result.stderr.rfind("\nMODULES ")
+    assert marker >= 0, result.stderr
+    modules = set(json.loads(result.stderr[marker + len("\nMODULES "):]))
+    result.stderr = result.stderr[:marker]
+    return result, modules
+
+
+def present(modules: set[str], prefixes: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == p or m.startswith(p + ".") for p in prefixes))
+
+
+def test_importing_the_entry_point_loads_no_command() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys, json, podsync.cli.main; print(json.dumps(sorted(sys.modules)))"],
+        capture_output=True, text=True, env=podsync_env(), timeout=COMMAND_TIMEOUT_S)
+    assert result.returncode == 0, result.stderr
+    modules = set(json.loads(result.stdout))
+    assert present(modules, NODE_STACK + OFFLINE_STACK + ("rich", "http.client")) == []
+    assert present(modules, tuple(set(COMMANDS.values()))) == []
+
+
+def test_a_listing_on_the_store_loads_neither_the_node_nor_rich_for_json(
+        podsync: Podsync, home_dir: Path) -> None:
+    assert podsync("init", "--name", "Ada").returncode == 0
+    assert podsync("need", "add", "Fix the gate").returncode == 0
+    result, modules = loaded("--home", str(home_dir), "need", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    assert [n["title"] for n in json.loads(result.stdout)] == ["Fix the gate"]
+    assert present(modules, NODE_STACK + ("rich", "http.client")) == []
+    assert "podsync.store" in modules  # it did read the store: the probe sees real imports
+
+
+@pytest.mark.slow
+def test_commands_through_a_running_node_load_nothing_of_the_offline_stack(
+        podsync: Podsync, home_dir: Path) -> None:
+    assert podsync("init", "--name", "Ada").returncode == 0
+    assert podsync("need", "add", "Fix the gate").returncode == 0
+    proc, _ = start_up(home_dir)
+    try:
+        for args in (["need", "list", "--json"], ["status", "--json"], ["members", "--json"],
+                     ["need", "list"]):
+            result, modules = loaded("--home", str(home_dir), *args)
+            assert result.returncode == 0, (args, result.stderr)
+            assert present(modules, NODE_STACK + OFFLINE_STACK) == [], args
+            assert "http.client" in modules, args  # it asked the node
+        status, _ = loaded("--home", str(home_dir), "status", "--json")
+        assert json.loads(status.stdout)["running"] is True
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=COMMAND_TIMEOUT_S) == 0
+
+
+@pytest.mark.parametrize("module", sorted(set(COMMANDS.values())))
+def test_each_command_module_registers_the_commands_the_table_names(module: str) -> None:
+    table = CommandTable(name="podsync")
+    table.load(module)
+    assert sorted(table.commands) == sorted(n for n, m in COMMANDS.items() if m == module)
+
+
+def test_a_mistyped_command_is_answered_with_every_command_to_choose_from(podsync: Podsync) -> None:
+    result = podsync("nedd", "list")
+    assert result.returncode == 2
+    assert "No such command 'nedd'" in result.stderr and "Did you mean 'need'?" in result.stderr
+    listed = podsync("--help")
+    assert listed.returncode == 0
+    for name in COMMANDS:
+        assert f" {name} " in listed.stdout, name
