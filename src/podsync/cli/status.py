@@ -157,6 +157,8 @@ def _unverified(home: Home, config: config_mod.Config) -> dict[str, Any]:
     """Records in this home's documents that do not verify (as a running node reports)."""
     from podsync.api.context import open_ledger  # noqa: PLC0415
     from podsync.repo import Repo  # noqa: PLC0415
+    from podsync.store import DocumentStore  # noqa: PLC0415
+    from podsync.trust import identity as identity_mod  # noqa: PLC0415
 
     identity = identity_mod.load_identity(home)
     with DocumentStore(home.db_path) as store:
