@@ -18,7 +18,6 @@ from podsync.api import client
 from podsync.cli.context import escape, home_of, make_table, out, print_json
 from podsync.errors import DamagedDocument, NotFound, NotInitialised, UnreachableError
 from podsync.home import Home
-from podsync.node.lastsync import SyncTimes
 from podsync.node.runfile import NodeRecord, running_node
 
 
@@ -128,6 +127,7 @@ def collect_status(home: Home) -> Status:
             except msgspec.ValidationError:
                 pass  # an older or newer node: fall back to what the files say
     # What the files say: the identity's keys and the store, for this path only.
+    from podsync.node.lastsync import SyncTimes  # noqa: PLC0415
     from podsync.trust import identity as identity_mod  # noqa: PLC0415
 
     identity = identity_mod.load_identity(home)
