@@ -36,6 +36,8 @@ class Exported(msgspec.Struct):
 @op("pod.export")
 async def export(ctx: PodContext, args: ExportArgs) -> Exported:
     """Every document this member may read, with current state and full history."""
+    if ctx.ledger.is_legacy():
+        return legacy_export(ctx, args.format)
     caller(ctx)
     now = ctx.now()
     contents = gather(ctx, now)
@@ -95,3 +97,30 @@ def _add_feedback(out: Contents, doc_id: str, kind: str, counted: list[Any]) -> 
         out.add("feedback_threads", doc_id, [feedback.thread(item)])
     else:
         out.add("feedback_statements", doc_id, [feedback.statement(item)])
+
+
+def legacy_export(ctx: PodContext, fmt: str) -> Exported:
+    """A pod made before records were signed: every document this node holds, as
+    plain content, so nothing written then becomes unreadable. Nothing in it can
+    be verified, and the export says so."""
+    docs = []
+    for doc_id in sorted(ctx.repo.held_ids()):
+        try:
+            content = to_python(ctx.doc(doc_id))
+        except Exception:  # noqa: BLE001 - a damaged document is listed, not fatal
+            content = None
+        kind = content.get("@kind") if isinstance(content, dict) else None
+        docs.append({"id": doc_id, "kind": kind if isinstance(kind, str) else None,
+                     "content": content})
+    note = ("Written by podsync 0.1, before records were signed: nothing here can be "
+            "verified; it is what this node held.")
+    if fmt == "json":
+        return Exported(format="json", content={
+            "format": "podsync-export", "version": 1, "legacy": True, "note": note,
+            "pod_id": ctx.pod_id, "documents": docs})
+    lines = [f"# {ctx.config.pod_name} (exported from a podsync 0.1 pod)", "", note, ""]
+    for d in docs:
+        lines += [f"## {d['kind'] or 'document'} {d['id']}", "", "```json",
+                  msgspec.json.format(msgspec.json.encode(d["content"]), indent=2).decode(),
+                  "```", ""]
+    return Exported(format="markdown", content="\n".join(lines))

@@ -77,11 +77,13 @@ class PodAccess:
 class NodePolicy:
     """The sync engine's share policy for one node (see module docstring)."""
 
-    def __init__(self, link_of_peer: Callable[[str], tuple[str, str | None] | None]) -> None:
+    def __init__(self, link_of_peer: Callable[[str], tuple[str, str | None] | None],
+                 holds: Callable[[str], bool] = lambda doc_id: False) -> None:
         #: Set once the repo (which the access object reads) exists.
         self.access: PodAccess | None = None
         # peer id -> (endpoint, TLS-proven device id) of its live link, if any
         self._link_of_peer = link_of_peer
+        self._holds = holds
         #: Claims of documents local apps created, being written (kept referenced).
         self._claims: set[asyncio.Task[None]] = set()
         #: The pod document goes first on every link: its records say who reads the rest.
@@ -102,7 +104,20 @@ class NodePolicy:
         return self.access.member_of(device_id)
 
     def may_read(self, peer_id: str, doc_id: str) -> bool:
-        return self.access is not None and self.access.member_may_read(self._member(peer_id), doc_id)
+        if self.access is None:
+            return False
+        link = self._link(peer_id)
+        if link is not None and link[0] == "local" and self._unknown(doc_id):
+            # The member's own app asking for a document no record here names: it
+            # may ask, and only the member's other local apps may be asked for it
+            # (no record lets a member's node read it).
+            return True
+        return self.access.member_may_read(self._member(peer_id), doc_id)
+
+    def _unknown(self, doc_id: str) -> bool:
+        assert self.access is not None
+        ledger = self.access.ledger
+        return ledger.kind(doc_id) is None and not self._holds(doc_id)
 
     def may_announce(self, peer_id: str, doc_id: str) -> bool:
         link = self._link(peer_id)
@@ -123,7 +138,7 @@ class NodePolicy:
         if link is None or self.access is None:
             return False
         if link[0] == "local":
-            return self.access.ledger.kind(doc_id) is None
+            return self.access.ledger.kind(doc_id) in (None, FOREIGN_KIND)
         return self._member(peer_id) is not None
 
     def admit(self, peer_id: str, doc_id: str, doc: am.Document) -> bool:
@@ -132,11 +147,17 @@ class NodePolicy:
             return False
         ledger = self.access.ledger
         if link[0] == "local":
+            if ledger.kind(doc_id) not in (None, FOREIGN_KIND):
+                return False  # one of the pod's own documents: local apps only read them
+            if ledger.kind(doc_id) == FOREIGN_KIND and not ledger.may_read(ledger.member_id, doc_id):
+                return False  # another member's document this member may not read
             # A document a local app made: this member's alone until they share it.
             self._claim(doc_id)
             return True
         member = self._member(peer_id)
-        readers = ledger.candidate(doc_id, doc)
+        readers = ledger.readers(doc_id)
+        if readers == NOBODY:
+            readers = ledger.candidate(doc_id, doc)
         if readers == NOBODY or member is None:
             log.warning("peer %s offered document %s, whose readers its records do not "
                         "establish; refused", peer_id, doc_id)

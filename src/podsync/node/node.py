@@ -121,7 +121,7 @@ class Node:
         signer = Signer(load_signing_key(self.home), self.identity.device_id)
         self.store = DocumentStore(self.home.db_path)
         try:
-            self.policy = policy = NodePolicy(self._link_of_peer)
+            self.policy = policy = NodePolicy(self._link_of_peer, lambda d: self.repo.has(d))
             self.repo = Repo(self.store, self.identity.device_id, policy)
             self.ledger = open_ledger(self.config, self.repo, signer)
             if self.ledger.is_legacy():

@@ -247,14 +247,15 @@ class Documents:
         doc_id = msg.document_id
         their_heads = parse_sync_heads(msg.data)
         readable = self._valid(doc_id) and self._may_read(link, doc_id)
-        # An offer: the peer holds something of a document we hold nothing of and
-        # whose readers we cannot establish yet (a peer holding nothing is asking).
-        offered = (not readable and bool(their_heads) and self._valid(doc_id)
-                   and not self._holds(doc_id) and self.policy.may_offer(link.peer_id, doc_id))
+        # An offer: the peer holds something of a document we hold nothing of (a peer
+        # holding nothing is asking). What arrives is kept only once the policy
+        # admits it, whether or not its readers were known before.
+        offered = (bool(their_heads) and self._valid(doc_id) and not self._holds(doc_id)
+                   and self.policy.may_offer(link.peer_id, doc_id))
         if not readable and not offered:
             self._refuse(out, link, doc_id, type(msg).__name__)
             return
-        if readable and not self.policy.may_write(link.peer_id, doc_id) \
+        if readable and not offered and not self.policy.may_write(link.peer_id, doc_id) \
                 and sync_change_count(msg.data):
             self._refuse(out, link, doc_id, "change")
             return
@@ -460,9 +461,9 @@ class Documents:
     def on_whole_doc(self, out: Outbox, link: Link, msg: WholeDoc, now: float) -> None:
         doc_id = msg.document_id
         readable = link.whole_doc and self._valid(doc_id) and self._may_read(link, doc_id)
-        offered = (link.whole_doc and not readable and self._valid(doc_id)
-                   and not self._holds(doc_id) and self.policy.may_offer(link.peer_id, doc_id))
-        if (not readable and not offered) or (readable and not self.policy.may_write(
+        offered = (link.whole_doc and self._valid(doc_id) and not self._holds(doc_id)
+                   and self.policy.may_offer(link.peer_id, doc_id))
+        if (not readable and not offered) or (not offered and not self.policy.may_write(
                 link.peer_id, doc_id)):
             self._refuse(out, link, doc_id, "a whole document")
             return
