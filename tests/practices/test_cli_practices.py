@@ -155,3 +155,31 @@ def test_need_add_and_list_go_through_a_running_node(tmp_path: Path) -> None:
         assert proc.wait(timeout=30) == 0
     after = ok_json(home, "need", "list")
     assert sorted(n["id"] for n in after) == sorted([offline["id"], online["id"]])
+
+
+def test_show_settings_search_and_all_through_the_entry_point(tmp_path: Path) -> None:
+    home = tmp_path / "ada"
+    assert podsync(home, "init", "--name", "Ada").returncode == 0
+    need = ok_json(home, "need", "add", "Mend the gutter", "--detail", "north corner")["id"]
+    assert podsync(home, "need", "take", need).returncode == 0
+    assert podsync(home, "need", "done", need, "--note", "cleared").returncode == 0
+    [listed] = ok_json(home, "need", "list", "--all")
+    assert (listed["id"], listed["archived"]) == (need, False)
+    shown = ok_json(home, "need", "show", need)
+    assert (shown["state"], shown["archived"]) == ("attended", False)
+    human = podsync(home, "need", "show", need)
+    assert human.returncode == 0 and "Mend the gutter" in human.stdout and "attend" in human.stdout
+
+    [setting] = ok_json(home, "settings")
+    assert (setting["name"], setting["value"], setting["set_by"]) == ("archive_after_days", 90, None)
+    changed = podsync(home, "settings", "set", "archive-after-days", "30")
+    assert changed.returncode == 0 and "archive_after_days = 30" in changed.stdout
+    [me] = ok_json(home, "members")
+    assert ok_json(home, "settings")[0]["set_by"] == me["member_id"]
+    assert_fails(podsync(home, "settings", "set", "archive_after_days", "0"), 2, "from 1 to 3650")
+
+    [found] = ok_json(home, "search", "GUTTER north")
+    assert (found["kind"], found["id"], found["state"]) == ("need", need, "attended")
+    assert ok_json(home, "search", "gutter shed") == []
+    table = podsync(home, "search", "gutter")
+    assert table.returncode == 0 and need[:8] in table.stdout

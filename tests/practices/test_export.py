@@ -8,8 +8,9 @@ import json
 from tests.node.conftest import NodeFactory
 from tests.practices.helpers import by_id, call, holds_collections, until
 
-#: Fields the API adds to a need for convenience; the export keeps the domain's view.
-API_ONLY_NEED_FIELDS = ("point_of_contact", "neglected")
+#: Fields the API adds to a need for convenience, and whether an item is in the
+#: archive (said by every listing); the export keeps the domain's view.
+API_ONLY_NEED_FIELDS = ("point_of_contact", "neglected", "archived")
 
 
 def _without(record: dict, *keys: str) -> dict:

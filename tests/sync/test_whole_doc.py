@@ -37,9 +37,10 @@ def test_a_document_the_peer_lacks_travels_whole_in_one_frame() -> None:
               if getattr(m, "document_id", None) == doc_id]
     assert [type(m).__name__ for _, m in frames] == ["WholeDoc"]
     assert b.heads(doc_id) == a.heads(doc_id) and b.content(doc_id) == a.content(doc_id)
-    # It arrived as one saved document and was stored as one chunk.
+    # It arrived as one saved document and was stored as those very bytes.
     [persist] = [e for e in b.of_type(Persist) if e.doc_id == doc_id]
-    assert len(persist.changes) == 1
+    assert persist.changes == [frames[0][1].data]
+    assert sorted(am.Document.load(persist.changes[0]).get_heads()) == a.heads(doc_id)
     # Both sides now count it as in step: a later edit is pushed and arrives.
     a.edit(doc_id, "after", "yes")
     net.settle()

@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 
 import automerge.core as am
 
+from podsync.api.views import Views
 from podsync.config import Config, load_config
 from podsync.errors import NotFound, PodsyncError
 from podsync.home import Home
@@ -66,6 +67,9 @@ class PodContext:
         self.ledger = ledger
         self.node = node
         self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        #: Derived views kept between operations (a running node's context lives
+        #: as long as the node).
+        self.views = Views(ledger)
 
     @property
     def member_id(self) -> str:

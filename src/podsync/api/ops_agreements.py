@@ -11,13 +11,18 @@ import msgspec
 from podsync.api.context import PodContext
 from podsync.api.ops import op
 from podsync.api.pod_common import (
-    Args, Created, Id, ItemArgs, MemberList, NoArgs, NoteArgs, OptionalText, SettleArgs, Text,
-    TextArgs, active_members, builtins, caller, item, items, write, write_item,
+    Args, Created, Id, ItemArgs, ListArgs, MemberList, NoteArgs, OptionalText, SettleArgs, Text,
+    TextArgs, active_members, builtins, caller, item, listing, shown, write, write_item,
 )
+from podsync.api.views import Kind, register
 from podsync.pod import agreements as domain
 from podsync.pod import common as limits
 from podsync.pod.events import Item
 from podsync.records.format import Draft
+
+
+AGREEMENTS = register(Kind("agreement", domain.KIND, domain.PROPOSE, domain.derive, builtins,
+                           domain.Agreement))
 
 
 class AnchorArgs(Args):
@@ -62,19 +67,19 @@ async def propose(ctx: PodContext, args: AgreementProposeArgs) -> Created:
 
 
 @op("agreement.list")
-async def list_agreements(ctx: PodContext, args: NoArgs) -> list[dict[str, Any]]:
-    """Every agreement, oldest first, with parties, versions, reminders and history."""
+async def list_agreements(ctx: PodContext, args: ListArgs) -> msgspec.Raw:
+    """Every agreement (``all``: archived ones too), oldest first, with parties,
+    versions, reminders and history."""
     caller(ctx)
-    found = items(ctx, ctx.collection(domain.KIND), domain.PROPOSE)
-    return [builtins(a) for a in domain.agreements(found, ctx.now())]
+    return listing(ctx, AGREEMENTS, args.all)
 
 
 @op("agreement.get")
 async def get(ctx: PodContext, args: ItemArgs) -> dict[str, Any]:
-    """One agreement."""
+    """One agreement (archived or not)."""
     caller(ctx)
     found = item(ctx, ctx.collection(domain.KIND), args.id, domain.PROPOSE, "agreement")
-    return builtins(domain.derive(found, ctx.now()))
+    return shown(ctx, AGREEMENTS, found, ctx.now())
 
 
 @op("agreement.affirm")

@@ -9,15 +9,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
+import msgspec
+
 from podsync.api.context import PodContext
 from podsync.api.ops import op
+from podsync.api.ops_agreements import AGREEMENTS
+from podsync.api.ops_needs import NEEDS
 from podsync.api.pod_common import (
-    Args, Created, Id, MemberId, NoArgs, OptionalText, Text, active_member, builtins, caller,
-    item, items, write, write_item,
+    Args, Created, Id, ListArgs, MemberId, NoArgs, OptionalText, Text, active_member, builtins,
+    caller, item, items, listing, write, write_item,
 )
-from podsync.pod import agreements, capacity, needs
+from podsync.api.views import Kind, register
+from podsync.pod import capacity, needs
 from podsync.pod.events import Item
 from podsync.records.format import Draft
+
+
+def _ask(item: Item, now: object) -> capacity.Ask | None:
+    """The ask ``item`` is (None: an ask of oneself, which is no ask)."""
+    found = capacity.asks({item.id: item})
+    return found[0] if found else None
+
+
+ASKS = register(Kind("ask", capacity.KIND, capacity.ASK, _ask, builtins, capacity.Ask))
 
 Outcome = Literal["continue", "release", "ask_for_support", "take_on"]
 
@@ -49,8 +63,8 @@ async def list_capacity(ctx: PodContext, args: NoArgs) -> list[dict[str, Any]]:
     history = capacity.checkins(checkins)
     members = {m.member_id: m for m in ctx.roster().members}
     loads = capacity.loads(
-        needs.needs(_board(ctx, needs.KIND, needs.ADD), now),
-        agreements.agreements(_board(ctx, agreements.KIND, agreements.PROPOSE), now),
+        ctx.views.views(ctx.collection(needs.KIND), NEEDS, now),
+        ctx.views.views(ctx.collection(AGREEMENTS.collection), AGREEMENTS, now),
         history, [m for m, info in members.items() if info.status == "active"])
     current = capacity.current_capacity(checkins)
     out = []
@@ -136,7 +150,8 @@ async def settle(ctx: PodContext, args: AskSettleArgs) -> dict[str, Any]:
 
 
 @op("mobilizing.list")
-async def list_asks(ctx: PodContext, args: NoArgs) -> list[dict[str, Any]]:
-    """Every "are you mobilizing?" ask, oldest first, with answers and discernments."""
+async def list_asks(ctx: PodContext, args: ListArgs) -> msgspec.Raw:
+    """Every "are you mobilizing?" ask (``all``: archived ones too), oldest first,
+    with answers and discernments."""
     caller(ctx)
-    return [builtins(a) for a in capacity.asks(_board(ctx, capacity.KIND, capacity.ASK))]
+    return listing(ctx, ASKS, args.all)

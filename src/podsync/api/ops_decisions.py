@@ -6,15 +6,22 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, Literal
 
+import msgspec
+
 from podsync.api.context import PodContext
 from podsync.api.ops import op
 from podsync.api.pod_common import (
-    Args, Created, Id, ItemArgs, MemberId, Moment, NoArgs, OptionalText, SettleArgs, Text,
-    TextArgs, Title, active_member, builtins, caller, item, items, utc, write,
+    Args, Created, Id, ItemArgs, ListArgs, MemberId, Moment, OptionalText, SettleArgs, Text,
+    TextArgs, Title, active_member, builtins, caller, item, listing, shown, utc, write,
 )
+from podsync.api.views import Kind, register
 from podsync.pod import decisions as domain
 from podsync.pod.events import Item
 from podsync.records.format import Draft
+
+
+DECISIONS = register(Kind("decision", domain.KIND, domain.OPEN, domain.derive, builtins,
+                          domain.Decision))
 
 
 async def _change(ctx: PodContext, decision_id: str,
@@ -45,19 +52,19 @@ async def start(ctx: PodContext, args: DecisionStartArgs) -> Created:
 
 
 @op("decision.list")
-async def list_decisions(ctx: PodContext, args: NoArgs) -> list[dict[str, Any]]:
-    """Every decision, oldest first, with who was asked, the advice and its integration."""
+async def list_decisions(ctx: PodContext, args: ListArgs) -> msgspec.Raw:
+    """Every decision (``all``: archived ones too), oldest first, with who was
+    asked, the advice and its integration."""
     caller(ctx)
-    found = items(ctx, ctx.collection(domain.KIND), domain.OPEN)
-    return [builtins(d) for d in domain.decisions(found, ctx.now())]
+    return listing(ctx, DECISIONS, args.all)
 
 
 @op("decision.get")
 async def get(ctx: PodContext, args: ItemArgs) -> dict[str, Any]:
-    """One decision."""
+    """One decision (archived or not)."""
     caller(ctx)
     found = item(ctx, ctx.collection(domain.KIND), args.id, domain.OPEN, "decision")
-    return builtins(domain.derive(found, ctx.now()))
+    return shown(ctx, DECISIONS, found, ctx.now())
 
 
 class DecisionAskArgs(Args):

@@ -15,7 +15,13 @@ import msgspec
 
 from podsync.api.context import PodContext
 from podsync.api.ops import op
+from podsync.api.ops_agreements import AGREEMENTS
+from podsync.api.ops_capacity import ASKS
+from podsync.api.ops_decisions import DECISIONS
+from podsync.api.ops_needs import NEEDS
+from podsync.api.ops_teams import TEAM_ITEMS
 from podsync.api.pod_common import Args, caller, may_read
+from podsync.api.views import Kind
 from podsync.pod import agreements, capacity, decisions, feedback, needs, teams
 from podsync.pod.events import items_from
 from podsync.pod.export import Contents, export_json, export_markdown
@@ -57,36 +63,42 @@ def gather(ctx: PodContext, now: dt.datetime) -> Contents:
             continue
         kind = ctx.ledger.kind(doc_id) or FOREIGN_KIND
         out.document(doc_id, kind)
-        counted = ctx.ledger.counted(doc_id)
         if kind == POD_KIND:
+            counted = ctx.ledger.counted(doc_id)
             out.roster = ctx.ledger.roster
             out.add("teams", doc_id, teams.teams(counted))
             out.stewards.update(teams.stewardships(counted))
         elif kind == needs.KIND:
-            found_needs = needs.needs(items_from(counted, needs.ADD), now)
+            found_needs = _views(ctx, doc_id, NEEDS, now)
             all_needs += found_needs
             out.add("needs", doc_id, found_needs)
         elif kind == agreements.KIND:
-            found_agreements = agreements.agreements(items_from(counted, agreements.PROPOSE), now)
+            found_agreements = _views(ctx, doc_id, AGREEMENTS, now)
             all_agreements += found_agreements
             out.add("agreements", doc_id, found_agreements)
         elif kind == decisions.KIND:
-            out.add("decisions", doc_id,
-                    decisions.decisions(items_from(counted, decisions.OPEN), now))
+            out.add("decisions", doc_id, _views(ctx, doc_id, DECISIONS, now))
         elif kind == capacity.KIND:
-            found_checkins = capacity.checkins(items_from(counted, capacity.CHECKIN))
+            found_checkins = capacity.checkins(items_from(ctx.ledger.counted(doc_id),
+                                                          capacity.CHECKIN))
             all_checkins += found_checkins
             out.add("checkins", doc_id, found_checkins)
-            out.add("mobilizing_asks", doc_id, capacity.asks(items_from(counted, capacity.ASK)))
+            out.add("mobilizing_asks", doc_id, _views(ctx, doc_id, ASKS, now))
         elif kind == teams.ITEMS_KIND:
-            out.add("team_items", doc_id, teams.team_items(items_from(counted, teams.ITEM_ADD)))
+            out.add("team_items", doc_id, _views(ctx, doc_id, TEAM_ITEMS, now))
         elif kind in (feedback.THREAD_KIND, feedback.STATEMENT_KIND):
-            _add_feedback(out, doc_id, kind, counted)
+            _add_feedback(out, doc_id, kind, ctx.ledger.counted(doc_id))
         else:
             out.add_other(doc_id, kind, to_python(ctx.doc(doc_id))
                           if kind == FOREIGN_KIND else None)
     out.loads = capacity.loads(all_needs, all_agreements, all_checkins)
     return out
+
+
+def _views(ctx: PodContext, doc_id: str, kind: Kind, now: dt.datetime) -> list[Any]:
+    """Every item of ``kind`` in ``doc_id``, archived ones too, oldest first (the
+    same derived views the listings show)."""
+    return ctx.views.views(doc_id, kind, now)
 
 
 def _add_feedback(out: Contents, doc_id: str, kind: str, counted: list[Any]) -> None:

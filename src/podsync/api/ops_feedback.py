@@ -18,7 +18,7 @@ import msgspec
 from podsync.api.context import PodContext
 from podsync.api.ops import op
 from podsync.api.pod_common import (
-    Args, Id, MemberId, MemberList, NoArgs, OptionalText, OptionalTitle, Text, active_member,
+    Args, Id, ListArgs, MemberId, MemberList, NoArgs, OptionalText, OptionalTitle, Text, active_member,
     active_members, builtins, caller, documents_of_kind, known_member, private_document, write,
 )
 from podsync.errors import InvalidInput, NotFound, TransitionRefused
@@ -131,7 +131,16 @@ def _document(ctx: PodContext, doc_id: str, kind: str, what: str) -> Item:
 
 
 def _thread_view(ctx: PodContext, thread_id: str) -> dict[str, Any]:
-    return builtins(feedback.thread(_thread(ctx, thread_id)), thread_id=thread_id)
+    """The thread as the API shows it (if this member reads it), saying whether it
+    is archived; derived again only when its records or the roster change."""
+    private_document(ctx, thread_id, feedback.THREAD_KIND, "feedback thread")
+
+    def derive() -> tuple[feedback.Thread, dict[str, Any]]:
+        view = feedback.thread(_thread(ctx, thread_id))
+        return view, builtins(view, thread_id=thread_id)
+
+    view, shown = ctx.views.of_document(thread_id, "thread", derive)
+    return {**shown, "archived": ctx.views.is_archived(view, ctx.now())}
 
 
 async def _write_thread(ctx: PodContext, thread_id: str, draft: Draft,
@@ -141,11 +150,13 @@ async def _write_thread(ctx: PodContext, thread_id: str, draft: Draft,
 
 
 @op("feedback.threads")
-async def threads(ctx: PodContext, args: NoArgs) -> list[dict[str, Any]]:
-    """The feedback threads you take part in (as giver or steward), oldest first."""
+async def threads(ctx: PodContext, args: ListArgs) -> list[dict[str, Any]]:
+    """The feedback threads you take part in (as giver or steward), oldest first;
+    routed ones quiet for longer than the pod's setting only with ``all``."""
     me = caller(ctx)
     out = [_thread_view(ctx, doc_id) for doc_id in documents_of_kind(ctx, feedback.THREAD_KIND)]
-    return sorted((t for t in out if t["giver"] == me or me in t["stewards"]),
+    return sorted((t for t in out if (t["giver"] == me or me in t["stewards"])
+                   and (args.all or not t["archived"])),
                   key=lambda t: (t["created_at"], t["thread_id"]))
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
+import msgspec
+
 from podsync.api.context import PodContext
 from podsync.api.ops import op
 from podsync.api.pod_common import (
-    Args, Created, Id, ItemArgs, MemberId, NoArgs, NoteArgs, OptionalText, SettleArgs, Text,
-    TextArgs, Title, active_member, builtins, caller, item, items, write, write_item,
+    Args, Created, Id, ItemArgs, ListArgs, MemberId, NoteArgs, OptionalText, SettleArgs, Text,
+    TextArgs, Title, active_member, builtins, caller, item, listing, shown, write, write_item,
 )
+from podsync.api.views import Kind, register
 from podsync.pod import needs as domain
 from podsync.pod.events import Item
 from podsync.records.format import Draft
@@ -20,6 +23,9 @@ def need_view(need: domain.Need) -> dict[str, Any]:
     """A need as the API shows it: the domain's view plus two conveniences."""
     contact = next((h.member for h in need.holders if h.point_of_contact), None)
     return builtins(need, point_of_contact=contact, neglected=bool(need.neglect))
+
+
+NEEDS = register(Kind("need", domain.KIND, domain.ADD, domain.derive, need_view, domain.Need))
 
 
 async def _change(ctx: PodContext, need_id: str,
@@ -46,19 +52,19 @@ async def add(ctx: PodContext, args: NeedAddArgs) -> Created:
 
 
 @op("need.list")
-async def list_needs(ctx: PodContext, args: NoArgs) -> list[dict[str, Any]]:
-    """Every need on the board, oldest first, with holders, neglect and history."""
+async def list_needs(ctx: PodContext, args: ListArgs) -> msgspec.Raw:
+    """Every need on the board (``all``: archived ones too), oldest first, with
+    holders, neglect and history."""
     caller(ctx)
-    board = items(ctx, ctx.collection(domain.KIND), domain.ADD)
-    return [need_view(n) for n in domain.needs(board, ctx.now())]
+    return listing(ctx, NEEDS, args.all)
 
 
 @op("need.get")
 async def get(ctx: PodContext, args: ItemArgs) -> dict[str, Any]:
-    """One need."""
+    """One need (archived or not)."""
     caller(ctx)
     found = item(ctx, ctx.collection(domain.KIND), args.id, domain.ADD, "need")
-    return need_view(domain.derive(found, ctx.now()))
+    return shown(ctx, NEEDS, found, ctx.now())
 
 
 class TakeArgs(Args):

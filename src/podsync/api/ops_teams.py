@@ -9,17 +9,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from podsync.api.context import PodContext
 from podsync.api.ops import op
 from podsync.api.pod_common import (
     Args, Created, Id, MemberId, MemberList, NoArgs, NoteArgs, OptionalText, SettleArgs, Text,
-    Title, active_member, active_members, builtins, caller, items, known_member, write,
+    Title, active_member, active_members, builtins, caller, known_member, listing, write,
     write_item,
 )
+from podsync.api.views import Kind, register
 from podsync.pod import teams as domain
 from podsync.pod.events import Item
 from podsync.records.format import Draft
 from podsync.trust.ledger import Counted
+
+
+TEAM_ITEMS = register(Kind("team item", domain.ITEMS_KIND, domain.ITEM_ADD,
+                          lambda item, now: domain.derive(item), builtins, domain.TeamItem))
 
 
 def pod_records(ctx: PodContext) -> list[Counted]:
@@ -82,16 +89,19 @@ async def leave(ctx: PodContext, args: TeamMemberArgs) -> dict[str, Any]:
 
 class TeamItemsArgs(Args):
     team_id: Id | None = None
+    #: Archived items too (addressed and quiet for longer than the pod's setting).
+    all: bool = False
 
 
 @op("team.items")
-async def list_items(ctx: PodContext, args: TeamItemsArgs) -> list[dict[str, Any]]:
-    """Items of every team, or of one team, oldest first."""
+async def list_items(ctx: PodContext, args: TeamItemsArgs) -> Any:
+    """Items of every team, or of one team (``all``: archived ones too), oldest first."""
     caller(ctx)
-    if args.team_id is not None:
-        domain.team(pod_records(ctx), args.team_id)  # NotFound if unknown
-    board = items(ctx, ctx.collection(domain.ITEMS_KIND), domain.ITEM_ADD)
-    return [builtins(i) for i in domain.team_items(board, args.team_id)]
+    if args.team_id is None:
+        return listing(ctx, TEAM_ITEMS, args.all)
+    domain.team(pod_records(ctx), args.team_id)  # NotFound if unknown
+    return [i for i in msgspec.json.decode(listing(ctx, TEAM_ITEMS, args.all))
+            if i["team"] == args.team_id]
 
 
 class TeamItemAddArgs(Args):

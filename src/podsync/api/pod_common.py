@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import msgspec
 
 from podsync.api.context import PodContext
+from podsync.api.views import Kind
 # One schema for "no arguments", shared with the membership operations.
 from podsync.api.trust_ops import NoArgs  # noqa: F401 - re-exported
 from podsync.errors import InvalidInput, NotFound, NotPermitted
@@ -66,6 +67,11 @@ class SettleArgs(Args):
     choice: Id
 
 
+class ListArgs(Args):
+    #: Archived items too (closed and quiet for longer than the pod's setting).
+    all: bool = False
+
+
 class Created(msgspec.Struct):
     id: str
 
@@ -81,7 +87,8 @@ def utc(moment: dt.datetime, field: str) -> dt.datetime:
 
 def caller(ctx: PodContext) -> str:
     """The member acting; refused unless they are an active member of the pod."""
-    if not roster_mod.is_active_member(ctx.roster(), ctx.member_id):
+    ctx.roster()  # the pod's roster is held (or say why not)
+    if not ctx.ledger.is_active_member(ctx.member_id):
         raise NotPermitted("this member has been removed from the pod; "
                            "their node can read what it holds but no longer act in the pod")
     return ctx.member_id
@@ -89,9 +96,9 @@ def caller(ctx: PodContext) -> str:
 
 def active_members(ctx: PodContext, ids: list[str], field: str) -> list[str]:
     """``ids``, each an active member of the pod, or NotFound naming the field."""
-    roster = ctx.roster()
+    ctx.roster()
     for member_id in ids:
-        if not roster_mod.is_active_member(roster, member_id):
+        if not ctx.ledger.is_active_member(member_id):
             raise NotFound(f"{field}: no active member {member_id!r} in this pod")
     return ids
 
@@ -133,6 +140,22 @@ def private_document(ctx: PodContext, doc_id: str, kind: str, what: str) -> str:
 def items(ctx: PodContext, doc_id: str, create: str) -> dict[str, Item]:
     """Every item of ``doc_id`` (created by ``create`` records), from counted records."""
     return items_from(ctx.ledger.counted(doc_id), create)
+
+
+def listing(ctx: PodContext, kind: Kind, everything: bool) -> msgspec.Raw:
+    """The items of ``kind`` in the pod's collection as the API lists them (a JSON
+    array): the live ones, or ``everything`` (the archive too); each says whether
+    it is ``archived``."""
+    return ctx.views.listing(ctx.collection(kind.collection), kind, ctx.now(),
+                             everything=everything)
+
+
+def shown(ctx: PodContext, kind: Kind, item: Item, now: dt.datetime) -> dict[str, Any]:
+    """One item of ``kind`` as the API shows it (saying whether it is archived)."""
+    view = kind.derive(item, now)
+    if view is None:
+        raise NotFound(f"no {kind.name} {item.id}")
+    return {**kind.show(view), "archived": ctx.views.is_archived(view, now)}
 
 
 def item(ctx: PodContext, doc_id: str, item_id: str, create: str, what: str) -> Item:

@@ -9,7 +9,9 @@ command never pays for it.
 
 from __future__ import annotations
 
+import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +22,6 @@ from podsync.home import Home
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.table import Table
 
 
 @dataclass
@@ -45,11 +46,73 @@ def out() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
+#: Up to this many rows a table is drawn by rich (boxes, wrapped cells). Past it,
+#: as aligned plain lines: rich lays out about 3,000 cells a second, so a board of
+#: a thousand needs would take a second and more to print.
+RICH_TABLE_ROWS = 100
+#: Narrowest a column gets when a long table is fitted to the terminal.
+MIN_COLUMN_CHARS = 8
+# Rich markup tags (as rich.markup reads them), with the backslashes before them.
+_TAG = re.compile(r"(\\*)\[([a-z#/@][^[]*?)]")
+
+
+class Table:
+    """A table for :func:`out`: cells are rich markup (data passed through
+    :func:`escape`). Drawn by rich when short, as plain aligned lines when long."""
+
+    def __init__(self, headers: tuple[str, ...], title: str) -> None:
+        self.headers = headers
+        self.title = title
+        self.rows: list[tuple[str, ...]] = []
+
+    def add_row(self, *cells: str) -> None:
+        self.rows.append(cells)
+
+    def __rich_console__(self, console: Console, options: Any) -> Iterator[Any]:
+        if len(self.rows) <= RICH_TABLE_ROWS:
+            from rich.table import Table as RichTable  # noqa: PLC0415 - see the module docstring
+
+            table = RichTable(*self.headers, title=self.title)
+            for row in self.rows:
+                table.add_row(*row)
+            yield table
+            return
+        from rich.segment import Segment  # noqa: PLC0415 - see the module docstring
+
+        for line in plain_table(self.headers, self.rows, self.title, options.max_width):
+            yield Segment(line + "\n")
+
+
+def plain(markup: str) -> str:
+    """The text a person sees of ``markup``: tags dropped, escaped brackets kept."""
+    def tag(match: re.Match[str]) -> str:
+        backslashes = len(match.group(1))
+        kept = "\\" * (backslashes // 2)
+        return kept + f"[{match.group(2)}]" if backslashes % 2 else kept
+    return _TAG.sub(tag, markup)
+
+
+def plain_table(headers: tuple[str, ...], rows: list[tuple[str, ...]], title: str,
+                width: int) -> list[str]:
+    """``rows`` as aligned lines at most ``width`` wide (longer cells cut with …)."""
+    cells = [[plain(c).replace("\n", " / ") for c in row] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    # The first column (an id a person copies into the next command) stays whole.
+    while sum(widths) + 2 * (len(widths) - 1) > width and max(widths[1:]) > MIN_COLUMN_CHARS:
+        widest = max(range(1, len(widths)), key=lambda i: widths[i])
+        widths[widest] -= 1
+
+    def line(values: list[str] | tuple[str, ...]) -> str:
+        return "  ".join((v if len(v) <= w else v[:w - 1] + "…").ljust(w)
+                         for v, w in zip(values, widths)).rstrip()
+
+    return [title, line(headers), "  ".join("-" * w for w in widths),
+            *(line(r) for r in cells)]
+
+
 def make_table(*headers: str, title: str) -> Table:
     """A table for :func:`out` with these column headers."""
-    from rich.table import Table  # noqa: PLC0415 - see the module docstring
-
-    return Table(*headers, title=title)
+    return Table(headers, title)
 
 
 def escape(text: str) -> str:

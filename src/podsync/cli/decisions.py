@@ -1,4 +1,4 @@
-"""Commands for the advice process: ``podsync decision start/ask/advise/integrate/decide/list``."""
+"""Commands for the advice process: ``podsync decision start/ask/advise/integrate/decide/list/show``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import Any
 import typer
 
 from podsync.cli.context import escape, make_table, out, print_json
-from podsync.cli.lookup import JSON_OPTION, Lookup, moment, reconciliation, show
+from podsync.cli.lookup import (
+    ALL_OPTION, JSON_OPTION, Lookup, archived, moment, reconciliation, show, show_item,
+)
 
 decision_app = typer.Typer(help="Decisions by advice process: ask, listen, integrate, decide.",
                            no_args_is_help=True)
@@ -79,10 +81,10 @@ def decision_decide(ctx: typer.Context, decision_id: str = typer.Argument(..., m
 
 
 @decision_app.command("list")
-def decision_list(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
+def decision_list(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = ALL_OPTION) -> None:
     """Every decision: who decides, who was asked, the advice and the outcome."""
     lookup = Lookup.of(ctx)
-    decisions = lookup.call("decision.list")
+    decisions = lookup.call("decision.list", {"all": True} if all else {})
     if json:
         print_json(decisions)
         return
@@ -97,9 +99,18 @@ def decision_list(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
             advice.append(f"waiting for {', '.join(waiting)} (until {d['deadline']})")
         title = escape(d["title"]) + (f"\n→ {escape(d['decision'])}" if d["decision"] else "")
         title += f"\n{reconciliation(d, lookup)}" if d["needs_reconciliation"] else ""
-        table.add_row(d["id"], title, escape(lookup.name(d["decider"])), d["state"],
-                      "\n".join(advice))
+        table.add_row(d["id"], title, escape(lookup.name(d["decider"])),
+                      d["state"] + archived(d), "\n".join(advice))
     out().print(table)
+
+
+@decision_app.command("show")
+def decision_show(ctx: typer.Context, decision_id: str = typer.Argument(..., metavar="ID"),
+                  json: bool = JSON_OPTION) -> None:
+    """One decision with its history (archived or not)."""
+    lookup = Lookup.of(ctx)
+    decision = lookup.call("decision.get", {"id": decision_id})
+    show_item(decision, json, lookup, decision["title"])
 
 
 @decision_app.command("settle")

@@ -17,7 +17,7 @@ import msgspec
 import typer
 
 from podsync.cli.context import escape, out, print_json
-from podsync.cli.lookup import JSON_OPTION, NOTE_OPTION, Lookup, show
+from podsync.cli.lookup import ALL_OPTION, JSON_OPTION, NOTE_OPTION, Lookup, archived, show
 from podsync.errors import UsageError
 from podsync.home import atomic_write
 
@@ -56,10 +56,10 @@ def feedback_give(ctx: typer.Context, leader: str = typer.Argument(..., help="Me
 
 
 @feedback_app.command("threads")
-def feedback_threads(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
+def feedback_threads(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = ALL_OPTION) -> None:
     """The feedback threads you take part in, as giver or steward."""
     lookup = Lookup.of(ctx)
-    threads = lookup.call("feedback.threads")
+    threads = lookup.call("feedback.threads", {"all": True} if all else {})
     if json:
         print_json(threads)
         return
@@ -70,7 +70,8 @@ def feedback_threads(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
         routed = f" → {t['routed']['route']}" if t["routed"] else ""
         console.print(f"[bold]Thread {t['thread_id']}[/bold]: from {escape(lookup.name(t['giver']))}"
                       f" for {escape(lookup.name(t['leader']))}, stewards "
-                      f"{escape(lookup.names(t['stewards']))} — {t['state']}{routed}")
+                      f"{escape(lookup.names(t['stewards']))} — {t['state']}{routed}"
+                      f"{archived(t)}")
         for m in t["messages"]:
             console.print(f"  {m['at']} {escape(lookup.name(m['by']))}: {escape(m['text'])}")
         for p in t["proposals"]:

@@ -118,5 +118,32 @@ def reconciliation(item: dict[str, Any], lookup: Lookup) -> str:
     return f"[bold yellow]needs reconciliation[/bold yellow]: {options}"
 
 
+def archived(item: dict[str, Any]) -> str:
+    """A marker for an item in the archive (listed with --all), or ''."""
+    return " (archived)" if item.get("archived") else ""
+
+
+def show_item(item: dict[str, Any], json: bool, lookup: Lookup, title: str) -> None:
+    """One item (a need, an agreement, a decision) with its history, or its JSON."""
+    if json:
+        print_json(item)
+        return
+    console = out()
+    console.print(f"[bold]{escape(title)}[/bold] ({item['id']})")
+    by = item.get("created_by") or item.get("decider")
+    console.print(f"  {item['state']}{archived(item)}; started by {escape(lookup.name(by))} "
+                  f"at {item['created_at']}")
+    line = reconciliation(item, lookup)
+    if line:
+        console.print(f"  {line}")
+    for event in item.get("history", []):
+        words = ", ".join(f"{k}: {v}" for k, v in event["args"].items()
+                          if isinstance(v, str) and v and k not in ("state",))
+        console.print(f"  {event['at']} {escape(lookup.name(event['by']))} {event['op']}"
+                      + (f" — {escape(words)}" if words else ""))
+
+
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON document.")
+ALL_OPTION = typer.Option(False, "--all", help="Archived items too: closed, and quiet for "
+                                               "longer than the pod's archive setting.")
 NOTE_OPTION = typer.Option("", "--note", help="A note to keep with the change.")

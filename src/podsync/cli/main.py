@@ -57,6 +57,8 @@ COMMANDS = {
     "mobilizing": "podsync.cli.people",
     "team": "podsync.cli.people",
     "feedback": "podsync.cli.feedback",
+    "search": "podsync.cli.archive",
+    "settings": "podsync.cli.archive",
     "peer": "podsync.cli.peer",
     "share": "podsync.cli.share",
     "service": "podsync.cli.service",

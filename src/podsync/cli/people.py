@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from podsync.cli.context import escape, make_table, out, print_json
-from podsync.cli.lookup import JSON_OPTION, NOTE_OPTION, Lookup, show
+from podsync.cli.lookup import ALL_OPTION, JSON_OPTION, NOTE_OPTION, Lookup, archived, show
 
 capacity_app = typer.Typer(help="Where each member's capacity is, and what they hold.",
                            no_args_is_help=True)
@@ -84,10 +84,10 @@ def mobilizing_discern(ctx: typer.Context, ask_id: str = typer.Argument(..., met
 
 
 @mobilizing_app.command("list")
-def mobilizing_list(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
+def mobilizing_list(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = ALL_OPTION) -> None:
     """Every "are you mobilizing?" ask with its answer and discernment."""
     lookup = Lookup.of(ctx)
-    asks = lookup.call("mobilizing.list")
+    asks = lookup.call("mobilizing.list", {"all": True} if all else {})
     if json:
         print_json(asks)
         return
@@ -97,7 +97,8 @@ def mobilizing_list(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
                                f"{escape(lookup.name(a['member']))}", a["need"],
                       escape(a["answer"] or "—"),
                       escape((a["discernment"] or "") + (f" — {a['discernment_note']}"
-                                                         if a["discernment_note"] else "")))
+                                                         if a["discernment_note"] else ""))
+                      + archived(a))
     out().print(table)
 
 
@@ -148,10 +149,11 @@ def team_leave(ctx: typer.Context, team: str = typer.Argument(..., help="Team id
 @team_app.command("items")
 def team_items(ctx: typer.Context,
                team: str | None = typer.Argument(None, help="Team id or name (default: all)."),
-               json: bool = JSON_OPTION) -> None:
+               json: bool = JSON_OPTION, all: bool = ALL_OPTION) -> None:
     """What teams are asked to attend to (from members, or routed from feedback)."""
     lookup = Lookup.of(ctx)
-    items = lookup.call("team.items", {"team_id": lookup.team(team) if team else None})
+    items = lookup.call("team.items", {"team_id": lookup.team(team) if team else None,
+                                       **({"all": True} if all else {})})
     if json:
         print_json(items)
         return
@@ -159,7 +161,7 @@ def team_items(ctx: typer.Context,
     for i in items:
         table.add_row(i["id"], escape(lookup.team_name(i["team"])),
                       escape(i["title"]) + (f"\n{escape(i['detail'])}" if i["detail"] else ""),
-                      i["origin"], i["state"])
+                      i["origin"], i["state"] + archived(i))
     out().print(table)
 
 

@@ -11,7 +11,9 @@ from typing import Any
 import typer
 
 from podsync.cli.context import escape, make_table, out, print_json
-from podsync.cli.lookup import JSON_OPTION, NOTE_OPTION, Lookup, reconciliation, show
+from podsync.cli.lookup import (
+    ALL_OPTION, JSON_OPTION, NOTE_OPTION, Lookup, archived, reconciliation, show, show_item,
+)
 
 need_app = typer.Typer(help="The needs board: name a need, take it on, attend to it.",
                        no_args_is_help=True)
@@ -40,10 +42,10 @@ def need_add(ctx: typer.Context, title: str = typer.Argument(..., help="The need
 
 
 @need_app.command("list")
-def need_list(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
+def need_list(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = ALL_OPTION) -> None:
     """The needs board: every need, its state and holders."""
     lookup = Lookup.of(ctx)
-    board = lookup.call("need.list")
+    board = lookup.call("need.list", {"all": True} if all else {})
     if json:
         print_json(board)
         return
@@ -55,8 +57,18 @@ def need_list(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
                    f"{s['days']} days" for s in n["neglect"]]
         signals += [reconciliation(n, lookup)] if n["needs_reconciliation"] else []
         state = n["state"] + (f": {escape(n['reason'])}" if n["state"] == "let_be" else "")
-        table.add_row(n["id"], escape(n["title"]), state, holders, "\n".join(signals))
+        table.add_row(n["id"], escape(n["title"]), state + archived(n), holders,
+                      "\n".join(signals))
     out().print(table)
+
+
+@need_app.command("show")
+def need_show(ctx: typer.Context, need_id: str = typer.Argument(..., metavar="ID"),
+              json: bool = JSON_OPTION) -> None:
+    """One need with its history (archived or not)."""
+    lookup = Lookup.of(ctx)
+    need = lookup.call("need.get", {"id": need_id})
+    show_item(need, json, lookup, need["title"])
 
 
 @need_app.command("take")
@@ -141,10 +153,10 @@ def agreement_propose(ctx: typer.Context, what: str = typer.Argument(..., help="
 
 
 @agreement_app.command("list")
-def agreement_list(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
+def agreement_list(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = ALL_OPTION) -> None:
     """Every agreement, its parties and state."""
     lookup = Lookup.of(ctx)
-    agreements = lookup.call("agreement.list")
+    agreements = lookup.call("agreement.list", {"all": True} if all else {})
     if json:
         print_json(agreements)
         return
@@ -158,9 +170,18 @@ def agreement_list(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
             for p in a["parties"])
         what = escape(a["what"]) + (f"\n{reconciliation(a, lookup)}" if a["needs_reconciliation"]
                                     else "")
-        table.add_row(a["id"], what, f"{a['state']} (v{a['version']})", parties,
+        table.add_row(a["id"], what, f"{a['state']} (v{a['version']}){archived(a)}", parties,
                       a["review_on"] or "")
     out().print(table)
+
+
+@agreement_app.command("show")
+def agreement_show(ctx: typer.Context, agreement_id: str = typer.Argument(..., metavar="ID"),
+                   json: bool = JSON_OPTION) -> None:
+    """One agreement with its history (archived or not)."""
+    lookup = Lookup.of(ctx)
+    agreement = lookup.call("agreement.get", {"id": agreement_id})
+    show_item(agreement, json, lookup, agreement["what"])
 
 
 def _agreement_command(name: str, op: str, doing: str, doc: str,

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from podsync import __version__
 from podsync.addresses import format_address, normalize_address, parse_address
+from podsync.api import ops as api_ops
 from podsync.api.context import PodContext, open_ledger
 from podsync.api.server import MAX_BODY_BYTES, Api, error_response, json_errors
 from podsync.config import Config, load_config
@@ -110,6 +111,8 @@ class Node:
         self._started = False
         self._repairs: set[asyncio.Task[None]] = set()
         self._policy_pending = False
+        #: Set once the pod's items are derived after the start (or that failed).
+        self.warmed = asyncio.Event()
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -152,10 +155,25 @@ class Node:
         self._tasks.append(asyncio.get_running_loop().create_task(self.repo.run_timers()))
         self._tasks.append(asyncio.get_running_loop().create_task(self.wake.run()))
         self._tasks.append(asyncio.get_running_loop().create_task(self.sync_times.run()))
+        self._tasks.append(asyncio.get_running_loop().create_task(self._warm_views()))
         self._started = True
         atomic_write_json(self.home.node_file, self.runtime_info())
         log.info("node %s up: peers on %s, api on %s", self.identity.device_id,
                  ", ".join(self.listen_addresses), self.api_address)
+
+    async def _warm_views(self) -> None:
+        """Derive the pod's items in the background, so the first listing a member
+        asks for is answered from the cache (:mod:`podsync.api.views`)."""
+        api_ops.all_ops()  # registers every listed kind
+        started = time.monotonic()
+        try:
+            await self.context.views.warm(self.context.now)
+        except PodsyncError as err:
+            log.info("items not derived ahead: %s", err)
+        else:
+            log.info("derived the pod's items in %.2f s", time.monotonic() - started)
+        finally:
+            self.warmed.set()
 
     async def stop(self) -> None:
         """Close every link, store everything received, and remove node.json."""

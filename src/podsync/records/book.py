@@ -182,8 +182,10 @@ class RecordBook:
             parsed = parse(key, value)
             if isinstance(parsed, Unreadable):
                 book.unreadable[key] = parsed
+                book.version += 1  # what is counted as unreadable changed
                 continue
-            book.unreadable.pop(key, None)
+            if book.unreadable.pop(key, None) is not None:
+                book.version += 1
             added.append(parsed)
         answers = self.verifier.check_many(added)
         for record in added:
@@ -229,15 +231,6 @@ class RecordBook:
         """A record this node wrote into ``doc_id`` (its signature is its own)."""
         if self.known(doc_id).add(record, True):
             self._save(doc_id, [record], None)
-
-    def adopt(self, doc_id: str, records: Iterable[Record]) -> None:
-        """Records already checked elsewhere (a document admitted before it is stored)."""
-        book = self.known(doc_id)
-        fresh = [r for r in records if r.id not in book.records]
-        answers = self.verifier.check_many(fresh)
-        for r in fresh:
-            book.add(r, answers.get(r.id))
-        self._save(doc_id, fresh, None)
 
     def recheck(self) -> list[str]:
         """Check again the signatures whose signer was unknown (after new devices

@@ -171,14 +171,12 @@ def parse(key: str, sealed: Any) -> Record | Unreadable:
         payload = _payload_decoder.decode(outer.payload)
     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
         return Unreadable(key, "malformed", str(exc)[:200])
-    problem = _check(outer, payload)
-    if problem:
+    problem, at = _check(outer, payload)
+    if problem or at is None:
         return Unreadable(key, "malformed", problem)
     rid = record_id(outer.payload)
     if rid != key:
         return Unreadable(key, "misplaced", f"stored under {key!r} but its id is {rid}")
-    # Times are shown and compared in one form: UTC, microseconds.
-    at = _dt.datetime.fromisoformat(payload.at).astimezone(_dt.timezone.utc)
     return Record(id=rid, pod=payload.pod, scope=payload.scope, type=payload.type,
                   item=payload.item, by=payload.by, at=at.isoformat(timespec="microseconds"),
                   prev=payload.prev,
@@ -186,28 +184,34 @@ def parse(key: str, sealed: Any) -> Record | Unreadable:
                   sig=outer.sig, sealed=sealed)
 
 
-def _check(outer: _Sealed, p: Payload) -> str:
+def _check(outer: _Sealed, p: Payload) -> tuple[str, _dt.datetime | None]:
+    """What is wrong with a record ("" if nothing), and its time in UTC."""
     if outer.v != FORMAT_VERSION or p.v != FORMAT_VERSION:
-        return f"format version {outer.v}/{p.v}, this podsync reads {FORMAT_VERSION}"
+        return f"format version {outer.v}/{p.v}, this podsync reads {FORMAT_VERSION}", None
     if len(outer.sig) != SIGNATURE_BYTES:
-        return "the signature is not 64 bytes"
+        return "the signature is not 64 bytes", None
     if len(p.after) > MAX_PARENTS:
-        return f"names {len(p.after)} parents, over {MAX_PARENTS}"
+        return f"names {len(p.after)} parents, over {MAX_PARENTS}", None
     if not p.type or len(p.type) > 64:
-        return "no type, or an over-long one"
+        return "no type, or an over-long one", None
     try:
-        _dt.datetime.fromisoformat(p.at).astimezone(_dt.timezone.utc)
+        at = _dt.datetime.fromisoformat(p.at)
+        if at.tzinfo is None:
+            return "its time has no UTC offset", None
+        # Times are shown and compared in one form: UTC, microseconds.
+        at = at.astimezone(_dt.timezone.utc)
     except (ValueError, OverflowError):
-        return f"time {p.at[:40]!r} is not ISO 8601"
-    if _dt.datetime.fromisoformat(p.at).tzinfo is None:
-        return "its time has no UTC offset"
+        return f"time {p.at[:40]!r} is not ISO 8601", None
     if too_deep(p.body, MAX_BODY_DEPTH):
-        return f"its body nests deeper than {MAX_BODY_DEPTH}"
-    return ""
+        return f"its body nests deeper than {MAX_BODY_DEPTH}", None
+    return "", at
 
 
 def too_deep(value: Any, limit: int) -> bool:
     """Whether ``value`` nests lists and maps more than ``limit`` deep (no recursion)."""
+    if isinstance(value, dict) and limit >= 1 and not any(
+            isinstance(v, (dict, list, tuple)) for v in value.values()):
+        return False  # a flat map, as most bodies are: one level deep
     stack = [(value, 0)]
     while stack:
         current, depth = stack.pop()

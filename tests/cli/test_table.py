@@ -1,0 +1,43 @@
+"""Tables for people: drawn by rich when short, as aligned plain lines when long
+(rich would take seconds to lay out a board of a thousand needs)."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from podsync.cli.context import RICH_TABLE_ROWS, escape, make_table, plain, plain_table
+
+
+def printed(table, width: int = 80) -> str:
+    buffer = io.StringIO()
+    Console(file=buffer, width=width, highlight=False, soft_wrap=True).print(table)
+    return buffer.getvalue()
+
+
+def test_a_short_table_is_drawn_with_boxes() -> None:
+    table = make_table("id", "need", title="Needs")
+    table.add_row("abc", "[bold]Mend[/bold] the " + escape("[gate]"))
+    text = printed(table)
+    assert "┃" in text or "│" in text
+    assert "Mend the [gate]" in text
+
+
+def test_a_long_table_is_plain_aligned_lines_that_fit_and_keep_ids_whole() -> None:
+    table = make_table("id", "need", "state", title="Needs")
+    rows = RICH_TABLE_ROWS + 5
+    for i in range(rows):
+        table.add_row(f"{i:032x}", escape(f"need [{i}] ") + "x" * 200, "[bold]held[/bold]")
+    lines = printed(table, width=90).splitlines()
+    assert lines[0] == "Needs" and lines[1].split() == ["id", "need", "state"]
+    assert len(lines) == rows + 3
+    assert all(len(line) <= 90 for line in lines)
+    assert lines[3].startswith(f"{0:032x}  need [0] x") and lines[3].endswith("held")
+    assert "…" in lines[3] and "[bold]" not in "".join(lines) and "│" not in "".join(lines)
+
+
+def test_markup_becomes_the_text_a_person_sees() -> None:
+    assert plain("[bold yellow]needs reconciliation[/bold yellow]: x") == "needs reconciliation: x"
+    assert plain(escape("a [b] and [bold]c")) == "a [b] and [bold]c"
+    assert plain_table(("a", "b"), [("1", "two\nlines")], "T", 40)[-1] == "1  two / lines"
