@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ PAGES = {
     "decisions": ("/decisions", "Buy a shared cargo bike"),
     "capacity": ("/capacity", "Back from a week away"),
     "feedback": ("/feedback", "Please tell the house two days before a guest stays over"),
+    "archive": ("/archive", "Replace the broken fence panel"),
 }
 
 UNLABELLED = """() => [...document.querySelectorAll("input, select, textarea, button")].filter((el) =>
@@ -54,6 +56,13 @@ async def seed(ana: Node, ben: Node, cara: Node) -> None:
                          clock=lambda: weeks_ago)
     await ops.run(earlier, "need.add", {"title": "Someone to welcome new housemates", "sensing": "void",
                                         "detail": "Nobody shows newcomers where things are."})
+    # Attended months ago and quiet since: in the archive.
+    months_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=120)
+    then = PodContext(ana.home, ana.repo, ana.config, ana.identity, ana.ledger, node=ana,
+                      clock=lambda: months_ago)
+    fence = await ops.run(then, "need.add", {"title": "Replace the broken fence panel"})
+    await ops.run(then, "need.take", {"id": fence.id})
+    await ops.run(then, "need.done", {"id": fence.id, "note": "New panel from the yard."})
     garden = await run(ana, "team.add", name="Garden", members=[a, c])
     shop = await run(cara, "need.add", title="Weekly shop for the house")
     sweep = await run(cara, "need.add", title="Book the chimney sweep before winter")
@@ -114,7 +123,8 @@ async def seed(ana: Node, ben: Node, cara: Node) -> None:
                          statement="Please keep house meetings to the agreed hour, and invite "
                                    "the quieter voices first.")
     await synced(ana, ben, cara)
-    await run(ben, "mobilizing.answer", ask_id=(await run(ben, "mobilizing.list"))[0]["id"],
+    asks = json.loads(ops.to_json(await run(ben, "mobilizing.list")))
+    await run(ben, "mobilizing.answer", ask_id=asks[0]["id"],
               text="Yes: the plumber comes on Saturday.", outcome="continue")
     await run(ben, "feedback.consent", thread_id=thread.thread_id, proposal_id=proposal.proposal_id,
               consent=True)

@@ -30,7 +30,7 @@ from podsync.net.server import token_cookie_name, token_ok
 log = logging.getLogger(__name__)
 
 #: Paths of the pages; each serves the same shell, whose script renders the page.
-PAGES = ("/", "/needs", "/agreements", "/decisions", "/capacity", "/feedback")
+PAGES = ("/", "/needs", "/agreements", "/decisions", "/capacity", "/feedback", "/archive")
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_PREFIX = "/ui/static/"
 CONTENT_TYPES = {

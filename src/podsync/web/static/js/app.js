@@ -15,6 +15,7 @@ const PAGES = {
   "/decisions": "decisions",
   "/capacity": "capacity",
   "/feedback": "feedback",
+  "/archive": "archive",
 };
 // Changes arrive in bursts (one operation can touch two documents); gather
 // them for a moment so a burst costs one re-fetch.
