@@ -58,11 +58,15 @@ class Scale:
     team_items: int = 300
     asks: int = 200
     years: float = 3.0
+    #: Statements delivered to a leader and made public: each a document every
+    #: member reads (how a node comes to hold many thousands of documents).
+    statements: int = 0
 
     def scaled(self, factor: float) -> Scale:
         return Scale(int(self.needs * factor), int(self.agreements * factor),
                      int(self.decisions * factor), int(self.threads * factor),
-                     int(self.team_items * factor), int(self.asks * factor), self.years)
+                     int(self.team_items * factor), int(self.asks * factor), self.years,
+                     int(self.statements * factor))
 
 
 @dataclass
@@ -345,6 +349,26 @@ def _simulate(world: _World, scale: Scale, collections: dict[str, str], now: dt.
     for t0 in _moments(rng, start, now, scale.threads):
         plan.at(t0, thread_life)
 
+    def statement_life(t0: dt.datetime) -> None:
+        leader = rng.choice(leader_ids)
+        steward = world.by_id[rng.choice(leaders[leader])]
+        giver = rng.choice([m for m in others if m.id != leader and m is not steward])
+        draft = feedback.creation_draft(feedback.STATEMENT_KIND, "pod", {
+            "leader": leader, "giver": giver.id, "stewards": leaders[leader],
+            "statement": _text(rng, 20), "origin": f"{rng.getrandbits(128):032x}"})
+        creation = world.sign("", draft, steward, t0, scope="")
+        doc_id = derived_id("doc", creation.payload)
+        world.writes.pop("")
+        world.writes[doc_id].append(creation)
+        world.items[doc_id] = Item(creation.id, steward.id, creation.at, dict(creation.body), [])
+        for k in range(rng.randint(0, 2)):
+            plan.at(t0 + days(k + 1, k + 3), lambda w: world.act(
+                doc_id, doc_id, world.by_id[leader], w,
+                lambda it: feedback.respond_to_statement(it, leader, _text(rng, 10))))
+
+    for t0 in _moments(rng, start, now, scale.statements):
+        plan.at(t0, statement_life)
+
     plan.run()
     # Recent items by others that Ada is asked to act on (affirm as a party, advise).
     ada = members[0]
@@ -366,20 +390,23 @@ def _write_documents(store: DocumentStore, world: _World, kinds: dict[str, str])
         if not records:
             continue
         records.sort(key=lambda r: r.at)
+        kind = kinds.get(doc_id) or str(records[0].body.get("kind"))
         if doc_id in kinds:
             doc = store.load(doc_id)
         else:
             creation = records.pop(0)
             doc = new_document([creation])
-            store.create_document(doc_id, feedback.THREAD_KIND, doc)
+            store.create_document(doc_id, kind, doc)
             written += 1
         before = doc.get_heads()
         obj = doc.get(am.ROOT, RECORDS_KEY)[1]
         for record in records:
             with doc.transaction() as tx:
                 tx.put(obj, record.id, am.ScalarType.Bytes, record.sealed)
+        if not records:
+            continue
         store.append_changes(doc_id, [c.bytes for c in doc.get_changes(before)], doc.get_heads(),
-                             kinds.get(doc_id, feedback.THREAD_KIND))
+                             kind)
         store.compact(doc_id)
         written += len(records)
     return written

@@ -4,6 +4,7 @@ ones members delete or overwrite, and keeping them in the store."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import automerge.core as am
 
@@ -158,3 +159,58 @@ def test_an_announced_write_that_never_happened_is_not_mistaken_for_a_peers_chan
     got = book.ingest("D", doc)
     assert [r.id for r in got.added] == [theirs[0].id]
     assert theirs[0].id in book.known("D").records
+
+
+def test_records_nobody_asked_for_are_let_go_and_read_back_the_same(tmp_path) -> None:
+    with DocumentStore(tmp_path / "s.db") as store:
+        signer, book = setup(store)
+        idle, busy, junk = new_document(make(signer, 4)), new_document(make(signer, 2, 10)), \
+            new_document(make(signer, 1, 20))
+        with junk.transaction() as tx:
+            tx.put(records_object(tx), "f" * 32, am.ScalarType.Str, "not a record")
+        for doc_id, doc in (("I", idle), ("B", busy), ("J", junk)):
+            book.ingest(doc_id, doc)
+        before = book.known("I")
+        store.submit_records("I", []).result()  # everything written has landed
+        assert book.sweep() == []  # all were used since the last sweep
+        book.known("B")
+        book.keep("K")
+        assert book.sweep() == ["I"]  # "B" was used, "J" holds junk
+        assert set(book.loaded()) == {"B", "J"}
+        again = book.known("I")
+        assert again is not before
+        assert set(again.records) == set(before.records) and again.heads == before.heads
+        assert all(again.signed[rid] is True for rid in again.records)
+        assert again.version > before.version  # newer than anything seen before
+        put(idle, make(signer, 1, 30))
+        assert len(book.ingest("I", idle).added) == 1  # reading goes on from the heads kept
+
+
+def test_records_still_being_written_are_not_let_go(tmp_path) -> None:
+    with DocumentStore(tmp_path / "s.db") as store:
+        signer, book = setup(store)
+        book.ingest("D", new_document(make(signer, 2)))
+        gate = threading.Event()
+        store._writer.submit(lambda conn: gate.wait(5))  # the writer is busy
+        book.add_own("D", make(signer, 1, 5)[0])
+        assert book.sweep() == []  # used since the last sweep
+        assert book.sweep() == [] and "D" in book.loaded()  # idle, but not written yet
+        gate.set()
+        store.submit_records("D", []).result()
+        assert book.sweep() == ["D"]
+
+
+def test_past_the_cap_the_least_recently_used_records_make_room(tmp_path, monkeypatch) -> None:
+    from podsync.records import book as book_mod
+
+    monkeypatch.setattr(book_mod, "MAX_RECORD_DOCUMENTS", 3)
+    with DocumentStore(tmp_path / "s.db") as store:
+        signer, book = setup(store)
+        book.keep("P")
+        docs = {name: new_document(make(signer, 2, i * 10)) for i, name in enumerate("PABCDE")}
+        for name, doc in docs.items():
+            book.ingest(name, doc)
+            store.submit_records(name, []).result()
+        assert len(book.loaded()) <= 3 and "P" in book.loaded() and "E" in book.loaded()
+        again = book.known("A")  # read back from the store, whole
+        assert set(again.records) == {r.id for r in make(signer, 2, 10)}

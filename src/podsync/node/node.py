@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import datetime
 import logging
 import os
@@ -35,6 +37,7 @@ from podsync.node.wake import WakeWatch
 from podsync.repo import ChangeEvent, Repo
 from podsync.store import DocumentStore
 from podsync.sync import Effect, PeerConnected, PeerDisconnected
+from podsync.records.book import RECORDS_IDLE_SECONDS
 from podsync.records.format import Record
 from podsync.records.verify import Signer
 from podsync.trust import join as join_mod
@@ -156,6 +159,7 @@ class Node:
         self._tasks.append(asyncio.get_running_loop().create_task(self.wake.run()))
         self._tasks.append(asyncio.get_running_loop().create_task(self.sync_times.run()))
         self._tasks.append(asyncio.get_running_loop().create_task(self._warm_views()))
+        self._tasks.append(asyncio.get_running_loop().create_task(self._forget_idle_records()))
         self._started = True
         atomic_write_json(self.home.node_file, self.runtime_info())
         log.info("node %s up: peers on %s, api on %s", self.identity.device_id,
@@ -174,6 +178,17 @@ class Node:
             log.info("derived the pod's items in %.2f s", time.monotonic() - started)
         finally:
             self.warmed.set()
+
+    async def _forget_idle_records(self) -> None:
+        """Let go, now and then, of the records of documents nobody used (they stay
+        in the store): a node holding thousands of documents keeps in memory the
+        records of those in use (:meth:`podsync.records.book.RecordBook.sweep`)."""
+        while True:
+            await asyncio.sleep(RECORDS_IDLE_SECONDS)
+            gone = self.ledger.forget_idle()
+            if gone:
+                log.debug("let go of the records of %d idle documents", len(gone))
+                return_freed_memory()
 
     async def stop(self) -> None:
         """Close every link, store everything received, and remove node.json."""
@@ -514,6 +529,18 @@ class Node:
             return None
         at, reason = self.wake.last_wake
         return {"at": iso(at), "reason": reason}
+
+
+def return_freed_memory() -> None:
+    """Hand memory freed inside the process back to the system where the C
+    library allows it (glibc keeps freed blocks for reuse otherwise, so a node
+    that let go of thousands of documents would look as large as at its peak)."""
+    libc = ctypes.util.find_library("c")
+    if libc is None:
+        return
+    trim = getattr(ctypes.CDLL(libc), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
 
 
 def _format_sockname(sock: socket.socket) -> str:

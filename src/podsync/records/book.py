@@ -13,6 +13,9 @@ the keys that were put or deleted. Anything the diff cannot say precisely (the
 map itself replaced, a change to the document root) falls back to reading every
 key, which is always correct.
 
+Records of a document nobody has read for a while are let go of
+(:meth:`RecordBook.sweep`) and read again from the store when next asked for.
+
 automerge's diff walks the whole document, though (about 10 ms for 40,000
 records). After this node's own write there is nothing to find out: the
 ledger says which records it is writing (:meth:`RecordBook.expect`) before the
@@ -22,9 +25,12 @@ local change, those records are taken as they are.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import automerge.core as am
@@ -47,6 +53,21 @@ _PATCH = re.compile(r'Patch \{ obj: Id\(\d+, ActorID\("[0-9a-f]*"\), \d+\), '
                     r'path: \[\(Root, Map\("records"\)\)\], '
                     r'action: (?:PutMap|DeleteMap) \{ key: "([0-9a-f]{32})"')
 _ROOT_PATCH = re.compile(r'Patch \{ obj: Root, path: \[\], ')
+#: Versions of every document's records, rising across all documents and every
+#: reading from the store: a document's records read again after being let go
+#: are newer than anything a cache saw before.
+_versions = itertools.count(1)
+#: How often a node lets go of the records of documents nobody asked for since
+#: the last time: a document read in bursts (a listing, a sync) stays, one
+#: untouched for a few minutes goes back to the store.
+RECORDS_IDLE_SECONDS = 120.0
+#: Documents whose records are kept in memory at most; past it the least recently
+#: used make room (they stay in the store). A document's records take a few
+#: kilobytes each: a node syncing 10,000 documents for the first time would hold
+#: 100 MB of them otherwise, while a member uses a few hundred at a time.
+MAX_RECORD_DOCUMENTS = 2000
+#: Documents looked at per load to make room (some may be pending a write).
+MAX_EVICTION_TRIES = 64
 
 
 @dataclass
@@ -63,7 +84,7 @@ class DocRecords:
     signed: dict[str, bool | None] = field(default_factory=dict)
     #: The document heads the records were last read at.
     heads: list[bytes] = field(default_factory=list)
-    #: Bumped whenever a record is added or a signature answer changes.
+    #: Raised whenever a record is added or a signature answer changes.
     version: int = 0
     #: Subject -> the version at which one of its records was added or had its
     #: signature answer change (what a cache of items compares against).
@@ -77,14 +98,14 @@ class DocRecords:
         elif self.signed.get(record.id) == ok:
             return False
         self.signed[record.id] = ok
-        self.version += 1
+        self.version = next(_versions)
         self.changed[record.subject] = self.version
         return True
 
     def answer(self, record_id: str, ok: bool) -> None:
         """A signature answer for a record held (its signer became known)."""
         self.signed[record_id] = ok
-        self.version += 1
+        self.version = next(_versions)
         self.changed[self.records[record_id].subject] = self.version
 
 
@@ -128,13 +149,24 @@ class RecordBook:
     def __init__(self, store: DocumentStore | None, verifier: Verifier) -> None:
         self.store = store
         self.verifier = verifier
-        self._docs: dict[str, DocRecords] = {}
+        #: Least recently asked for first.
+        self._docs: OrderedDict[str, DocRecords] = OrderedDict()
         self._expected: dict[str, Expected] = {}
+        #: Documents whose records were asked for since the last sweep.
+        self._recent: set[str] = set()
+        #: The last write of each document's records to the store, until it lands.
+        self._saving: dict[str, Future[None]] = {}
+        #: Documents whose records always stay (the ledger's pod document).
+        self._keep: set[str] = set()
 
     def known(self, doc_id: str) -> DocRecords:
         """The records of ``doc_id`` held so far (from the store on first use)."""
+        self._recent.add(doc_id)
         book = self._docs.get(doc_id)
-        if book is None:
+        if book is not None:
+            self._docs.move_to_end(doc_id)
+        else:
+            self._make_room()
             book = self._docs[doc_id] = DocRecords(doc_id)
             if self.store is not None:
                 rows, heads = self.store.load_records(doc_id)
@@ -149,7 +181,11 @@ class RecordBook:
 
     def peek(self, doc_id: str) -> DocRecords | None:
         """The records of ``doc_id`` if they are loaded already."""
-        return self._docs.get(doc_id)
+        book = self._docs.get(doc_id)
+        if book is not None:
+            self._recent.add(doc_id)
+            self._docs.move_to_end(doc_id)
+        return book
 
     def ingest(self, doc_id: str, doc: am.Document) -> Ingest:
         """Read the records ``doc`` holds that the book does not, and note those it
@@ -182,10 +218,10 @@ class RecordBook:
             parsed = parse(key, value)
             if isinstance(parsed, Unreadable):
                 book.unreadable[key] = parsed
-                book.version += 1  # what is counted as unreadable changed
+                book.version = next(_versions)  # what is counted as unreadable changed
                 continue
             if book.unreadable.pop(key, None) is not None:
-                book.version += 1
+                book.version = next(_versions)
             added.append(parsed)
         answers = self.verifier.check_many(added)
         for record in added:
@@ -247,12 +283,53 @@ class RecordBook:
                     book.answer(rid, ok)
                 changed.append(doc_id)
                 if self.store is not None:
-                    self.store.submit_records(
+                    self._saving[doc_id] = self.store.submit_records(
                         doc_id, [(rid, book.records[rid].sealed, ok) for rid, ok in got.items()])
         return changed
 
     def loaded(self) -> list[str]:
         return list(self._docs)
+
+    def held(self) -> list[DocRecords]:
+        """Every document's records in memory now (asking counts as no use)."""
+        return list(self._docs.values())
+
+    def keep(self, doc_id: str) -> None:
+        """Never let go of ``doc_id``'s records (the pod document: every question
+        about the roster reads them)."""
+        self._keep.add(doc_id)
+
+    def sweep(self) -> list[str]:
+        """Let go of the records of documents nobody asked for since the last sweep
+        (they are all in the store, and read again from it when next asked for);
+        the documents let go of. Never one kept, nor one whose records are still
+        being written, nor one holding unreadable entries (they are counted, and
+        only a reading of the document finds them)."""
+        if self.store is None:
+            return []
+        gone = [doc_id for doc_id in list(self._docs)
+                if doc_id not in self._recent and self._let_go(doc_id)]
+        self._recent.clear()
+        return gone
+
+    def _let_go(self, doc_id: str) -> bool:
+        """Drop ``doc_id``'s records from memory if nothing about them is pending."""
+        book = self._docs[doc_id]
+        saving = self._saving.get(doc_id)
+        if (doc_id in self._keep or doc_id in self._expected or book.unreadable
+                or (saving is not None and not saving.done())):
+            return False
+        del self._docs[doc_id]
+        self._saving.pop(doc_id, None)
+        return True
+
+    def _make_room(self) -> None:
+        """Past MAX_RECORD_DOCUMENTS, let go of the least recently used (a few tries)."""
+        if self.store is None or len(self._docs) < MAX_RECORD_DOCUMENTS:
+            return
+        for doc_id in list(self._docs)[:MAX_EVICTION_TRIES]:
+            if self._let_go(doc_id) and len(self._docs) < MAX_RECORD_DOCUMENTS:
+                return
 
     # -- internals ------------------------------------------------------------
 
@@ -292,6 +369,6 @@ class RecordBook:
         if self.store is None or (not records and heads is None):
             return
         book = self._docs[doc_id]
-        self.store.submit_records(doc_id, [(r.id, r.sealed, book.signed.get(r.id))
-                                           for r in records], heads)
+        self._saving[doc_id] = self.store.submit_records(
+            doc_id, [(r.id, r.sealed, book.signed.get(r.id)) for r in records], heads)
 

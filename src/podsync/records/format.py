@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import sys
 from typing import Any, Literal
 
 import msgspec
@@ -177,8 +178,11 @@ def parse(key: str, sealed: Any) -> Record | Unreadable:
     rid = record_id(outer.payload)
     if rid != key:
         return Unreadable(key, "misplaced", f"stored under {key!r} but its id is {rid}")
-    return Record(id=rid, pod=payload.pod, scope=payload.scope, type=payload.type,
-                  item=payload.item, by=payload.by, at=at.isoformat(timespec="microseconds"),
+    # Every record of a document repeats its pod, scope, type and signer: one
+    # copy of each string serves them all (a node holds tens of thousands).
+    return Record(id=rid, pod=sys.intern(payload.pod), scope=sys.intern(payload.scope),
+                  type=sys.intern(payload.type), item=payload.item, by=sys.intern(payload.by),
+                  at=at.isoformat(timespec="microseconds"),
                   prev=payload.prev,
                   after=payload.after, body=payload.body, payload=outer.payload,
                   sig=outer.sig, sealed=sealed)

@@ -44,6 +44,7 @@ from podsync.sync.limits import (
 )
 from podsync.sync.messages import DocUnavailable, Request, Summary, Sync, WholeDoc
 from podsync.sync.policy import DocumentSource, SharePolicy
+from podsync.sync.residency import Residency
 from podsync.sync.state import DocSync, Link, PeerDoc
 
 log = logging.getLogger("podsync.sync")
@@ -59,6 +60,9 @@ class Documents:
         self.docs: dict[str, DocSync] = {}
         self._requesting: set[str] = set()  # documents with a request round running
         self._wanted: set[str] = set()  # documents a local find still wants
+        #: Which documents stay loaded (podsync.sync.residency): the automerge
+        #: object of one nobody uses is let go and loaded again when needed.
+        self.residency = Residency()
 
     # ------------------------------------------------------------ lookup, loading
 
@@ -83,7 +87,28 @@ class Documents:
                 doc = None
             ds.doc = doc if doc is not None else am.Document()
             ds.heads = sorted(ds.doc.get_heads())
+        # Documents also come in by sync, not only from the store: past the cap,
+        # the least recently used make room whichever way this one came.
+        self.residency.touch(ds.doc_id)
+        self.residency.fit(ds.doc_id, self.unload)
         return ds.doc
+
+    def unload(self, doc_id: str) -> bool:
+        """Let go of ``doc_id``'s automerge object if every change of it is stored
+        and no exchange is under way; True when it is not loaded any more."""
+        ds = self.docs.get(doc_id)
+        if ds is None or ds.doc is None:
+            return True
+        if (not ds.has_content or ds.wanted or ds.request_deadline is not None
+                or any(pd.their_heads not in (None, ds.heads) or pd.awaiting
+                       for pd in ds.peers.values())
+                or any(doc_id in self.links[c].in_flight for c in ds.peers)):
+            return False
+        # Its own heads (a local change not yet noted), the engine's and the store's.
+        if sorted(ds.doc.get_heads()) != ds.heads or sorted(self.source.heads(doc_id) or []) != ds.heads:
+            return False
+        ds.doc = None
+        return True
 
     def all_ids(self) -> set[str]:
         """Every document held here, stored or arrived and not yet stored."""
@@ -541,6 +566,7 @@ class Documents:
     # ------------------------------------------------------------ time, policy
 
     def tick(self, out: Outbox, now: float) -> None:
+        self.residency.sweep(now, self.unload)
         for doc_id in list(self._requesting):
             ds = self.docs.get(doc_id)
             if ds is None or ds.request_deadline is None:

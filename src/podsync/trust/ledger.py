@@ -130,6 +130,7 @@ class Ledger:
         #: Shares this node is writing (a local app's new document is the member's
         #: from the moment it arrives, before its record is durable).
         self._pending: dict[str, Readers] = {}
+        book.keep(pod_id)  # every question about the roster reads its records
         self.refresh_pod()
 
     # -- the pod document -----------------------------------------------------
@@ -461,16 +462,19 @@ class Ledger:
     def unverifiable(self) -> dict[str, dict[str, int]]:
         """Document id -> reason -> how many of its records do not count (each
         document counted again only when its records or the pod's change)."""
-        out: dict[str, dict[str, int]] = {}
-        for doc_id in self.book.loaded():
-            book = self.book.known(doc_id)
+        for book in self.book.held():
             key = (book.version, self.pod_version)
-            cached = self._unverifiable.get(doc_id)
+            cached = self._unverifiable.get(book.doc_id)
             if cached is None or cached[0] != key:
-                cached = self._unverifiable[doc_id] = (key, self._reasons(doc_id, book))
-            if cached[1]:
-                out[doc_id] = cached[1]
-        return out
+                self._unverifiable[book.doc_id] = (key, self._reasons(book.doc_id, book))
+        # Documents whose records were let go of since keep their last count:
+        # nothing about them changes until they are read again.
+        return {doc_id: reasons for doc_id, (_, reasons) in self._unverifiable.items() if reasons}
+
+    def forget_idle(self) -> list[str]:
+        """Let go of the records of documents nobody used lately (the pod document
+        stays); see RecordBook.sweep."""
+        return self.book.sweep()
 
     def _reasons(self, doc_id: str, book: DocRecords) -> dict[str, int]:
         reasons: dict[str, int] = {}
