@@ -9,6 +9,7 @@ and in ``remote-heads-changed`` are bs58check of 32-byte change hashes.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 
@@ -21,6 +22,9 @@ DOC_ID_BYTES = 16
 CHANGE_HASH_BYTES = 32
 # The Bitcoin base58 alphabet; anything else cannot be an id.
 _B58 = re.compile(r"^[1-9A-HJ-NP-Za-km-z]+$")
+#: Ids converted and kept (base58 costs some 20 µs each way, and a reconnect
+#: converts every held document's id): more than a large node holds, a few MB.
+ID_CACHE_SIZE = 1 << 14
 
 
 def new_document_id() -> str:
@@ -30,7 +34,15 @@ def new_document_id() -> str:
 
 def document_id_bytes(doc_id: str) -> bytes:
     """The 16 bytes behind ``doc_id``; raises :class:`InvalidId` if it is not one."""
-    if not isinstance(doc_id, str) or not _B58.match(doc_id):
+    if not isinstance(doc_id, str):
+        raise InvalidId(f"not a document id: {doc_id!r}")
+    return _decoded(doc_id)
+
+
+@functools.lru_cache(maxsize=ID_CACHE_SIZE)
+def _decoded(doc_id: str) -> bytes:
+    """(Raises for what is not an id: nothing is kept for those.)"""
+    if not _B58.match(doc_id):
         raise InvalidId(f"not a document id: {doc_id!r}")
     try:
         raw = base58.b58decode_check(doc_id)
@@ -44,6 +56,11 @@ def document_id_bytes(doc_id: str) -> bytes:
 def document_id_from_bytes(raw: bytes) -> str:
     if len(raw) != DOC_ID_BYTES:
         raise InvalidId(f"a document id holds {DOC_ID_BYTES} bytes, not {len(raw)}")
+    return _encoded(bytes(raw))
+
+
+@functools.lru_cache(maxsize=ID_CACHE_SIZE)
+def _encoded(raw: bytes) -> str:
     return base58.b58encode_check(raw).decode("ascii")
 
 

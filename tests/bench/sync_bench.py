@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from podsync.addresses import ADDRESS_BOOK_NAME  # noqa: E402
 from podsync.api import ops  # noqa: E402
+from podsync.api.ops_feedback import create_private  # noqa: E402
 from podsync.cli.init import initialise  # noqa: E402
 from podsync.home import Home  # noqa: E402
 from podsync.node import Node, NodeOptions  # noqa: E402
@@ -40,6 +41,14 @@ from podsync.repo.values import put_value  # noqa: E402
 from podsync.trust.join import join_pod  # noqa: E402
 
 JS_PAIR = ROOT / "tests" / "bench" / "js_pair.mjs"
+
+
+async def shared(node: Node, value: int = 0) -> str:
+    """A new document every member reads: its creation record names the pod as its
+    readers (a document the pod's own rules would not let travel is no benchmark)."""
+    doc_id = await create_private(node.context, "bench", "pod", {}, node.context.now())
+    await node.repo.change(doc_id, lambda tx: put_value(tx, am.ROOT, "n", value))
+    return doc_id
 
 
 def options(peers: list[str] | None = None) -> NodeOptions:
@@ -107,7 +116,7 @@ async def bench_propagation(root: Path, rounds: int, gap: float) -> dict[str, fl
     b = Node(b_home, options([a.listen_addresses[0]]))
     await b.start()
     try:
-        doc = await a.repo.create("bench", lambda tx: put_value(tx, am.ROOT, "n", 0))
+        doc = await shared(a)
         await until(lambda: b.repo.has(doc))
         arrived: dict[int, float] = {}
 
@@ -137,7 +146,7 @@ async def bench_propagation(root: Path, rounds: int, gap: float) -> dict[str, fl
 async def bench_cold_sync(root: Path, changes: int) -> dict[str, float]:
     a, b_home = await start_pair(root, "cold")
     try:
-        doc_id = await a.repo.create("bench", lambda tx: put_value(tx, am.ROOT, "n", 0))
+        doc_id = await shared(a)
         doc = a.repo.get(doc_id)
         before = doc.get_heads()
         for i in range(changes):
@@ -164,7 +173,7 @@ async def bench_reconnect(root: Path, docs: int, changed: int = 10) -> dict[str,
     a, b_home = await start_pair(root, "re")
     b = Node(b_home, options([a.listen_addresses[0]]))
     await b.start()
-    ids = [await a.repo.create("bench", lambda tx: put_value(tx, am.ROOT, "n", 0)) for _ in range(docs)]
+    ids = [await shared(a) for _ in range(docs)]
     await until(lambda: all(b.repo.has(d) for d in ids))
     await until(lambda: all(b.repo.get(d).get_heads() == a.repo.get(d).get_heads() for d in ids))
     await b.stop()

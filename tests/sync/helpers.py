@@ -31,9 +31,10 @@ def of_type(effects: list[Effect], kind: type) -> list[Any]:
 
 
 def open_acceptor(engine: SyncEngine, conn: int, peer_id: str, *, extension: bool = False,
-                  now: float = 0.0) -> list[Effect]:
-    """Open ``conn`` on ``engine`` as if a peer called ``peer_id`` dialed it."""
-    meta = PeerMetadata(None, True, 1 if extension else None, ("summary", "doc") if extension else ())
+                  now: float = 0.0, features: tuple[str, ...] = ("summary", "doc")) -> list[Effect]:
+    """Open ``conn`` on ``engine`` as if a peer called ``peer_id`` dialed it (offering
+    the extension's ``features`` with ``extension``)."""
+    meta = PeerMetadata(None, True, 1 if extension else None, features if extension else ())
     engine.connect(conn, "acceptor", now)
     return engine.receive(conn, encode(Join(peer_id, ("1",), meta)), now)
 

@@ -14,7 +14,7 @@ from tests.sync.simnet import MemorySource
 def test_dialer_sends_join_with_metadata() -> None:
     engine = SyncEngine("me", MemorySource(), storage_id="st-1")
     (join,) = sent(engine.connect(1, "dialer", 0.0))
-    assert join == Join("me", ("1",), PeerMetadata("st-1", False, 1, ("summary", "doc")))
+    assert join == Join("me", ("1",), PeerMetadata("st-1", False, 1, ("summary", "doc", "ranges")))
 
 
 def test_dialer_without_storage_or_extension_looks_like_a_plain_js_repo() -> None:
@@ -28,7 +28,7 @@ def test_acceptor_answers_peer_and_reports_the_peer() -> None:
     engine, _ = make_engine("srv", storage_id="st-2")
     effects = open_acceptor(engine, 5, "cli", now=3.0)
     (peer,) = sent(effects, 5)
-    assert peer == Peer("srv", "cli", "1", PeerMetadata("st-2", False, 1, ("summary", "doc")))
+    assert peer == Peer("srv", "cli", "1", PeerMetadata("st-2", False, 1, ("summary", "doc", "ranges")))
     (connected,) = of_type(effects, PeerConnected)
     assert connected.peer_id == "cli" and connected.conn == 5
     (info,) = engine.peers()

@@ -134,6 +134,8 @@ class Node:
                 raise LegacyPod(LEGACY_MESSAGE)
             self.access = policy.access = PodAccess(self.ledger)
             policy.first = frozenset({self.config.pod_id})
+            # Who reads each held document, before any link asks.
+            self.ledger.establish(self.repo.held_ids())
             self.repo.transport = self._on_transport_effect
             self.repo.listeners.append(self._on_document_change)
             self.context = PodContext(self.home, self.repo, self.config, self.identity,

@@ -165,18 +165,33 @@ class RecordBook:
         book = self._docs.get(doc_id)
         if book is not None:
             self._docs.move_to_end(doc_id)
-        else:
-            self._make_room()
+            return book
+        if self.store is None:
             book = self._docs[doc_id] = DocRecords(doc_id)
-            if self.store is not None:
-                rows, heads = self.store.load_records(doc_id)
-                parsed = [(parse(rid, sealed), ok) for rid, sealed, ok in rows]
-                answers = self.verifier.check_many(
-                    [r for r, ok in parsed if isinstance(r, Record) and ok is None])
-                for record, ok in parsed:
-                    if isinstance(record, Record):
-                        book.add(record, ok if ok is not None else answers.get(record.id))
-                book.heads = heads or []
+            return book
+        return self._held(doc_id, *self.store.load_records(doc_id))
+
+    def preload(self, doc_ids: Iterable[str]) -> None:
+        """Read the records of many documents from the store at once (as
+        :meth:`known` would one by one); those already in memory are kept."""
+        if self.store is None:
+            return
+        missing = [d for d in doc_ids if d not in self._docs]
+        for doc_id, (rows, heads) in self.store.load_records_many(missing).items():
+            self._held(doc_id, rows, heads)
+
+    def _held(self, doc_id: str, rows: list[tuple[str, bytes, bool | None]],
+              heads: list[bytes] | None) -> DocRecords:
+        """``doc_id``'s records as the store gave them, now in memory."""
+        self._make_room()
+        book = self._docs[doc_id] = DocRecords(doc_id)
+        parsed = [(parse(rid, sealed), ok) for rid, sealed, ok in rows]
+        answers = self.verifier.check_many(
+            [r for r, ok in parsed if isinstance(r, Record) and ok is None])
+        for record, ok in parsed:
+            if isinstance(record, Record):
+                book.add(record, ok if ok is not None else answers.get(record.id))
+        book.heads = heads or []
         return book
 
     def peek(self, doc_id: str) -> DocRecords | None:

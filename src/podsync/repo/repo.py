@@ -97,6 +97,11 @@ class Repo:
     def document_ids(self) -> Iterable[str]:
         return [info.doc_id for info in self.store.list_documents() if info.damaged is None]
 
+    def all_heads(self) -> dict[str, list[bytes]]:
+        """Every stored document's heads, sorted, in one query (for summaries)."""
+        return {info.doc_id: sorted(info.heads) for info in self.store.list_documents()
+                if info.damaged is None}
+
     # -- member API -----------------------------------------------------------
 
     async def create(self, kind: str, init: Callable[[Any], None] | None = None) -> str:

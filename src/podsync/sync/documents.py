@@ -42,8 +42,9 @@ from podsync.sync.limits import (
     IN_FLIGHT_TIMEOUT, MAX_DOCS_IN_FLIGHT, MAX_UNKNOWN_WANTS_PER_PEER, REQUEST_TIMEOUT,
     SEND_BACKLOG_PAUSE_BYTES, SUMMARY_TIMEOUT,
 )
-from podsync.sync.messages import DocUnavailable, Request, Summary, Sync, WholeDoc
+from podsync.sync.messages import DocUnavailable, Ranges, Request, Summary, Sync, WholeDoc
 from podsync.sync.policy import DocumentSource, SharePolicy
+from podsync.sync.ranges import Reconciler
 from podsync.sync.residency import Residency
 from podsync.sync.state import DocSync, Link, PeerDoc
 
@@ -63,6 +64,8 @@ class Documents:
         #: Which documents stay loaded (podsync.sync.residency): the automerge
         #: object of one nobody uses is let go and loaded again when needed.
         self.residency = Residency()
+        #: Links exchanging range summaries: the exchange, and the heads it summed up.
+        self._ranges: dict[ConnId, tuple[Reconciler, dict[str, list[bytes]]]] = {}
 
     # ------------------------------------------------------------ lookup, loading
 
@@ -158,6 +161,7 @@ class Documents:
             self.docs.pop(ds.doc_id, None)
 
     def drop_link(self, out: Outbox, link: Link) -> None:
+        self._ranges.pop(link.conn, None)
         for doc_id in list(link.docs):
             ds = self.docs.get(doc_id)
             if ds is None:
@@ -525,9 +529,17 @@ class Documents:
             if ds is not None and not ds.has_content and self._may_read(link, doc_id):
                 self._ask(out, ds, link, now)
         if link.summary:
-            entries = [(d, heads_digest(h)) for d in sorted(self.all_ids())
-                       if self._may_announce(link, d) and (h := self.current_heads(d))]
-            out.send(link.conn, Summary(self.peer_id, link.peer_id, pack_summary(entries)))
+            held = self._all_heads()
+            entries = [(d, heads_digest(h)) for d, h in sorted(held.items())
+                       if h and self._may_announce(link, d)]
+            if link.ranges:
+                # Both speak range summaries: rounds of fingerprints instead of an
+                # entry per document.
+                self._ranges[link.conn] = (Reconciler(entries), held)
+                out.send(link.conn, Ranges(self.peer_id, link.peer_id, 0,
+                                           self._ranges[link.conn][0].first()))
+            else:
+                out.send(link.conn, Summary(self.peer_id, link.peer_id, pack_summary(entries)))
             link.summary_deadline = now + SUMMARY_TIMEOUT
             return
         for doc_id in self._in_order(self.all_ids()):
@@ -547,21 +559,73 @@ class Documents:
         differ or that the peer lacks (``theirs`` None: no summary came, so nothing
         is known to be lacking). Those it has and we lack, it announces."""
         link.summary_deadline = None
-        for doc_id in self._in_order(self.all_ids()):
-            heads = self.current_heads(doc_id)
+        self._ranges.pop(link.conn, None)
+        held = self._all_heads()
+        for doc_id in self._in_order(set(held)):
+            heads = held[doc_id]
             if not heads or doc_id in link.docs or not self._may_read(link, doc_id):
                 continue
             listed = theirs.get(summary_key(doc_id), set()) if theirs is not None else set()
             if heads_digest(heads) in listed:
-                ds = self.get(doc_id)
-                assert ds is not None
-                self._register(ds, link).their_heads = list(heads)
+                self._in_step(link, doc_id, heads)
             elif self.policy.may_announce(link.peer_id, doc_id):
                 # Without a summary (it never came) we do not know what it lacks.
                 if link.whole_doc and theirs is not None and not listed:
                     link.lacking.add(doc_id)
                 self._enqueue(link, doc_id)
         self.drain(out, link, now)
+
+    def on_ranges(self, out: Outbox, link: Link, msg: Ranges, now: float) -> None:
+        """A round of the peer's range summary (podsync.sync.ranges): answer with the
+        next, and settle the documents it settled as the plain summary does."""
+        ongoing = self._ranges.get(link.conn)
+        if ongoing is None or link.summary_deadline is None:
+            log.info("peer %s: unexpected range summary ignored", link.peer_id)
+            return
+        reconciler, held = ongoing
+        reply, settled = reconciler.receive(msg.round, msg.data)
+        if reply is not None:
+            out.send(link.conn, Ranges(self.peer_id, link.peer_id, reconciler.round, reply))
+            link.summary_deadline = now + SUMMARY_TIMEOUT
+        for doc_id in settled.in_step:
+            # Registered only if it did not change since the summary was made (a
+            # change passes through here, so one not in memory did not change).
+            ds = self.docs.get(doc_id)
+            if doc_id not in link.docs and (ds is None or ds.heads == held[doc_id]):
+                self._in_step(link, doc_id, held[doc_id])
+            else:
+                settled.differ.append(doc_id)
+        for doc_id in settled.differ + settled.lacking:
+            if doc_id in link.docs or not self._may_announce(link, doc_id):
+                continue
+            if link.whole_doc and doc_id in settled.lacking:
+                link.lacking.add(doc_id)
+            self._enqueue(link, doc_id)
+        if reconciler.done:
+            del self._ranges[link.conn]
+            link.summary_deadline = None
+            # Documents that arrived since the summary was made: announced as the
+            # plain summary would (it is made when it is applied).
+            for doc_id in self._in_order(self.all_ids() - held.keys()):
+                if doc_id not in link.docs and self._may_announce(link, doc_id):
+                    self._enqueue(link, doc_id)
+        self.drain(out, link, now)
+
+    def _in_step(self, link: Link, doc_id: str, heads: list[bytes]) -> None:
+        """The peer holds ``doc_id`` at our ``heads``: later changes go both ways."""
+        ds = self.docs.get(doc_id)
+        if ds is None:  # held in the store (``heads`` are its heads): nothing to load
+            ds = self.docs[doc_id] = DocSync(doc_id, None, list(heads))
+        self._register(ds, link).their_heads = list(heads)
+
+    def _all_heads(self) -> dict[str, list[bytes]]:
+        """Every held document's heads: the stored ones in one query where the
+        source offers it (one per document otherwise), then those in memory."""
+        stored = getattr(self.source, "all_heads", None)
+        heads = stored() if stored is not None else {
+            d: sorted(self.source.heads(d) or []) for d in self.source.document_ids()}
+        heads.update((d, ds.heads) for d, ds in self.docs.items() if ds.has_content)
+        return heads
 
     # ------------------------------------------------------------ time, policy
 

@@ -38,8 +38,9 @@ from podsync.sync.limits import (
     HANDSHAKE_TIMEOUT, MAX_EPHEMERAL_SESSIONS, SEND_BACKLOG_LIMIT_BYTES, SEND_BACKLOG_PAUSE_BYTES,
 )
 from podsync.sync.messages import (
-    EXT_SUMMARY, EXT_WHOLE_DOC, EXTENSION_VERSION, PROTOCOL_VERSION, DocUnavailable, Ephemeral, ErrorMessage,
-    Join, Message, Peer, PeerMetadata, Request, Summary, Sync, WholeDoc, decode,
+    EXT_RANGES, EXT_SUMMARY, EXT_WHOLE_DOC, EXTENSION_VERSION, PROTOCOL_VERSION, DocUnavailable,
+    Ephemeral, ErrorMessage, Join, Message, Peer, PeerMetadata, Ranges, Request, Summary, Sync,
+    WholeDoc, decode,
 )
 from podsync.sync.policy import AllowAll, DocumentSource, SharePolicy
 from podsync.sync.state import Link, LinkState
@@ -58,7 +59,7 @@ class SyncEngine:
             storage_id=storage_id,
             is_ephemeral=storage_id is None,
             extension_version=EXTENSION_VERSION if extension else None,
-            extensions=(EXT_SUMMARY, EXT_WHOLE_DOC) if extension else (),
+            extensions=(EXT_SUMMARY, EXT_WHOLE_DOC, EXT_RANGES) if extension else (),
         )
         self._links: dict[ConnId, Link] = {}
         self._docs = Documents(peer_id, source, self.policy, self._links)
@@ -164,6 +165,8 @@ class SyncEngine:
             self._docs.on_summary(out, link, msg, now)
         elif isinstance(msg, WholeDoc):
             self._docs.on_whole_doc(out, link, msg, now)
+        elif isinstance(msg, Ranges):
+            self._docs.on_ranges(out, link, msg, now)
         elif isinstance(msg, ErrorMessage):
             self._close(out, link, f"peer reported an error: {msg.message}")
         elif isinstance(msg, (Join, Peer)) and msg.sender_id != link.peer_id:
@@ -209,6 +212,8 @@ class SyncEngine:
                         and link.metadata.extension_version is not None
                         and EXT_SUMMARY in link.metadata.extensions)
         link.whole_doc = link.summary and EXT_WHOLE_DOC in link.metadata.extensions
+        link.ranges = (link.summary and EXT_RANGES in self.metadata.extensions
+                       and EXT_RANGES in link.metadata.extensions)
         if answer:
             out.send(link.conn, Peer(self.peer_id, peer_id, PROTOCOL_VERSION, self.metadata))
         log.info("peer %s connected (link %s, %s%s)", peer_id, link.conn, link.role,

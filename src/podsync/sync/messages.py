@@ -30,6 +30,8 @@ EXT_SUMMARY = "summary"
 SUMMARY_TYPE = "podsync-summary"
 EXT_WHOLE_DOC = "doc"
 WHOLE_DOC_TYPE = "podsync-doc"
+EXT_RANGES = "ranges"
+RANGES_TYPE = "podsync-ranges"
 
 # cbor-x turns CBOR integers above this into BigInt; JS sends such numbers as float64.
 _FLOAT_FROM = 2**32
@@ -128,6 +130,15 @@ class WholeDoc(msgspec.Struct, frozen=True):
     data: bytes
 
 
+class Ranges(msgspec.Struct, frozen=True):
+    """podsync extension: one round of a range summary (see ranges.py)."""
+
+    sender_id: str
+    target_id: str
+    round: int
+    data: bytes
+
+
 class Unknown(msgspec.Struct, frozen=True):
     """A message type this build does not know; received and ignored."""
 
@@ -137,7 +148,7 @@ class Unknown(msgspec.Struct, frozen=True):
 
 Message = Union[
     Join, Peer, ErrorMessage, Request, Sync, DocUnavailable, Ephemeral, Leave,
-    RemoteSubscriptionChange, RemoteHeadsChanged, Summary, WholeDoc, Unknown,
+    RemoteSubscriptionChange, RemoteHeadsChanged, Summary, WholeDoc, Ranges, Unknown,
 ]
 
 # ---------------------------------------------------------------- decoding
@@ -287,6 +298,8 @@ def decode(frame: bytes) -> Message:
         return Summary(f.text("senderId"), f.opt_text("targetId") or "", f.data())
     if kind == WHOLE_DOC_TYPE:
         return WholeDoc(f.text("senderId"), f.opt_text("targetId") or "", f.document_id(), f.data())
+    if kind == RANGES_TYPE:
+        return Ranges(f.text("senderId"), f.opt_text("targetId") or "", f.count("round"), f.data())
     sender = raw.get("senderId")
     return Unknown(kind, sender if isinstance(sender, str) else None)
 
@@ -370,6 +383,9 @@ def to_map(msg: Message) -> dict[str, Any]:
     if isinstance(msg, WholeDoc):
         return {"type": WHOLE_DOC_TYPE, "senderId": msg.sender_id, "targetId": msg.target_id,
                 "documentId": msg.document_id, "data": msg.data}
+    if isinstance(msg, Ranges):
+        return {"type": RANGES_TYPE, "senderId": msg.sender_id, "targetId": msg.target_id,
+                "round": msg.round, "data": msg.data}
     raise TypeError(f"cannot encode {type(msg).__name__}")
 
 

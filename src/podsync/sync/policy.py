@@ -21,6 +21,10 @@ class DocumentSource(Protocol):
     def document_ids(self) -> Iterable[str]:
         """Every stored document."""
 
+    # A source may also offer ``all_heads() -> dict[str, list[bytes]]``: every
+    # stored document's heads at once (a summary needs them all; one query
+    # instead of one per document).
+
 
 class SharePolicy(Protocol):
     #: Documents announced before all others on a new link (a policy may leave it

@@ -37,6 +37,7 @@ class Link:
     summary: bool = False  # both sides speak the summary extension
     summary_deadline: float | None = None  # set while waiting for the peer's summary
     whole_doc: bool = False  # both sides speak the whole-document extension
+    ranges: bool = False  # both sides speak range summaries
     lacking: set[str] = field(default_factory=set)  # documents its summary did not list
     docs: set[str] = field(default_factory=set)  # documents this link is registered in
     unknown_wants: set[str] = field(default_factory=set)  # of those, held by nobody here

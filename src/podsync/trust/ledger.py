@@ -45,6 +45,9 @@ Readers = Literal["pod"] | frozenset[str]
 
 #: A device certificate is a few hundred bytes; anything much larger is not one.
 MAX_CERT_BYTES = 4096
+#: Documents whose records :meth:`Ledger.establish` reads at once: well under the
+#: book's cap, so each batch is still in memory when its readers are worked out.
+ESTABLISH_BATCH = 500
 
 CREATE = "doc.create"
 SHARE = "doc.share"
@@ -285,6 +288,19 @@ class Ledger:
         if result is not NOBODY or self._holds(doc_id):
             self._readers[doc_id] = result
         return result
+
+    def establish(self, doc_ids: Iterable[str]) -> None:
+        """Work out the kind and readers of many documents now, reading their
+        records from the store a few hundred at a time rather than one by one (a
+        node starting with thousands of documents asks about each on its first
+        link)."""
+        todo = [d for d in doc_ids if d not in self._readers]
+        for i in range(0, len(todo), ESTABLISH_BATCH):
+            batch = todo[i:i + ESTABLISH_BATCH]
+            self.book.preload(d for d in batch if d not in self._collections and d != self.pod_id)
+            for doc_id in batch:
+                self.kind(doc_id)
+                self.readers(doc_id)
 
     def may_read(self, member_id: str | None, doc_id: str) -> bool:
         if member_id is None:
