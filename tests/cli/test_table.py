@@ -7,7 +7,9 @@ import io
 
 from rich.console import Console
 
-from podsync.cli.context import RICH_TABLE_ROWS, escape, make_table, plain, plain_table
+from podsync.cli.context import (
+    RICH_TABLE_CHARS, RICH_TABLE_ROWS, escape, make_table, plain, plain_table,
+)
 
 
 def printed(table, width: int = 80) -> str:
@@ -41,3 +43,11 @@ def test_markup_becomes_the_text_a_person_sees() -> None:
     assert plain("[bold yellow]needs reconciliation[/bold yellow]: x") == "needs reconciliation: x"
     assert plain(escape("a [b] and [bold]c")) == "a [b] and [bold]c"
     assert plain_table(("a", "b"), [("1", "two\nlines")], "T", 40)[-1] == "1  two / lines"
+
+
+def test_a_short_table_of_much_text_is_printed_plainly_too() -> None:
+    table = make_table("member", "holds", title="Load")
+    table.add_row("Ada", " · ".join(f"need {i}" for i in range(RICH_TABLE_CHARS // 8)))
+    lines = printed(table, width=60).splitlines()
+    assert lines[0] == "Load" and lines[1].split() == ["member", "holds"]
+    assert lines[3].startswith("Ada") and lines[3].endswith("…") and len(lines) == 4

@@ -62,9 +62,11 @@ async def list_capacity(ctx: PodContext, args: NoArgs) -> list[dict[str, Any]]:
     checkins = _board(ctx, capacity.KIND, capacity.CHECKIN)
     history = capacity.checkins(checkins)
     members = {m.member_id: m for m in ctx.roster().members}
+    # Archived needs and agreements are closed (attended, let be, retired): they
+    # weigh on nobody, so only the live ones are read.
     loads = capacity.loads(
-        ctx.views.views(ctx.collection(needs.KIND), NEEDS, now),
-        ctx.views.views(ctx.collection(AGREEMENTS.collection), AGREEMENTS, now),
+        ctx.views.views(ctx.collection(needs.KIND), NEEDS, now, everything=False),
+        ctx.views.views(ctx.collection(AGREEMENTS.collection), AGREEMENTS, now, everything=False),
         history, [m for m, info in members.items() if info.status == "active"])
     current = capacity.current_capacity(checkins)
     out = []

@@ -133,10 +133,14 @@ class Views:
             out.append(entry)
         return out
 
-    def views(self, doc_id: str, kind: Kind, now: dt.datetime) -> list[Any]:
-        """Every item's derived view (archived ones too), oldest first."""
+    def views(self, doc_id: str, kind: Kind, now: dt.datetime, *,
+              everything: bool = True) -> list[Any]:
+        """Every item's derived view, oldest first (only the live ones unless
+        ``everything``: an archived item is closed, so it weighs on nobody)."""
         decode = msgspec.json.Decoder(kind.view).decode
-        return [decode(e.raw) for e in self.entries(doc_id, kind, now)]
+        after_days = self.archive_after_days()
+        return [decode(e.raw) for e in self.entries(doc_id, kind, now)
+                if everything or not e.archived(after_days, now)]
 
     def listing(self, doc_id: str, kind: Kind, now: dt.datetime, *,
                 everything: bool) -> msgspec.Raw:

@@ -46,10 +46,12 @@ def out() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
-#: Up to this many rows a table is drawn by rich (boxes, wrapped cells). Past it,
-#: as aligned plain lines: rich lays out about 3,000 cells a second, so a board of
-#: a thousand needs would take a second and more to print.
+#: Up to this many rows, and this much text, a table is drawn by rich (boxes,
+#: wrapped cells). Past either, as aligned plain lines: rich lays out about 3,000
+#: cells (or some hundreds of kilobytes of text) a second, so a board of a
+#: thousand needs, or a member holding hundreds, would take a second to print.
 RICH_TABLE_ROWS = 100
+RICH_TABLE_CHARS = 20_000
 #: Narrowest a column gets when a long table is fitted to the terminal.
 MIN_COLUMN_CHARS = 8
 # Rich markup tags (as rich.markup reads them), with the backslashes before them.
@@ -69,7 +71,8 @@ class Table:
         self.rows.append(cells)
 
     def __rich_console__(self, console: Console, options: Any) -> Iterator[Any]:
-        if len(self.rows) <= RICH_TABLE_ROWS:
+        if len(self.rows) <= RICH_TABLE_ROWS and \
+                sum(len(c) for row in self.rows for c in row) <= RICH_TABLE_CHARS:
             from rich.table import Table as RichTable  # noqa: PLC0415 - see the module docstring
 
             table = RichTable(*self.headers, title=self.title)
