@@ -505,8 +505,13 @@ class Ledger:
 
     def _own_head(self, scope: str) -> str | None:
         if scope not in self._own_heads:
-            mine = {rid: r for rid, r in self.book.known(scope).records.items()
-                    if self.signer is not None and r.by == self.signer.device_id}
+            # Only records whose signature is this device's: anyone can write a record
+            # naming this device as its signer, and naming it as ``prev`` would vouch
+            # for it on every node that checks the chain (records/verify.py).
+            book = self.book.known(scope)
+            mine = {rid: r for rid, r in book.records.items()
+                    if self.signer is not None and r.by == self.signer.device_id
+                    and book.signed.get(rid) is True}
             referenced = {r.prev for r in mine.values()}
             heads = sorted((r.at, rid) for rid, r in mine.items() if rid not in referenced)
             self._own_heads[scope] = heads[-1][1] if heads else None
