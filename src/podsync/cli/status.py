@@ -76,6 +76,9 @@ class Status(msgspec.Struct):
     last_synced: dict[str, str] = {}  # member id -> ISO 8601 of the last sync with any of their devices
     last_wake: dict[str, Any] | None = None  # {"at", "reason"}: the last sleep or network change noticed
     service: dict[str, Any] | None = None  # the login service, when one is installed for this home
+    #: {"total", "documents": [{"url", "kind", "count", "reasons"}]}: records kept but never
+    #: used (bad signature, another pod, a removed signer...); known while the node runs.
+    unverified_records: dict[str, Any] | None = None
 
 
 def _documents(home: Home) -> tuple[list[DocumentEntry], list[DamagedEntry]]:
@@ -201,6 +204,10 @@ def _print_human(home: Home, status: Status) -> None:
         console.print(docs)
     else:
         console.print("  no documents yet")
+    unverified = (status.unverified_records or {}).get("total") or 0
+    if unverified:
+        console.print(f"  [yellow]{unverified} record(s) could not be verified[/yellow]: kept, "
+                      "never used (`podsync status --json` lists them by document and reason)")
     for bad in status.damaged_documents:
         console.print(f"  [red]damaged[/red] {escape(bad.url)} ({escape(bad.kind)}): "
                       f"{escape(bad.reason)}")
