@@ -169,6 +169,10 @@ class NodePolicy:
         ledger.admit_candidate(doc_id, doc)
         return True
 
+    def content_changed(self, doc_id: str) -> None:
+        if self.access is not None:
+            self.access.ledger.forget_access(doc_id)
+
     def _claim(self, doc_id: str) -> None:
         assert self.access is not None
         write = self.access.ledger.claim(doc_id)

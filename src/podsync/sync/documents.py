@@ -185,6 +185,12 @@ class Documents:
             return False
         ds.heads = after
         if origin == "remote":
+            # Before anything of it is pushed: what arrived may say who reads it (a
+            # creation record reaching a node that held the document under a
+            # share claim), and what the policy read earlier is stale now.
+            changed = getattr(self.policy, "content_changed", None)
+            if changed is not None:
+                changed(ds.doc_id)
             if before:
                 chunks = [c.bytes for c in doc.get_changes(before)]
             else:
