@@ -72,6 +72,9 @@ class Status(msgspec.Struct):
     #: Records kept but never used because they do not verify (bad signature, another
     #: pod, a removed signer...): {"total", "documents": [{"url", "kind", "count", "reasons"}]}.
     unverified_records: dict[str, Any] | None = None
+    #: Private documents whose id a member also claimed for an app's document: kept,
+    #: served to nobody (known while the node runs).
+    contested_documents: list[str] = []
 
 
 def _documents(home: Home) -> tuple[list[DocumentEntry], list[DamagedEntry]]:

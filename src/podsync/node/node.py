@@ -475,6 +475,10 @@ class Node:
             "documents": documents,
             "damaged_documents": damaged,
             "unverified_records": self.unverified_records(),
+            # Private documents whose id also carries history that does not descend
+            # from their creation (planted under a claim): kept apart, served to nobody.
+            "contested_documents": sorted(document_url(d) for d in set(
+                self.ledger.contested(self.repo.held_ids())) | self.policy.contested),
             "last_synced": self.sync_times.by_member(),
             "last_wake": self._last_wake(),
         }

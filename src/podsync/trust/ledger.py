@@ -239,7 +239,14 @@ class Ledger:
             result = POD
         else:
             creation = self._creation(doc_id)
-            if creation is not None:
+            if creation is not None and self._grafted(doc_id):
+                # The document holds history that does not descend from its creation:
+                # content someone sent under its id before the creation record arrived
+                # here (a member who knew the id claimed it as their app's document).
+                # Serve it to nobody rather than pass a non-reader's changes on to the
+                # readers (see contested()).
+                result = NOBODY
+            elif creation is not None:
                 result = self._private_readers(doc_id, creation)
             else:
                 shared = self._share_map().get(share_ref(self.pod_id, doc_id))
@@ -247,6 +254,25 @@ class Ledger:
         if result is not NOBODY or self._holds(doc_id):
             self._readers[doc_id] = result
         return result
+
+    def contested(self, doc_ids: Iterable[str]) -> list[str]:
+        """Those of ``doc_ids`` that are private documents holding history that does
+        not descend from their creation: served to nobody here (fail closed)."""
+        return [d for d in doc_ids if self._creation(d) is not None and self._grafted(d)]
+
+    def would_graft(self, doc_id: str, doc: am.Document) -> bool:
+        """Whether ``doc`` (this node's copy of a private document with changes a
+        peer just sent applied) has a root change besides its creation."""
+        if self._creation(doc_id) is None:
+            return False
+        return sum(1 for change in doc.get_changes([]) if not change.deps) > 1
+
+    def _grafted(self, doc_id: str) -> bool:
+        """Whether the document has a root change besides the one that created it.
+        A private document starts with one change (its creation record) and every
+        reader writes after holding it, so a second root is someone else's history."""
+        doc = self._load(doc_id)
+        return doc is not None and len(self._held_roots(doc_id, doc)) > 1
 
     def may_read(self, member_id: str | None, doc_id: str) -> bool:
         if member_id is None:
