@@ -108,6 +108,8 @@ async def seed(ana: Node, ben: Node, cara: Node) -> None:
               statement="Please tell the house two days before a guest stays over.")
 
     await run(ana, "agreement.affirm", id=cook.id, note="Within my capacity, even in exams")
+    await run(ana, "agreement.revise", id=cook.id,
+              what="Ana and Ben cook dinner on Tuesdays; Cara on Fridays", parties=[a, b, c])
     tap_ask = await run(ana, "mobilizing.ask", member=b, need_id=tap.id,
                         question="Are you mobilizing on the tap, or shall someone else?")
     advice = [x for x in (await run(ana, "decision.get", id=bike.id))["advice"]]
