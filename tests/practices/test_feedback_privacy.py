@@ -37,7 +37,7 @@ async def test_a_thread_never_reaches_the_leader_and_only_consented_words_travel
     for node in (steward, leader, giver):
         await holds_collections(node)
     await until(giver, "members.list", lambda ms: len(ms) == 3)
-    lee, sam = leader.config.member_id, steward.config.member_id
+    lee = leader.config.member_id
     seen_by_leader: set[str] = set()
     leader.repo.listeners.append(lambda event: seen_by_leader.add(event.doc_id))
 
@@ -98,7 +98,7 @@ async def test_feedback_routed_to_a_void_becomes_a_need_on_every_board(nodes: No
     for node in (steward, leader, giver):
         await holds_collections(node)
     await until(giver, "members.list", lambda ms: len(ms) == 3)
-    lee, sam = leader.config.member_id, steward.config.member_id
+    lee = leader.config.member_id
     await steward_by_consent(leader, leader, steward, giver)
     thread_id = (await call(giver, "feedback.give", leader=lee, text=RAW_VOID))["thread_id"]
     await until(steward, "feedback.threads", lambda ts: by_id(ts, thread_id, "thread_id"))

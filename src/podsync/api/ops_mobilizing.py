@@ -189,18 +189,19 @@ async def awaiting(ctx: PodContext, args: NoArgs) -> list[domain.Awaiting]:
 async def follow_through(ctx: PodContext) -> int:
     """Carry out, on the needs board, every confirmed outcome about this member not yet
     carried out; how many. Only an active member's node does (it signs as them)."""
-    try:
-        me = caller(ctx)
-        found = _asks(ctx)
-    except PodsyncError:
-        return 0  # removed, or the collections are not here yet: nothing to carry out
-    done = 0
-    for effect in domain.pending(found, me):
-        result, need_id = await _carry_out(ctx, me, effect)
-        await write(ctx, ctx.collection(domain.KIND), domain.followed(
-            _asks(ctx)[effect.ask], me, effect.proposal, result, need_id), ctx.now())
-        done += 1
-    return done
+    async with ctx.follow_lock:
+        try:
+            me = caller(ctx)
+            found = _asks(ctx)
+        except PodsyncError:
+            return 0  # removed, or the collections are not here yet: nothing to carry out
+        done = 0
+        for effect in domain.pending(found, me):
+            result, need_id = await _carry_out(ctx, me, effect)
+            await write(ctx, ctx.collection(domain.KIND), domain.followed(
+                _asks(ctx)[effect.ask], me, effect.proposal, result, need_id), ctx.now())
+            done += 1
+        return done
 
 
 async def _carry_out(ctx: PodContext, me: str, effect: domain.Effect) -> tuple[str, str | None]:

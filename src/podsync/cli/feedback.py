@@ -105,7 +105,8 @@ def _answers(p: dict[str, Any]) -> str:
 
 @feedback_app.command("clarify")
 def feedback_clarify(ctx: typer.Context, thread_id: str = typer.Argument(..., metavar="THREAD"),
-                     happened: str = typer.Option("", "--happened", help="What happened, as a camera would see it."),
+                     happened: str = typer.Option("", "--happened",
+                                                  help="What happened, as a camera would see it."),
                      feeling: str = typer.Option("", "--feeling", help="The feeling it brings up."),
                      need: str = typer.Option("", "--need", help="The need behind the feeling."),
                      request: str = typer.Option("", "--request", help="A doable request.")) -> None:

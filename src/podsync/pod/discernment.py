@@ -411,7 +411,9 @@ def derive(item: Item) -> Ask:
     done = None
     for e in events:
         a = e.args
-        if e.op == "followed" and e.by == s.member and outcome is not None \
+        # The first record counts: a node carrying an outcome out twice at once finds
+        # the need already changed the second time and records that it did nothing.
+        if e.op == "followed" and e.by == s.member and outcome is not None and done is None \
                 and a.get("proposal") == outcome.id and a.get("done") in FOLLOWED:
             need = a.get("need")
             done = Followed(outcome.id, e.at, a["done"], need if isinstance(need, str) else None)
