@@ -327,8 +327,10 @@ export async function refresh(kinds) {
     call("feedback.summary")]);
   teams = teamList;
   const leaderRoutes = threads.filter((t) => t.routed && t.routed.route === "leader" && t.stewards.includes(app.me));
-  delivered = new Map(await Promise.all(leaderRoutes.map(async (t) => [t.routed.target_doc,
-    await call("feedback.statement", { statement_id: t.routed.target_doc })])));
+  // A statement another steward routed may not have reached this node yet: shown once it has.
+  const statements = await Promise.all(leaderRoutes.map((t) =>
+    call("feedback.statement", { statement_id: t.routed.target_doc }).catch(() => null)));
+  delivered = new Map(statements.filter(Boolean).map((x) => [x.statement_id, x]));
   if (kinds.has("*") || kinds.has("pod")) {
     const leaders = activeMembers().map((m) => m.member_id);
     const lists = await Promise.all(leaders.map((leader) => call("feedback.stewards", { leader })));
