@@ -58,6 +58,7 @@ COMMANDS = {
     "team": "podsync.cli.people",
     "feedback": "podsync.cli.feedback",
     "peer": "podsync.cli.peer",
+    "relay": "podsync.cli.relay",
     "share": "podsync.cli.share",
     "service": "podsync.cli.service",
     "open": "podsync.cli.open",
