@@ -20,6 +20,7 @@ import pytest
 from podsync.api import ops
 from podsync.node import Node
 from tests.interop.jsdriver import INTEROP_DIR, require_node
+from tests.lan.conftest import _netns_session  # noqa: F401 - a fixture: namespaces need root
 from tests.node.conftest import NodeFactory, eventually
 
 __all__ = ["JsRelay", "NodeFactory", "eventually", "frames", "relay_pod", "relay_up", "relays_settled"]
