@@ -48,6 +48,8 @@ async def test_a_hostile_relay_and_member_are_refused_reported_and_lose_nothing(
     await ops.run(ada.context, "feedback.stewards_set", {"leader": eve, "add": [bo.config.member_id]})
     thread = (await ops.run(ada.context, "feedback.give", {"leader": eve, "text": "hi"})).thread_id
     await eventually(lambda: bo.repo.has(thread), 20)
+    await ops.run(fay.context, "need.add", {"title": "from Fay"})  # an entry to replay
+    await until(lambda: _has(titles(ada), "from Fay"))
     await bo.stop()
     nodes.nodes.remove(bo)
     await ops.run(ada.context, "need.add", {"title": "Fix the gate"})

@@ -194,3 +194,14 @@ async def _ok(coro: Any, text: str | None = None) -> bool:
     except Exception:  # noqa: BLE001 - not there yet
         return False
     return text is None or text in str(got)
+
+
+async def test_a_relay_that_announces_nothing_works_the_same(nodes, relay_factory) -> None:
+    """The standalone automerge-repo-sync-server's policy: answer requests by id,
+    push nothing unasked. Nodes ask for what they want, so nothing changes."""
+    relay = relay_factory(share="none")
+    ada, bo = await relay_pod(nodes, relay.url)
+    await ops.run(ada.context, "need.add", {"title": "asked for, not announced"})
+    await until(lambda: _has(titles(bo), "asked for, not announced"))
+    await ops.run(bo.context, "need.add", {"title": "and back"})
+    await until(lambda: _has(titles(ada), "and back"))

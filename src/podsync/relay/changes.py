@@ -35,8 +35,13 @@ def changes_message(changes: list[bytes]) -> bytes:
 
 def feed_changes(doc: am.Document, changes: list[bytes]) -> None:
     """Apply ``changes`` to ``doc`` (those missing dependencies wait in it);
-    raises Exception for bytes that are not automerge changes."""
-    doc.receive_sync_message(am.SyncState(), am.Message.decode(changes_message(changes)))
+    raises Exception for bytes that are not automerge changes.
+
+    A document that already holds changes skips chunks it cannot parse without a
+    word, so the bytes are parsed on an empty document first, which says."""
+    message = changes_message(changes)
+    am.Document().receive_sync_message(am.SyncState(), am.Message.decode(message))
+    doc.receive_sync_message(am.SyncState(), am.Message.decode(message))
 
 
 def feed_snapshot(doc: am.Document, saved: bytes) -> None:

@@ -310,7 +310,10 @@ class Inbox:
             live = am.Document()
             feed(live)
             if live.get_heads():
-                if not self._admit(doc_id, member, live):
+                admitted = self._admit(doc_id, member, live)
+                if admitted is None:
+                    return set(bad)  # who reads it is not known here yet: try again later
+                if not admitted:
                     self._refuse_all(source, outbox, bundles, "not-allowed",
                                      "its records do not let both members read it")
                     return keys
@@ -327,15 +330,18 @@ class Inbox:
             self.note(source.device_id, doc_id, (at, good[-1][1]), good[-1][2].tips)
         return finished
 
-    def _admit(self, doc_id: str, member: str, doc: am.Document) -> bool:
+    def _admit(self, doc_id: str, member: str, doc: am.Document) -> bool | None:
         """A document this node does not hold yet: kept only if its records let both
-        the writing device's member and this member read it (as over a LAN link)."""
+        the writing device's member and this member read it (as over a LAN link).
+        None while no record here says who reads it: the record that does (a share
+        in the pod document) may come by another outbox, later."""
         ledger = self.ctx.ledger
         readers = ledger.readers(doc_id)
         if readers == NOBODY:
             readers = ledger.candidate(doc_id, doc)
-        if readers == NOBODY or (readers != POD and (member not in readers
-                                                      or self.ctx.member_id not in readers)):
+        if readers == NOBODY:
+            return None
+        if readers != POD and (member not in readers or self.ctx.member_id not in readers):
             return False
         ledger.admit_candidate(doc_id, doc)
         return True

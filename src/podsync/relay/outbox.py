@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from podsync.ids import new_document_id
@@ -115,6 +116,17 @@ class Writer:
         pubs[ctx.device_id] = public_bytes(ctx.device_key)
         label = hashlib.sha256("\n".join(sorted(pubs)).encode()).hexdigest()[:16]
         return Sealing(Seal(readers=tuple(pubs[d] for d in sorted(pubs))), label)
+
+    def behind(self, doc_ids: Iterable[str]) -> list[str]:
+        """Of ``doc_ids``, those this device may write whose stored heads the relay
+        may lack (checked without loading any document)."""
+        out = []
+        for doc_id in doc_ids:
+            heads = self.ctx.repo.heads(doc_id)
+            if heads and not set(heads) <= set(self.inbox.have(doc_id)) \
+                    and self.sealing(doc_id) is not None:
+                out.append(doc_id)
+        return out
 
     def compaction_due(self) -> bool:
         return self.entry_bytes - self.snapshot_bytes > max(COMPACT_MIN_BYTES, self.snapshot_bytes)

@@ -171,7 +171,8 @@ class RelayService:
             self.writer.resume()
             if self._write_all:
                 self._write_all = False
-                self._to_write.update(info.doc_id for info in self.repo.store.list_documents())
+                self._to_write.update(self.writer.behind(info.doc_id for info in
+                                                         self.repo.store.list_documents()))
             docs, self._to_write = sorted(self._to_write), set()
             if docs or self.writer.rotate_due:
                 await self.writer.publish(docs)
@@ -187,9 +188,14 @@ class RelayService:
         """The pod's relay records, this device's key record, the epoch, the links."""
         ctx, writer = self.ctx, self.writer
         assert ctx is not None and writer is not None and self.links is not None
+        assert self.inbox is not None
         ctx.view = directory.read(self.ledger)
-        if self.inbox is not None and self.inbox.refresh_sources():
+        if self.inbox.refresh_sources():
             self._wanted_changed()
+        # Who may read what may have changed: entries that waited for it are read
+        # again, and documents that became readable are written.
+        self._to_read.update(d for d in self.inbox.wanted_ids() if self._held(d))
+        self._write_all = True
         self.links.set_urls([r.url for r in ctx.view.relays])
         if not ctx.view.relays:
             return
