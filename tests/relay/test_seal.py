@@ -10,6 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from podsync.errors import HomeError
 from podsync.home import Home
 from podsync.relay import directory, keys
 from podsync.trust import roster as roster_mod
@@ -161,16 +162,19 @@ def test_index_ids_hide_the_device_and_differ_per_pod_secret() -> None:
     assert "DEVICE" not in a
 
 
-def test_the_device_key_is_made_once_owner_only_and_a_corrupt_one_is_a_clear_error(tmp_path) -> None:
+def test_the_device_key_is_kept_owner_only_and_a_corrupt_one_is_a_clear_error(tmp_path) -> None:
     home = Home(tmp_path)
     home.ensure_dirs()
-    first = keys.load_or_create_device_key(home)
+    assert keys.load_device_key(home) is None
+    made = X25519PrivateKey.generate()
+    keys.save_device_key(home, made)
     path = home.identity_dir / "relay.key"
     assert path.stat().st_mode & 0o777 == 0o600
-    assert keys.public_bytes(keys.load_or_create_device_key(home)) == keys.public_bytes(first)
+    loaded = keys.load_device_key(home)
+    assert loaded is not None and keys.public_bytes(loaded) == keys.public_bytes(made)
     path.write_text("not hex")
-    with pytest.raises(Exception, match="corrupt"):
-        keys.load_or_create_device_key(home)
+    with pytest.raises(HomeError, match="corrupt"):
+        keys.load_device_key(home)
 
 
 def _roster(active: list[str], removed: list[str]) -> roster_mod.Roster:

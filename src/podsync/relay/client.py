@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 import aiohttp
 import automerge.core as am
 
+from podsync.home import FILE_MODE
 from podsync.net.dialer import Dialer
 from podsync.net.link import Link, LinkTable
 from podsync.repo import Repo
@@ -178,5 +180,9 @@ class RelayLinks:
 
 
 def open_relay_repo(path: str, wanted: Callable[[str], bool]) -> tuple[DocumentStore, Repo]:
+    # SQLite would make the file with the umask's mode, and its -wal and -shm
+    # files with the file's: owner-only from the start, as everything in a home.
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE))
+    os.chmod(path, FILE_MODE)
     store = DocumentStore(path)
     return store, Repo(store, anonymous_peer_id(), RelayPolicy(wanted), extension=False)

@@ -46,15 +46,13 @@ KEY_ID_BYTES = 8
 _ZERO_NONCE = bytes(NONCE_BYTES)
 
 
-def load_or_create_device_key(home: Home) -> X25519PrivateKey:
-    """This device's X25519 key; made (owner-only, atomically) on first use."""
+def load_device_key(home: Home) -> X25519PrivateKey | None:
+    """This device's X25519 key, or None when it has none yet."""
     path = home.identity_dir / "relay.key"
     try:
         text = path.read_text("ascii").strip()
     except FileNotFoundError:
-        key = X25519PrivateKey.generate()
-        atomic_write(path, (private_bytes(key).hex() + "\n").encode("ascii"))
-        return key
+        return None
     except (OSError, UnicodeDecodeError) as exc:
         raise HomeError(f"cannot read {path}: {exc}") from None
     try:
@@ -65,6 +63,15 @@ def load_or_create_device_key(home: Home) -> X25519PrivateKey:
         raise HomeError(f"{path} is corrupt (expected {KEY_BYTES} bytes as hex); move it away "
                         "and restart: the node makes a new key and other devices re-seal to it")
     return X25519PrivateKey.from_private_bytes(raw)
+
+
+def new_device_key() -> X25519PrivateKey:
+    return X25519PrivateKey.generate()
+
+
+def save_device_key(home: Home, key: X25519PrivateKey) -> None:
+    """Keep ``key`` beside the identity (owner-only, written atomically)."""
+    atomic_write(home.identity_dir / "relay.key", (private_bytes(key).hex() + "\n").encode("ascii"))
 
 
 def private_bytes(key: X25519PrivateKey) -> bytes:

@@ -81,7 +81,7 @@ class RelayService:
             pod_id=self.config.pod_id, member_id=self.config.member_id, device_id=self.device_id,
             pod_secret=load_pod_secret(self.home), ledger=self.ledger, repo=self.repo,
             relay_repo=relay_repo, signing_key=load_signing_key(self.home),
-            device_key=keys.load_or_create_device_key(self.home))
+            device_key=keys.load_device_key(self.home) or keys.new_device_key())
         self.inbox = Inbox(ctx)
         self.writer = Writer(ctx, self.inbox)
         self.links = RelayLinks(relay_repo, self.session, self._link_opened)
@@ -201,6 +201,9 @@ class RelayService:
             return
         own_key = keys.public_bytes(ctx.device_key)
         if ctx.view.device_keys.get(self.device_id) != own_key:
+            # Kept from the first relay on: a pod without one leaves the identity as it was.
+            if keys.load_device_key(self.home) is None:
+                keys.save_device_key(self.home, ctx.device_key)
             await self._append(directory.device_key_draft(own_key))
         for epoch in ctx.view.epochs:
             ctx.ring.update(directory.open_epoch(epoch, ctx.device_key))
