@@ -20,7 +20,7 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -115,7 +115,7 @@ class RelayLinks:
                 dialer.start()
         return dropped
 
-    def _serve_for(self, url: str) -> Callable[[Link], object]:
+    def _serve_for(self, url: str) -> Callable[[Link], Awaitable[None]]:
         async def serve(link: Link) -> None:
             state = self.states.get(url)
             if state is None:

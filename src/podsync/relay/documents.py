@@ -67,15 +67,18 @@ def map_object(doc: Any, name: str) -> bytes | None:
 
 def read_map(doc: am.Document, name: str) -> dict[str, object]:
     """Key -> value of the root map ``name`` (values that are objects read as None)."""
+    return {key: value(doc, obj, key) for obj, key in map_keys(doc, name)}
+
+
+def map_keys(doc: am.Document, name: str) -> list[tuple[bytes, str]]:
+    """(map object, key) for each key of the root map ``name``, at most MAX_KEYS."""
     obj = map_object(doc, name)
-    if obj is None:
-        return {}
-    out: dict[str, object] = {}
-    for key in doc.keys(obj)[:MAX_KEYS]:
-        found = doc.get(obj, key)
-        value = None if found is None or isinstance(found[0], am.ObjType) else found[0][1]
-        out[key] = value
-    return out
+    return [] if obj is None else [(obj, key) for key in doc.keys(obj)[:MAX_KEYS]]
+
+
+def value(doc: am.Document, obj: bytes, key: str) -> object:
+    found = doc.get(obj, key)
+    return None if found is None or isinstance(found[0], am.ObjType) else found[0][1]
 
 
 def putter(name: str, items: dict[str, bytes]) -> Any:

@@ -28,7 +28,7 @@ from podsync.ids import parse_document_id
 from podsync.relay import changes as changes_mod
 from podsync.relay import directory
 from podsync.relay.context import RelayContext
-from podsync.relay.documents import ENTRIES, GIFTS, POINTERS, parse_seq, read_map
+from podsync.relay.documents import ENTRIES, GIFTS, POINTERS, map_keys, parse_seq, read_map, value
 from podsync.relay.seal import RETRY, Bundle, Pointer, Refused, open_entry, place, signature_ok
 from podsync.trust.ledger import FOREIGN_KIND, NOBODY, POD
 
@@ -102,6 +102,17 @@ class Inbox:
     def own(self) -> Source:
         return self.sources[self.ctx.device_id]
 
+    def move_own(self, outbox: str, gen: int) -> None:
+        """This device starts writing generation ``gen`` in ``outbox``."""
+        self._move(self.own(), outbox, gen)
+
+    def _move(self, source: Source, outbox: str, gen: int) -> None:
+        if source.outbox is not None and source.outbox != outbox:
+            source.previous = source.outbox
+        source.outbox, source.gen = outbox, gen
+        source.gen_of[outbox] = gen
+        self._reindex()
+
     def have(self, doc_id: str) -> list[bytes]:
         """Heads of ``doc_id`` the relay holds (as far as read): whatever is in
         their past need not be written again."""
@@ -164,11 +175,7 @@ class Inbox:
                 best = pointer
         if best is None or best.gen <= source.gen:
             return learnt, False
-        if source.outbox is not None and source.outbox != best.outbox:
-            source.previous = source.outbox
-        source.gen, source.outbox = best.gen, best.outbox
-        source.gen_of[best.outbox] = best.gen
-        self._reindex()
+        self._move(source, best.outbox, best.gen)
         return learnt, True
 
     def _open_pointer(self, source: Source, key: str, raw: object) -> Pointer | object | None:
@@ -205,9 +212,12 @@ class Inbox:
         # This device's own outbox is checked whole each time it changes on the
         # relay's side: only someone on the way writes there.
         mine = source.device_id == self.ctx.device_id
-        for key, raw in read_map(doc, ENTRIES).items():
+        for obj, key in map_keys(doc, ENTRIES):
+            if key in done and not mine:
+                continue  # without reading it: entries of a snapshot can be large
             where = place(outbox, key)
-            if key in done and (not mine or source.digests.get(where) == _digest(raw)):
+            raw = value(doc, obj, key)
+            if key in done and source.digests.get(where) == _digest(raw):
                 continue
             if mine:
                 source.digests[where] = _digest(raw)

@@ -200,14 +200,9 @@ class Writer:
         docs = sorted(self.seals)
         new_id = new_document_id()
         gen = max(self.gen + 1, int(time.time() * 1000))
-        own = self.inbox.own()
         # Wanted before it exists: the relay engine offers a new document only to
         # peers whose policy wants it.
-        if own.outbox is not None and own.outbox != new_id:
-            own.previous = own.outbox
-        own.outbox, own.gen = new_id, gen
-        own.gen_of[new_id] = gen
-        self.inbox._reindex()
+        self.inbox.move_own(new_id, gen)
         old_gen, self.gen, self.outbox = self.gen, gen, new_id
         self.seals = {}
         entries: dict[str, bytes] = {}

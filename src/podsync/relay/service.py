@@ -211,7 +211,8 @@ class RelayService:
         current = ctx.view.current_epoch
         if why and (current is None or current.key_id not in ctx.ring or self._epoch_turn()):
             held = dict(ctx.ring)
-            recipients = {d: k for d, k in ctx.view.device_keys.items() if d in ctx.active_devices()}
+            active = set(ctx.active_devices())
+            recipients = {d: k for d, k in ctx.view.device_keys.items() if d in active}
             recipients[self.device_id] = own_key
             new_key = keys.new_key()
             if await self._append(directory.epoch_draft(new_key, recipients, held)):
