@@ -58,3 +58,20 @@ async def test_lan_sync_carries_on_while_the_relay_is_stuck_or_down_and_the_rela
     await until(lambda: _has(titles(ada), "Cy wrote while the relay was down"), 60)
     await until(lambda: _has(titles(bo), "Cy wrote while the relay was down"), 60)
     assert linked(cy) == []
+
+
+async def test_with_two_relays_one_down_the_other_carries_everything(nodes, relay_factory) -> None:
+    first, second = relay_factory("first"), relay_factory("second")
+    ada, bo = await relay_pod(nodes, first.url)
+    await ops.run(ada.context, "relay.add", {"url": second.url})
+    for node in (ada, bo):
+        await relay_up(node, second.url)
+    await ops.run(ada.context, "need.add", {"title": "on both relays"})
+    await until(lambda: _has(titles(bo), "on both relays"))
+    # Each relay holds every relay document the members wrote.
+    assert first.disk_bytes() > 0 and second.disk_bytes() > 0
+    first.stop()
+    await eventually(lambda: not all(r["reachable"] for r in ada.relays.status()[0]), 20)
+    await ops.run(bo.context, "need.add", {"title": "through the second alone"})
+    await until(lambda: _has(titles(ada), "through the second alone"))
+    assert linked(ada) == [] and linked(bo) == []

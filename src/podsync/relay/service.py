@@ -314,8 +314,10 @@ class RelayService:
             peer = state.peer_id if state is not None else None
             behind = None
             if peer is not None:
+                # Relay documents whose heads differ between here and there, and pod
+                # documents with changes not yet written to this device's outbox.
                 behind = {"documents": sum(1 for d in held if not states[d].get(peer, False)),
-                          "unwritten": len(self._to_write) + (0 if self.ready else 1)}
+                          "unwritten": len(self._to_write)}
             relays.append({
                 "url": entry.url, "added_by": entry.added_by, "added_at": entry.added_at,
                 "reachable": peer is not None,
