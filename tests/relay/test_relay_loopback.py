@@ -205,3 +205,27 @@ async def test_a_relay_that_announces_nothing_works_the_same(nodes, relay_factor
     await until(lambda: _has(titles(bo), "asked for, not announced"))
     await ops.run(bo.context, "need.add", {"title": "and back"})
     await until(lambda: _has(titles(ada), "and back"))
+
+
+async def test_a_device_away_during_a_removal_moves_on_when_back(nodes, relay_factory) -> None:
+    relay = relay_factory()
+    ada, bo, fay = await relay_pod(nodes, relay.url, ("ada", "bo", "fay"))
+    await ops.run(bo.context, "need.add", {"title": "Bo before going away"})
+    await until(lambda: _has(titles(fay), "Bo before going away"))
+    fay_ctx = fay.relays.ctx
+    assert fay_ctx is not None and bo.relays.writer is not None
+    gen_before = bo.relays.writer.gen
+    for node in (bo, fay):
+        await node.stop()
+        nodes.nodes.remove(node)
+    held_ring, fay_key = dict(fay_ctx.ring), fay_ctx.device_key
+    await ops.run(ada.context, "members.remove", {"target": fay.config.member_id})
+    await eventually(lambda: ada.relays.writer.epoch is not None
+                     and ada.relays.writer.epoch.key_id not in held_ring, 20)
+    bo = await nodes.start("bo")
+    # Bo hears of the removal through the relay and moves to a new generation too.
+    await eventually(lambda: _removed(bo, fay) and bo.relays.writer.gen != gen_before, 30)
+    await ops.run(bo.context, "need.add", {"title": SECRET})
+    await until(lambda: _has(titles(ada), SECRET))
+    for where, (raw, _) in own_entries(bo).items():
+        assert open_entry(raw, where, held_ring, fay_key).reason in ("unknown-key", "not-for-us")

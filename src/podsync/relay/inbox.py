@@ -29,7 +29,7 @@ from podsync.relay import changes as changes_mod
 from podsync.relay import directory
 from podsync.relay.context import RelayContext
 from podsync.relay.documents import ENTRIES, GIFTS, POINTERS, map_keys, parse_seq, read_map, value
-from podsync.relay.seal import RETRY, Bundle, Pointer, Refused, open_entry, place, signature_ok
+from podsync.relay.seal import RETRY, Bundle, Opened, Pointer, Refused, open_entry, place, signature_ok
 from podsync.trust.ledger import FOREIGN_KIND, NOBODY, POD
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ class Source:
     seen_gifts: set[str] = field(default_factory=set)
     #: For this device's own outbox: what the writer resumes from after a restart.
     last_seq: int = -1
+    pointer_key: str = ""  # the epoch key id its newest pointer was sealed under
     seals: dict[str, str] = field(default_factory=dict)  # podsync doc -> seal of its last entry
     digests: dict[str, bytes] = field(default_factory=dict)  # own entry's place -> digest as read
 
@@ -163,28 +164,30 @@ class Inbox:
             if fresh:
                 ctx.ring.update(fresh)
                 learnt = True
-        best: Pointer | None = None
+        best: Opened | None = None
         for key, raw in read_map(doc, POINTERS).items():
             if key in source.seen_pointers:
                 continue
-            pointer = self._open_pointer(source, key, raw)
-            if pointer is _WAIT:
+            opened = self._open_pointer(source, key, raw)
+            if opened is _WAIT:
                 continue
             source.seen_pointers.add(key)
-            if isinstance(pointer, Pointer) and (best is None or pointer.gen > best.gen):
-                best = pointer
-        if best is None or best.gen <= source.gen:
+            if isinstance(opened, Opened) and (best is None or opened.payload.gen > best.payload.gen):
+                best = opened
+        if best is None or best.payload.gen <= source.gen:
             return learnt, False
-        self._move(source, best.outbox, best.gen)
+        assert isinstance(best.payload, Pointer)
+        self._move(source, best.payload.outbox, best.payload.gen)
+        source.pointer_key = best.key
         return learnt, True
 
-    def _open_pointer(self, source: Source, key: str, raw: object) -> Pointer | object | None:
+    def _open_pointer(self, source: Source, key: str, raw: object) -> Opened | object | None:
         where = place(source.index_id, key)
         opened = open_entry(raw, where, self.ctx.ring, self.ctx.device_key)
         if isinstance(opened, Refused):
             if opened.reason in RETRY:
                 return _WAIT
-            self.ctx.refuse(source.device_id, where, opened.reason, opened.detail)
+            self._refuse(source, where, opened.reason, opened.detail)
             return None
         pointer = opened.payload
         problem = ""
@@ -203,7 +206,7 @@ class Inbox:
         if not signature_ok(opened, public):
             self._refuse(source, where, "bad-signature", "not signed by the index's device")
             return None
-        return pointer
+        return opened
 
     async def _read_outbox(self, source: Source, outbox: str, doc: am.Document) -> None:
         done = source.done.setdefault(outbox, set())

@@ -78,6 +78,10 @@ class Writer:
         if self.outbox is not None or own.outbox is None or not self.ctx.relay_repo.has(own.outbox):
             return
         self.outbox, self.gen = own.outbox, own.gen
+        sealed_under = next((e for e in self.ctx.view.epochs if e.key_id == own.pointer_key), None)
+        if directory.removed_since(sealed_under, self.epoch):
+            # A device was removed while this one was away: move on, as the others did.
+            self.rotate_due = "a device was removed: everything is sealed again under a new key"
         self.seq = own.last_seq + 1
         self.seals = dict(own.seals)
         self.entry_bytes = self.snapshot_bytes = 0

@@ -123,6 +123,7 @@ class Opened:
     payload: Payload
     signed: bytes  # the signed payload bytes
     sig: bytes
+    key: str  # the epoch key id it was sealed under; "" when sealed to readers
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,7 @@ def open_entry(raw: object, where: str, epoch_keys: dict[str, bytes],
         if len(payload.data) > MAX_CHANGES_PER_BUNDLE or len(payload.tips) > MAX_TIPS \
                 or (payload.snapshot and len(payload.data) != 1) or not payload.data:
             return Refused("malformed", "a bundle of the wrong shape")
-    return Opened(payload, inside.payload, inside.sig)
+    return Opened(payload, inside.payload, inside.sig, entry.key if entry.mode == MODE_EPOCH else "")
 
 
 def signature_ok(opened: Opened, public_key: Ed25519PublicKey) -> bool:
