@@ -4,7 +4,6 @@ through it."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os

@@ -15,7 +15,7 @@ from podsync.home import Home
 from podsync.relay import directory, keys
 from podsync.trust import roster as roster_mod
 from podsync.relay.seal import (
-    MAX_CHANGES_PER_BUNDLE, Bundle, Entry, Opened, Pointer, Refused, Seal, now_iso, open_entry,
+    MAX_CHANGES_PER_BUNDLE, Bundle, Entry, Opened, Pointer, Seal, now_iso, open_entry,
     place, seal_entry, signature_ok,
 )
 
@@ -137,7 +137,7 @@ def test_an_epoch_record_opens_for_its_recipients_with_the_keys_before_it() -> N
     old = keys.new_key()
     draft = directory.epoch_draft(keys.new_key(), {d: keys.public_bytes(k) for d, k in devices.items()
                                                    if d != "removed"}, {keys.key_id(old): old})
-    record = directory._epoch("rid", "a", draft.body)
+    record = directory.parse_epoch("rid", "a", draft.body)
     assert record is not None and record.to == frozenset({"a", "b"})
     for name in ("a", "b"):
         found = directory.open_epoch(record, devices[name])

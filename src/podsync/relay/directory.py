@@ -94,14 +94,15 @@ def read(ledger: Ledger) -> PodRelays:
             if isinstance(key, bytes) and len(key) == keys.KEY_BYTES and record.by in active:
                 out.device_keys[record.by] = key
         elif record.type == EPOCH:
-            epoch = _epoch(record.id, record.by, body)
+            epoch = parse_epoch(record.id, record.by, body)
             if epoch is not None:
                 out.epochs.append(epoch)
     out.relays = list(urls.values())[:MAX_RELAYS]
     return out
 
 
-def _epoch(record_id: str, by: str, body: dict[str, Any]) -> EpochRecord | None:
+def parse_epoch(record_id: str, by: str, body: dict[str, Any]) -> EpochRecord | None:
+    """The epoch a `relay.epoch` record's body describes; None when it is not one."""
     kid, eph, wraps, to = body.get("key"), body.get("eph"), body.get("wraps"), body.get("to")
     hn, history = body.get("hn"), body.get("history")
     if not (isinstance(kid, str) and isinstance(eph, bytes) and isinstance(wraps, list)

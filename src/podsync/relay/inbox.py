@@ -164,7 +164,7 @@ class Inbox:
             if fresh:
                 ctx.ring.update(fresh)
                 learnt = True
-        best: Opened | None = None
+        best: tuple[Pointer, str] | None = None  # the newest pointer, its epoch key id
         for key, raw in read_map(doc, POINTERS).items():
             if key in source.seen_pointers:
                 continue
@@ -172,13 +172,13 @@ class Inbox:
             if opened is _WAIT:
                 continue
             source.seen_pointers.add(key)
-            if isinstance(opened, Opened) and (best is None or opened.payload.gen > best.payload.gen):
-                best = opened
-        if best is None or best.payload.gen <= source.gen:
+            if isinstance(opened, Opened) and isinstance(opened.payload, Pointer) \
+                    and (best is None or opened.payload.gen > best[0].gen):
+                best = (opened.payload, opened.key)
+        if best is None or best[0].gen <= source.gen:
             return learnt, False
-        assert isinstance(best.payload, Pointer)
-        self._move(source, best.payload.outbox, best.payload.gen)
-        source.pointer_key = best.key
+        self._move(source, best[0].outbox, best[0].gen)
+        source.pointer_key = best[1]
         return learnt, True
 
     def _open_pointer(self, source: Source, key: str, raw: object) -> Opened | object | None:

@@ -20,6 +20,7 @@ import aiohttp
 from podsync.config import Config
 from podsync.errors import PodsyncError
 from podsync.home import Home
+from podsync.records.format import Draft
 from podsync.relay import directory, keys
 from podsync.relay.client import RelayLinks, open_relay_repo
 from podsync.relay.context import RelayContext
@@ -245,7 +246,7 @@ class RelayService:
         self._tasks.append(asyncio.get_running_loop().create_task(later()))
         self._tasks = [t for t in self._tasks if not t.done()]
 
-    async def _append(self, draft: Any) -> bool:
+    async def _append(self, draft: Draft) -> bool:
         assert self.ctx is not None
         try:
             await self.ledger.append(self.config.pod_id, draft, dt.datetime.now(dt.timezone.utc))
