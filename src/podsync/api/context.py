@@ -12,6 +12,7 @@ the API to serve it.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -74,6 +75,9 @@ class PodContext:
         self.ledger = ledger
         self.node = node
         self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        #: Carrying out confirmed outcomes (podsync.api.ops_mobilizing) one run at a
+        #: time: the node and this member's own operations both start runs.
+        self.follow_lock = asyncio.Lock()
 
     @property
     def member_id(self) -> str:

@@ -1,25 +1,22 @@
-"""Operations on capacity: check-ins, each member's load, "are you mobilizing?" asks.
+"""Operations on capacity: check-ins, each member's load, "still within my capacity?".
 
 Load is listed per member in the roster's order, never ranked: it is there to help
-the pod discern together.
+the pod discern together. "Are you mobilizing?" and allies:
+:mod:`podsync.api.ops_mobilizing`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
 from typing import Any, Literal
+
+import msgspec
 
 from podsync.api.context import PodContext
 from podsync.api.ops import op
-from podsync.api.pod_common import (
-    Args, Created, Id, MemberId, NoArgs, OptionalText, Text, active_member, builtins, caller,
-    item, items, write, write_item,
-)
+from podsync.api.pod_common import Args, NoArgs, OptionalText, builtins, caller, items, write
 from podsync.pod import agreements, capacity, needs
 from podsync.pod.events import Item
-from podsync.records.format import Draft
-
-Outcome = Literal["continue", "release", "ask_for_support", "take_on"]
 
 
 class CapacitySetArgs(Args):
@@ -27,31 +24,51 @@ class CapacitySetArgs(Args):
     note: OptionalText = ""
 
 
-@op("capacity.set")
-async def set_capacity(ctx: PodContext, args: CapacitySetArgs) -> Created:
-    """Say where your capacity is now (earlier check-ins stay in the history)."""
-    caller(ctx)
-    record = await write(ctx, ctx.collection(capacity.KIND),
-                         capacity.check_in(args.level, args.note), ctx.now())
-    return Created(id=record.id)
+class CheckedIn(msgspec.Struct):
+    id: str
+    #: After a stretched or depleted check-in: each agreement and need you hold, with
+    #: "still within my capacity?"; empty otherwise.
+    review: list[capacity.ReviewItem]
 
 
-def _board(ctx: PodContext, kind: str, create: str) -> dict[str, Item]:
+def board(ctx: PodContext, kind: str, create: str) -> dict[str, Item]:
     return items(ctx, ctx.collection(kind), create)
+
+
+def _held(ctx: PodContext, now: dt.datetime) -> tuple[list[needs.Need],
+                                                       list[agreements.Agreement]]:
+    return (needs.needs(board(ctx, needs.KIND, needs.ADD), now),
+            agreements.agreements(board(ctx, agreements.KIND, agreements.PROPOSE), now))
+
+
+@op("capacity.set")
+async def set_capacity(ctx: PodContext, args: CapacitySetArgs) -> CheckedIn:
+    """Say where your capacity is now (earlier check-ins stay in the history)."""
+    me, now = caller(ctx), ctx.now()
+    record = await write(ctx, ctx.collection(capacity.KIND),
+                         capacity.check_in(args.level, args.note), now)
+    review = capacity.review(me, *_held(ctx, now)) if args.level in capacity.REVIEW_LEVELS else []
+    return CheckedIn(id=record.id, review=review)
+
+
+@op("capacity.review")
+async def review(ctx: PodContext, args: NoArgs) -> list[capacity.ReviewItem]:
+    """Each agreement and need you hold, with "still within my capacity?"."""
+    me, now = caller(ctx), ctx.now()
+    return capacity.review(me, *_held(ctx, now))
 
 
 @op("capacity.list")
 async def list_capacity(ctx: PodContext, args: NoArgs) -> list[dict[str, Any]]:
-    """Per member: current check-in, load (needs held, agreements) and check-in history."""
+    """Per member: current check-in, load (needs held, agreements; strained ones apart)
+    and check-in history."""
     caller(ctx)
     now = ctx.now()
-    checkins = _board(ctx, capacity.KIND, capacity.CHECKIN)
+    checkins = board(ctx, capacity.KIND, capacity.CHECKIN)
     history = capacity.checkins(checkins)
     members = {m.member_id: m for m in ctx.roster().members}
-    loads = capacity.loads(
-        needs.needs(_board(ctx, needs.KIND, needs.ADD), now),
-        agreements.agreements(_board(ctx, agreements.KIND, agreements.PROPOSE), now),
-        history, [m for m, info in members.items() if info.status == "active"])
+    loads = capacity.loads(*_held(ctx, now), history,
+                           [m for m, info in members.items() if info.status == "active"])
     current = capacity.current_capacity(checkins)
     out = []
     for load in loads:
@@ -61,82 +78,7 @@ async def list_capacity(ctx: PodContext, args: NoArgs) -> list[dict[str, Any]]:
             "active": member is not None and member.status == "active",
             "current": builtins(current[load.member]) if load.member in current else None,
             "load": {"needs": held["needs"], "agreements": held["agreements"]},
+            "strained": held["strained"],
             "history": [builtins(c) for c in history if c.member == load.member],
         })
     return out
-
-
-class MobilizingAskArgs(Args):
-    member: MemberId
-    need_id: Id
-    question: OptionalText = ""
-
-
-@op("mobilizing.ask")
-async def ask(ctx: PodContext, args: MobilizingAskArgs) -> Created:
-    """Ask a member "are you mobilizing?" about a need."""
-    me = caller(ctx)
-    active_member(ctx, args.member)
-    item(ctx, ctx.collection(needs.KIND), args.need_id, needs.ADD, "need")  # NotFound if unknown
-    record = await write(ctx, ctx.collection(capacity.KIND), capacity.ask_mobilizing(
-        me, args.member, args.need_id, args.question), ctx.now())
-    return Created(id=record.id)
-
-
-async def _change(ctx: PodContext, ask_id: str,
-                  decide: Callable[[Item, str], Draft]) -> dict[str, Any]:
-    """Record what ``decide(ask, me)`` says about ask ``ask_id``; the ask afterwards."""
-    _, after, _ = await write_item(ctx, capacity.KIND, capacity.ASK, ask_id, "ask",
-                                   lambda it, me, now: decide(it, me))
-    return builtins(capacity.derive(after))
-
-
-class MobilizingAnswerArgs(Args):
-    ask_id: Id
-    text: Text
-    outcome: Outcome | None = None
-    note: OptionalText = ""
-
-
-@op("mobilizing.answer")
-async def answer(ctx: PodContext, args: MobilizingAnswerArgs) -> dict[str, Any]:
-    """As the member asked: answer, and optionally record what you discerned together."""
-    answered = await _change(ctx, args.ask_id,
-                             lambda it, me: capacity.answer_ask(it, me, args.text))
-    if args.outcome is None:
-        return answered
-    outcome = args.outcome
-    return await _change(ctx, args.ask_id, lambda it, me: capacity.record_discernment(
-        it, me, outcome, args.note))
-
-
-class MobilizingDiscernArgs(Args):
-    ask_id: Id
-    outcome: Outcome
-    note: OptionalText = ""
-
-
-@op("mobilizing.discern")
-async def discern(ctx: PodContext, args: MobilizingDiscernArgs) -> dict[str, Any]:
-    """As asker or member: record the discernment (continue, release, support, take on)."""
-    return await _change(ctx, args.ask_id, lambda it, me: capacity.record_discernment(
-        it, me, args.outcome, args.note))
-
-
-class AskSettleArgs(Args):
-    ask_id: Id
-    choice: Id
-
-
-@op("mobilizing.settle")
-async def settle(ctx: PodContext, args: AskSettleArgs) -> dict[str, Any]:
-    """Resolve concurrent, different answers by choosing one candidate."""
-    return await _change(ctx, args.ask_id,
-                         lambda it, me: capacity.settle_ask(it, me, args.choice))
-
-
-@op("mobilizing.list")
-async def list_asks(ctx: PodContext, args: NoArgs) -> list[dict[str, Any]]:
-    """Every "are you mobilizing?" ask, oldest first, with answers and discernments."""
-    caller(ctx)
-    return [builtins(a) for a in capacity.asks(_board(ctx, capacity.KIND, capacity.ASK))]

@@ -16,7 +16,10 @@ import msgspec
 from podsync.api.context import PodContext
 from podsync.api.ops import op
 from podsync.api.pod_common import Args, caller, may_read
-from podsync.pod import agreements, capacity, decisions, feedback, needs, teams
+from podsync.pod import (
+    agreements, allies, capacity, decisions, discernment, feedback, needs, statements, stewards,
+    teams,
+)
 from podsync.pod.events import items_from
 from podsync.pod.export import Contents, export_json, export_markdown
 from podsync.repo.values import to_python
@@ -61,7 +64,9 @@ def gather(ctx: PodContext, now: dt.datetime) -> Contents:
         if kind == POD_KIND:
             out.roster = ctx.ledger.roster
             out.add("teams", doc_id, teams.teams(counted))
-            out.stewards.update(teams.stewardships(counted))
+            out.stewards.update(stewards.stewardships(counted))
+            out.add("steward_nominations", doc_id, stewards.nominations(counted))
+            out.feedback_summary = statements.summary(counted)
         elif kind == needs.KIND:
             found_needs = needs.needs(items_from(counted, needs.ADD), now)
             all_needs += found_needs
@@ -77,7 +82,9 @@ def gather(ctx: PodContext, now: dt.datetime) -> Contents:
             found_checkins = capacity.checkins(items_from(counted, capacity.CHECKIN))
             all_checkins += found_checkins
             out.add("checkins", doc_id, found_checkins)
-            out.add("mobilizing_asks", doc_id, capacity.asks(items_from(counted, capacity.ASK)))
+            out.add("mobilizing_asks", doc_id,
+                    discernment.asks(items_from(counted, discernment.ASK)))
+            out.add("allies", doc_id, allies.all_allies(items_from(counted, allies.ALLIES), now))
         elif kind == teams.ITEMS_KIND:
             out.add("team_items", doc_id, teams.team_items(items_from(counted, teams.ITEM_ADD)))
         elif kind in (feedback.THREAD_KIND, feedback.STATEMENT_KIND):
@@ -96,7 +103,7 @@ def _add_feedback(out: Contents, doc_id: str, kind: str, counted: list[Any]) -> 
     if kind == feedback.THREAD_KIND:
         out.add("feedback_threads", doc_id, [feedback.thread(item)])
     else:
-        out.add("feedback_statements", doc_id, [feedback.statement(item)])
+        out.add("feedback_statements", doc_id, [statements.statement(item)])
 
 
 def legacy_export(ctx: PodContext, fmt: str) -> Exported:

@@ -69,9 +69,12 @@ class Status(msgspec.Struct):
     last_synced: dict[str, str] = {}  # member id -> ISO 8601 of the last sync with any of their devices
     last_wake: dict[str, Any] | None = None  # {"at", "reason"}: the last sleep or network change noticed
     service: dict[str, Any] | None = None  # the login service, when one is installed for this home
-    #: Records kept but never used because they do not verify: {"total", "documents":
-    #: [{"url", "kind", "count", "reasons": {why: n}}]}.
+    #: Records kept but never used because they do not verify (bad signature, another
+    #: pod, a removed signer...): {"total", "documents": [{"url", "kind", "count", "reasons"}]}.
     unverified_records: dict[str, Any] | None = None
+    #: Private documents whose id a member also claimed for an app's document: kept,
+    #: served to nobody (known while the node runs).
+    contested_documents: list[str] = []
     #: The pod's relays: [{"url", "reachable", "last_exchange", "behind", ...}] (reachable
     #: and the rest only while the node runs).
     relays: list[dict[str, Any]] = []
@@ -244,10 +247,6 @@ def _print_human(home: Home, status: Status) -> None:
     if refused:
         console.print(f"  [yellow]{refused} relay entr{'y' if refused == 1 else 'ies'} refused[/yellow]: "
                       "altered, forged or not allowed; never used (details with --json, under relay)")
-    unverified = (status.unverified_records or {}).get("total", 0)
-    if unverified:
-        console.print(f"  [yellow]{unverified} record(s) could not be verified[/yellow]: kept, never "
-                      "used (details with --json, under unverified_records)")
     if status.documents:
         docs = make_table("document", "kind", "heads", title="Documents")
         for doc in status.documents:
@@ -255,6 +254,10 @@ def _print_human(home: Home, status: Status) -> None:
         console.print(docs)
     else:
         console.print("  no documents yet")
+    unverified = (status.unverified_records or {}).get("total") or 0
+    if unverified:
+        console.print(f"  [yellow]{unverified} record(s) could not be verified[/yellow]: kept, "
+                      "never used (`podsync status --json` lists them by document and reason)")
     for bad in status.damaged_documents:
         console.print(f"  [red]damaged[/red] {escape(bad.url)} ({escape(bad.kind)}): "
                       f"{escape(bad.reason)}")

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from podsync import __version__
 from podsync.addresses import format_address, normalize_address, parse_address
+from podsync.api import ops_mobilizing as follow
 from podsync.api.context import PodContext, open_ledger
 from podsync.api.server import MAX_BODY_BYTES, Api, error_response, json_errors
 from podsync.config import Config, load_config
@@ -110,6 +111,8 @@ class Node:
         self._started = False
         self._repairs: set[asyncio.Task[None]] = set()
         self._policy_pending = False
+        self._following: asyncio.Task[None] | None = None
+        self._follow_again = False
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -154,6 +157,8 @@ class Node:
         self._tasks.append(asyncio.get_running_loop().create_task(self.wake.run()))
         self._tasks.append(asyncio.get_running_loop().create_task(self.sync_times.run()))
         self._started = True
+        # Outcomes confirmed while this node was down, or before it carried them out.
+        self._follow()
         atomic_write_json(self.home.node_file, self.runtime_info())
         log.info("node %s up: peers on %s, api on %s", self.identity.device_id,
                  ", ".join(self.listen_addresses), self.api_address)
@@ -176,6 +181,8 @@ class Node:
         self._links.close_all("node is shutting down")
         await self.policy.settle()
         await self._settle_repairs()
+        if self._following is not None:
+            await asyncio.gather(self._following, return_exceptions=True)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -307,11 +314,38 @@ class Node:
             self._drop_removed_links()
             self.peering.roster_changed(self._discovery.peers.values() if self._discovery else ())
             access_changed = True
+        if event.origin == "remote" and event.doc_id == self.ledger.collections().get(
+                follow.FOLLOWED_KIND):
+            self._follow()
         if access_changed and not self._policy_pending:
             # After the effects being carried out now (this change's own pushes go
             # first, so peers learn a new reader record before what it governs).
             self._policy_pending = True
             asyncio.get_running_loop().call_soon(self._apply_policy)
+
+    def _follow(self) -> None:
+        """Carry out outcomes confirmed about this member on another node (one run at
+        a time; changes arriving during a run make it run once more)."""
+        if self._following is not None:
+            self._follow_again = True
+            return
+        self._following = asyncio.get_running_loop().create_task(self._follow_through())
+
+    async def _follow_through(self) -> None:
+        try:
+            while True:
+                self._follow_again = False
+                try:
+                    done = await follow.follow_through(self.context)
+                except PodsyncError as err:
+                    log.warning("could not carry out a confirmed discernment: %s", err)
+                    done = 0
+                if done:
+                    log.info("carried out %d confirmed discernment(s) on the needs board", done)
+                if not self._follow_again or not self._started:
+                    return
+        finally:
+            self._following = None
 
     def _apply_policy(self) -> None:
         self._policy_pending = False
@@ -490,6 +524,10 @@ class Node:
             "relays": relays,
             "relay": relay,
             "unverified_records": self.unverified_records(),
+            # Private documents whose id also carries history that does not descend
+            # from their creation (planted under a claim): kept apart, served to nobody.
+            "contested_documents": sorted(document_url(d) for d in set(
+                self.ledger.contested(self.repo.held_ids())) | self.policy.contested),
             "last_synced": self.sync_times.by_member(),
             "last_wake": self._last_wake(),
         }

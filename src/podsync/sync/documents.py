@@ -185,6 +185,12 @@ class Documents:
             return False
         ds.heads = after
         if origin == "remote":
+            # Before anything of it is pushed: what arrived may say who reads it (a
+            # creation record reaching a node that held the document under a
+            # share claim), and what the policy read earlier is stale now.
+            changed = getattr(self.policy, "content_changed", None)
+            if changed is not None:
+                changed(ds.doc_id)
             if before:
                 chunks = [c.bytes for c in doc.get_changes(before)]
             else:
@@ -320,6 +326,22 @@ class Documents:
         out.send(link.conn, DocUnavailable(self.peer_id, link.peer_id, ds.doc_id))
         return False
 
+    def _kept(self, out: Outbox, ds: DocSync, link: Link, before: list[bytes]) -> bool:
+        """Changes a peer sent to a document we hold: kept unless the policy refuses
+        them (``accept``), in which case the document goes back to ``before`` and
+        the peer is told the document is unavailable to it."""
+        accept = getattr(self.policy, "accept", None)
+        doc = self.document(ds)
+        if accept is None or doc.get_heads() == before or accept(link.peer_id, ds.doc_id, doc):
+            return True
+        log.warning("peer %s: changes to document %s refused; nothing of them is kept",
+                    link.peer_id, ds.doc_id)
+        ds.doc = doc.fork_at(before)
+        ds.heads = sorted(ds.doc.get_heads())
+        self._unregister(ds, link)
+        out.send(link.conn, DocUnavailable(self.peer_id, link.peer_id, ds.doc_id))
+        return False
+
     def _apply(self, out: Outbox, ds: DocSync, link: Link, pd: PeerDoc,
                sync_msg: am.Message, now: float) -> None:
         doc = self.document(ds)
@@ -333,6 +355,8 @@ class Documents:
             # (a document a peer offered only once it is admitted).
             admitted = not (pd.offered and not before and doc.get_heads()) \
                 or self._admitted(out, ds, link)
+            if admitted and before and not self._kept(out, ds, link, before):
+                admitted = False
             if admitted and self._note_change(out, ds, before, "remote", link.peer_id):
                 self._content_changed(out, ds, link.conn, now)
         if not admitted:

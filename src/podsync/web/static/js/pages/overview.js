@@ -4,7 +4,7 @@ import { call, status } from "../api.js";
 import { h, morph } from "../dom.js";
 import { relaysSection } from "../relays.js";
 import {
-  app, badge, disclose, opButton, opForm, reconcile, section, toast, when, who, words,
+  app, badge, disclose, memberOptions, opButton, opForm, reconcile, section, toast, when, who, words,
 } from "../ui.js";
 
 export const title = "Pod";
@@ -116,16 +116,31 @@ function renderTeamItem(item) {
 
 function renderTeam(t) {
   const mine = t.members.includes(app.me);
+  const invitedMe = t.invited.includes(app.me);
   const list = h("ul", { class: "bubbles", "data-part": "items", "aria-label": `Items for ${t.name}` });
   morph(list, t.items, (i) => i.id, renderTeamItem);
+  const others = memberOptions({ exclude: [...t.members, ...t.invited, app.me] });
   return h("li", { class: "item", tabindex: -1 },
     h("div", { class: "head", "data-part": "head" }, h("h3", {}, t.name),
       badge(`${t.members.length} member${t.members.length === 1 ? "" : "s"}`, "quiet")),
     h("p", { class: "meta", "data-part": "members" },
-      t.members.length ? t.members.map(who).join(", ") : "No members yet"),
+      t.members.length ? t.members.map(who).join(", ") : "No members yet",
+      t.invited.length ? ` · invited: ${t.invited.map(who).join(", ")}` : ""),
+    invitedMe ? h("div", { class: "notice", "data-part": "invitation" },
+      h("p", {}, `You are invited to ${t.name}.`),
+      h("div", { class: "actions" },
+        opButton({ op: "team.accept", args: { team_id: t.id }, text: "Accept", buttonClass: "",
+                   done: () => toast(`You are in ${t.name}`) }),
+        opButton({ op: "team.decline", args: { team_id: t.id }, text: "Decline",
+                   done: () => toast("Declined") }))) : null,
     t.items.length ? list : null,
-    opButton({ op: mine ? "team.leave" : "team.join", args: { team_id: t.id, member: app.me },
-               text: mine ? "Leave team" : "Join team", part: "membership" }),
+    invitedMe ? null : opButton({ op: mine ? "team.leave" : "team.join", args: { team_id: t.id, member: app.me },
+                                  text: mine ? "Leave team" : "Join team", part: "membership" }),
+    mine && others.length ? disclose("Invite someone…", opForm({
+      op: "team.join", submit: "Invite", part: "invite-member",
+      fields: [{ name: "member", label: "Whom", kind: "select", options: others }],
+      args: (v) => ({ team_id: t.id, member: v.member }), done: () => toast("Invited: they accept or decline"),
+    }), "invite-member") : null,
     disclose("Ask the team to attend to something…", opForm({
       op: "team.item_add", submit: "Ask the team",
       fields: [{ name: "title", label: "What needs attending to", required: true },
