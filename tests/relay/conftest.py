@@ -17,12 +17,17 @@ from typing import Any
 import pytest
 
 from podsync.api import ops
+from podsync.config import load_config
+from podsync.home import Home
 from podsync.node import Node
+from podsync.pod import stewards
 from tests.interop.jsdriver import INTEROP_DIR, require_node
 from tests.lan.conftest import _netns_session  # noqa: F401 - a fixture: namespaces need root
 from tests.node.conftest import NodeFactory, eventually
+from tests.trust_e2e.test_private_documents import signed_by
 
-__all__ = ["JsRelay", "NodeFactory", "eventually", "frames", "relay_pod", "relay_up", "relays_settled"]
+__all__ = ["JsRelay", "NodeFactory", "eventually", "frames", "make_steward", "relay_pod", "relay_up",
+           "relays_settled"]
 
 RELAY_SCRIPT = INTEROP_DIR / "relay.mjs"
 #: Node loads automerge's wasm and listens within a second here.
@@ -174,3 +179,22 @@ async def relay_pod(nodes: NodeFactory, url: str, names: Sequence[str] = ("ada",
     for node in group:
         await relay_up(node, url)
     return group
+
+
+async def make_steward(proposer: Node, leader_home: Path, steward_home: Path) -> str:
+    """The member at ``steward_home`` stewards the one at ``leader_home``: proposed on
+    ``proposer``, affirmed and consented with the steward's and the leader's own
+    device keys (their nodes need not run); the leader's member id."""
+    leader = load_config(Home(leader_home)).member_id
+    steward = load_config(Home(steward_home)).member_id
+    await ops.run(proposer.context, "feedback.stewards_set", {"leader": leader, "add": [steward]})
+    found = proposer.ledger.pod_records(stewards.STEWARD_TYPES)
+    nomination = next(n.id for n in stewards.nominations(found)
+                      if n.leader == leader and n.steward == steward)
+    await proposer.ledger.store_records(proposer.config.pod_id, [signed_by(
+        proposer, steward_home, stewards.affirm_role(found, nomination, steward))])
+    found = proposer.ledger.pod_records(stewards.STEWARD_TYPES)
+    await proposer.ledger.store_records(proposer.config.pod_id, [signed_by(
+        proposer, leader_home, stewards.consent_to_steward(found, nomination, leader))])
+    assert stewards.stewards_of(proposer.ledger.pod_records(), leader) == [steward]
+    return leader

@@ -18,7 +18,7 @@ from podsync.records.book import RECORDS_KEY
 from podsync.relay.changes import holds
 from podsync.relay.keys import public_bytes
 from podsync.relay.seal import Bundle, Seal, now_iso, place, seal_entry
-from tests.relay.conftest import eventually, relay_pod
+from tests.relay.conftest import eventually, make_steward, relay_pod
 from tests.relay.hostile import RelayClient
 from tests.relay.test_relay_loopback import _has, own_entries, titles, until
 
@@ -39,17 +39,24 @@ def forged_changes(node, doc_id: str) -> tuple[list[bytes], list[bytes]]:
     return [c.bytes for c in doc.get_changes(before)], sorted(doc.get_heads())
 
 
+def unrelated_history() -> tuple[list[bytes], list[bytes]]:
+    doc = am.Document()
+    with doc.transaction() as tx:
+        tx.put(am.ROOT, "records", am.ScalarType.Str, "planted")
+    return [c.bytes for c in doc.get_changes([])], sorted(doc.get_heads())
+
+
 async def test_a_hostile_relay_and_member_are_refused_reported_and_lose_nothing(
         nodes, relay_factory, tmp_path: Path) -> None:
     relay = relay_factory()
     ada, bo, fay = await relay_pod(nodes, relay.url, ("ada", "bo", "fay"), homes_only=("eve",))
-    eve = next(m["member_id"] for m in await ops.run(ada.context, "members.list", {})
-               if m["name"] == "Eve")
-    await ops.run(ada.context, "feedback.stewards_set", {"leader": eve, "add": [bo.config.member_id]})
+    eve = await make_steward(ada, nodes.root / "eve", bo.home.root)
     thread = (await ops.run(ada.context, "feedback.give", {"leader": eve, "text": "hi"})).thread_id
     await eventually(lambda: bo.repo.has(thread), 20)
     await ops.run(fay.context, "need.add", {"title": "from Fay"})  # an entry to replay
     await until(lambda: _has(titles(ada), "from Fay"))
+    bo_ctx, bo_outbox = bo.relays.ctx, bo.relays.writer.outbox
+    assert bo_ctx is not None and bo_outbox is not None
     await bo.stop()
     nodes.nodes.remove(bo)
     await ops.run(ada.context, "need.add", {"title": "Fix the gate"})
@@ -101,6 +108,15 @@ async def test_a_hostile_relay_and_member_are_refused_reported_and_lose_nothing(
                              snapshot=False, tips=heads, data=changes, at=now_iso(), seal="x")
         await evil.put(fay_outbox, {k: seal_entry(into_thread, fay_ctx.signing_key,
                                                   Seal(readers=(bo_key, public_bytes(fay_ctx.device_key))))})
+        # Bo, a reader of the thread, planting history that does not descend from
+        # its creation (what a LAN link refuses too), sealed to Ada.
+        planted, planted_heads = unrelated_history()
+        ada_key = bo_ctx.view.device_keys[ada.identity.device_id]
+        k = f"{0x30000:08x}"
+        graft = Bundle(by=bo.identity.device_id, place=place(bo_outbox, k), doc=thread,
+                       snapshot=False, tips=planted_heads, data=planted, at=now_iso(), seal="x")
+        await evil.put(bo_outbox, {k: seal_entry(graft, bo_ctx.signing_key,
+                                                 Seal(readers=(ada_key, public_bytes(bo_ctx.device_key))))})
 
     # Ada sees her own outbox altered and moves to a fresh one holding everything.
     await eventually(lambda: ada.relays.writer.gen != gen, 20)
@@ -116,5 +132,8 @@ async def test_a_hostile_relay_and_member_are_refused_reported_and_lose_nothing(
     assert FORGED not in await titles(ada)
     assert not holds(bo.repo.get(needs_doc), heads)  # the forged change is nowhere in it
     assert ada.relays.status()[1]["refused"].get("tampered", 0) >= 1
+    await eventually(lambda: any("does not descend" in r["detail"]
+                                 for r in ada.relays.status()[1]["recent_refusals"]), 20)
+    assert not holds(ada.repo.get(thread), planted_heads)
     recent = bo.relays.status()[1]["recent_refusals"]
     assert recent and all({"device_id", "entry", "reason", "detail"} <= set(r) for r in recent)

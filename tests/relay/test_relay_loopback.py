@@ -12,10 +12,14 @@ from typing import Any
 import pytest
 
 from podsync.api import ops
+from podsync.config import load_config
+from podsync.home import Home
 from podsync.node import Node
+from podsync.pod import stewards
 from podsync.relay.documents import ENTRIES, read_map
 from podsync.relay.seal import Bundle, Opened, open_entry, place
-from tests.relay.conftest import eventually, relay_pod
+from tests.relay.conftest import eventually, make_steward, relay_pod
+from tests.trust_e2e.test_private_documents import signed_by
 
 pytestmark = pytest.mark.slow
 
@@ -57,8 +61,7 @@ async def test_needs_agreements_and_a_feedback_thread_sync_both_ways(nodes, rela
     relay = relay_factory()
     ada, bo = await relay_pod(nodes, relay.url, ("ada", "bo"), homes_only=("eve",))
     assert linked(ada) == [] and linked(bo) == []
-    eve = next(m["member_id"] for m in await ops.run(ada.context, "members.list", {})
-               if m["name"] == "Eve")
+    eve = load_config(Home(nodes.root / "eve")).member_id
     await ops.run(ada.context, "need.add", {"title": "Fix the gate"})
     await ops.run(bo.context, "need.add", {"title": "Water the beans"})
     await until(lambda: _has(titles(bo), "Fix the gate"))
@@ -75,7 +78,18 @@ async def test_needs_agreements_and_a_feedback_thread_sync_both_ways(nodes, rela
         return ada.config.member_id in str(got)  and "fine by me" in str(got)
     await until(affirmed_at_bo)
 
+    # Ada proposes Bo as Eve's steward; Bo affirms on his own node, through the relay;
+    # Eve (whose node does not run) consents with her own device's key.
     await ops.run(ada.context, "feedback.stewards_set", {"leader": eve, "add": [bo.config.member_id]})
+    found = ada.ledger.pod_records(stewards.STEWARD_TYPES)
+    nomination = next(n.id for n in stewards.nominations(found) if n.leader == eve)
+    await until(lambda: _ok(ops.run(bo.context, "steward.list", {}), nomination))
+    await ops.run(bo.context, "steward.affirm", {"id": nomination, "note": "within my capacity"})
+    await eventually(lambda: any(n.id == nomination and n.affirmed_at for n in stewards.nominations(
+        ada.ledger.pod_records(stewards.STEWARD_TYPES))), 20)
+    found = ada.ledger.pod_records(stewards.STEWARD_TYPES)
+    await ada.ledger.store_records(ada.config.pod_id, [signed_by(
+        ada, nodes.root / "eve", stewards.consent_to_steward(found, nomination, eve))])
     await until(lambda: _ok(ops.run(bo.context, "feedback.stewards", {"leader": eve}),
                             bo.config.member_id))
     thread = (await ops.run(ada.context, "feedback.give", {"leader": eve, "text": SECRET})).thread_id
@@ -110,9 +124,7 @@ async def test_a_member_who_is_not_a_reader_cannot_open_the_threads_bundles(
         nodes, relay_factory) -> None:
     relay = relay_factory()
     ada, bo, fay = await relay_pod(nodes, relay.url, ("ada", "bo", "fay"), homes_only=("eve",))
-    eve = next(m["member_id"] for m in await ops.run(ada.context, "members.list", {})
-               if m["name"] == "Eve")
-    await ops.run(ada.context, "feedback.stewards_set", {"leader": eve, "add": [bo.config.member_id]})
+    eve = await make_steward(ada, nodes.root / "eve", bo.home.root)
     thread = (await ops.run(ada.context, "feedback.give", {"leader": eve, "text": SECRET})).thread_id
     await ops.run(ada.context, "need.add", {"title": "after the thread"})
     await until(lambda: _ok(ops.run(bo.context, "feedback.thread", {"thread_id": thread}), SECRET))

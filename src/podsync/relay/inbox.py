@@ -317,6 +317,16 @@ class Inbox:
                     bad[key] = str(exc)
 
         if held:
+            if ctx.ledger.readers(doc_id) != POD:
+                # As over a LAN link: a private document never takes history that
+                # does not descend from its creation (content planted under its id).
+                trial = ctx.repo.get(doc_id).fork()
+                feed(trial)
+                bad.clear()
+                if ctx.ledger.would_graft(doc_id, trial):
+                    self._refuse_all(source, outbox, bundles, "not-allowed",
+                                     "history that does not descend from the document's creation")
+                    return keys
             await ctx.repo.absorb(doc_id, feed)
             live = ctx.repo.get(doc_id)
         else:
