@@ -15,6 +15,8 @@ from podsync.api import ops
 from podsync.cli.init import initialise
 from podsync.home import Home
 from podsync.node import Node
+from podsync.pod import stewards
+from podsync.records.format import Draft
 from podsync.sync.heads import parse_sync_heads, summary_key, unpack_summary
 from podsync.sync.messages import SUMMARY_TYPE
 from podsync.trust.identity import DeviceIdentity
@@ -137,6 +139,20 @@ async def synced(a: Node, b: Node) -> None:
                                  == sorted(a.repo.get(d).get_heads()) for d in a.repo.held_ids()))
 
 
+async def appoint(node: Node, *, leader: Insider, steward: Insider) -> None:
+    """A steward by consent, as the pod records one: ``node``'s member proposes; the
+    steward affirms and the leader consents, each signing with their own device
+    key (their records reach ``node`` as if their nodes had sent them)."""
+    nomination = (await ops.run(node.context, "steward.propose", {
+        "leader": leader.member_id, "steward": steward.member_id})).id
+    for who, decide in ((steward, stewards.affirm_role), (leader, stewards.consent_to_steward)):
+        pod = node.ledger.pod_records()
+        draft = decide(pod, nomination, who.member_id, "")
+        draft = Draft(draft.type, draft.body, draft.item, tuple(node.ledger.replay.heads))
+        await node.ledger.store_records(node.config.pod_id, [who.sign(node.config.pod_id, draft)])
+    assert steward.member_id in stewards.stewards_of(node.ledger.pod_records(), leader.member_id)
+
+
 async def feedback_pod(nodes: NodeFactory, tmp_path: Path) -> FeedbackPod:
     a = await nodes.start("ada")
     homes: dict[str, Home] = {}
@@ -151,7 +167,7 @@ async def feedback_pod(nodes: NodeFactory, tmp_path: Path) -> FeedbackPod:
     eve, fay = Insider(homes["eve"]), Insider(homes["fay"])
     member = {"ada": a.config.member_id, "bo": Insider(homes["bo"]).member_id,
               "eve": eve.member_id, "fay": fay.member_id}
-    await ops.run(a.context, "feedback.stewards_set", {"leader": member["eve"], "add": [member["bo"]]})
+    await appoint(a, leader=eve, steward=Insider(homes["bo"]))
     thread = (await ops.run(a.context, "feedback.give",
                             {"leader": member["eve"], "text": PRIVATE_TEXT})).thread_id
     assert a.access.readers_of(thread) == frozenset({member["ada"], member["bo"]})

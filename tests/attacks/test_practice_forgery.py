@@ -24,7 +24,7 @@ from podsync.pod import agreements, decisions, feedback
 from podsync.pod.events import Item, items_from
 from podsync.records.format import Draft, Record
 from podsync.trust.ledger import CREATE
-from tests.attacks.conftest import NodeFactory, eventually, invite, join_via, synced
+from tests.attacks.conftest import NodeFactory, appoint, eventually, invite, join_via, synced
 from tests.attacks.hostile import HostilePeer, Insider, put_records, utcnow
 from tests.trust_e2e.conftest import podsync_cli
 
@@ -71,7 +71,7 @@ async def test_forged_practice_events_change_no_view_and_forgeries_are_listed(
     a = await nodes.start("ada")
     eve = Insider(await join_via(tmp_path, "eve", await invite(a)))
     fay = Insider(await join_via(tmp_path, "fay", await invite(a)))
-    await join_via(tmp_path, "bo", await invite(a))
+    bo_home = await join_via(tmp_path, "bo", await invite(a))
     b = await nodes.start("bo", peers=[a.listen_addresses[0]])
     member = {"ada": a.config.member_id, "bo": b.config.member_id, "eve": eve.member_id}
     device = {"ada": a.identity.device_id, "bo": b.identity.device_id}
@@ -86,8 +86,8 @@ async def test_forged_practice_events_change_no_view_and_forgeries_are_listed(
         "deadline": (utcnow() + dt.timedelta(days=2)).isoformat()})).id
     await ops.run(a.context, "decision.ask", {"id": ids["decision"], "member": member["bo"],
                                              "reason": "affected"})
-    await ops.run(a.context, "feedback.stewards_set", {"leader": fay.member_id,
-                                                      "add": [member["eve"], member["bo"]]})
+    for steward in (eve, Insider(bo_home)):
+        await appoint(a, leader=fay, steward=steward)
     ids["thread"] = (await ops.run(a.context, "feedback.give", {
         "leader": fay.member_id, "text": "fay never answers the door"})).thread_id
     await synced(a, b)
@@ -179,7 +179,7 @@ async def test_a_forgery_in_a_members_name_is_never_vouched_for_by_their_own_nod
     Cy's new node checks every signature from cold: the forgeries count nowhere."""
     a = await nodes.start("ada")
     eve = Insider(await join_via(tmp_path, "eve", await invite(a)))
-    await join_via(tmp_path, "bo", await invite(a))
+    bo_home = await join_via(tmp_path, "bo", await invite(a))
     b = await nodes.start("bo", peers=[a.listen_addresses[0]])
     bo_member, bo_device = b.config.member_id, b.identity.device_id
     agreement = (await ops.run(a.context, "agreement.propose", {
