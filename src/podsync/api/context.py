@@ -47,10 +47,18 @@ class ManualPeers(Protocol):
         """Each manual peer: address, saved, device_id, member_id, connected, last_error."""
 
 
+class RelayStatus(Protocol):
+    """The running node's relay links (:class:`podsync.relay.service.RelayService`)."""
+
+    def status(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Each relay (url, reachable, last_exchange, behind...), and the relay side's state."""
+
+
 class RunningNode(Protocol):
     """What operations ask of the node they run in (:class:`podsync.node.Node`)."""
 
     peering: ManualPeers
+    relays: RelayStatus
 
     def reachable_addresses(self) -> list[str]:
         """Addresses other devices can dial this node at."""

@@ -60,6 +60,7 @@ COMMANDS = {
     "steward": "podsync.cli.stewards",
     "feedback": "podsync.cli.feedback",
     "peer": "podsync.cli.peer",
+    "relay": "podsync.cli.relay",
     "share": "podsync.cli.share",
     "service": "podsync.cli.service",
     "open": "podsync.cli.open",

@@ -152,6 +152,7 @@ class Node:
         self.peering.start(run_peers)
         if self.options.discovery:
             await self._start_discovery()
+        await self._start_relays()
         self._tasks.append(asyncio.get_running_loop().create_task(self.repo.run_timers()))
         self._tasks.append(asyncio.get_running_loop().create_task(self.wake.run()))
         self._tasks.append(asyncio.get_running_loop().create_task(self.sync_times.run()))
@@ -176,6 +177,7 @@ class Node:
             for site in list(runner.sites):
                 await site.stop()
         await self.peering.stop()
+        await self.relays.stop()
         self._links.close_all("node is shutting down")
         await self.policy.settle()
         await self._settle_repairs()
@@ -212,6 +214,15 @@ class Node:
         api_sockets = await self._run_app(api_app, api_host, api_port, "--api", None)
         self.listen_addresses = [_format_sockname(s) for s in peer_sockets]
         self.api_address = _format_sockname(api_sockets[0])
+
+    async def _start_relays(self) -> None:
+        """The relays the pod lists: a second path to members elsewhere (:mod:`podsync.relay`)."""
+        from podsync.relay.service import RelayService  # noqa: PLC0415
+        assert self._session is not None
+        self.relays = RelayService(self.home, self.config, self.identity.device_id, self.ledger,
+                                   self.repo, self._session)
+        self.repo.listeners.append(self.relays.document_changed)
+        await self.relays.start()
 
     def add_ui_routes(self, app: web.Application) -> None:
         """The web UI's pages, static files and invite QR code (:mod:`podsync.web`)."""
@@ -411,6 +422,7 @@ class Node:
         afresh and redial every member not linked now, back-off or not."""
         self.peering.set_own_addresses([*self.listen_addresses, *self.reachable_addresses()])
         self.peering.wake_all()
+        self.relays.wake()
         if self._discovery is not None:
             self._discovery.refresh()
 
@@ -491,6 +503,7 @@ class Node:
             documents.append({"url": document_url(info.doc_id), "kind": info.kind,
                               "heads": hex_heads(info.heads),
                               "in_sync_with": sorted(p for p, ok in states.items() if ok)})
+        relays, relay = self.relays.status()
         return {
             "device_id": self.identity.device_id,
             "member_id": self.config.member_id,
@@ -508,6 +521,8 @@ class Node:
                               for r in self._peers.values() if r.endpoint == "local"],
             "documents": documents,
             "damaged_documents": damaged,
+            "relays": relays,
+            "relay": relay,
             "unverified_records": self.unverified_records(),
             # Private documents whose id also carries history that does not descend
             # from their creation (planted under a claim): kept apart, served to nobody.

@@ -133,6 +133,25 @@ class Repo:
             await self._write(doc_id, [c.bytes for c in changes], doc.get_heads(), self.kind_of(doc_id))
         return result
 
+    async def absorb(self, doc_id: str, apply: Callable[[am.Document], None]) -> bool:
+        """Merge changes that came by another path than a peer link (a relay):
+        ``apply`` adds them to the live document; what it added is stored (durable
+        on return) and pushed to linked peers. False when nothing was new."""
+        doc = self.get(doc_id)
+        before = doc.get_heads()
+        try:
+            apply(doc)
+        finally:
+            # Whatever got in before a failure is real: store it and spread it.
+            changes = doc.get_changes(before)
+            if changes:
+                self._mark_dirty(doc_id)
+                write = self._write(doc_id, [c.bytes for c in changes], doc.get_heads(),
+                                    self.kind_of(doc_id))
+        if changes:
+            await write
+        return bool(changes)
+
     def get(self, doc_id: str) -> am.Document:
         """The live document (loaded from the store on first use)."""
         parse_document_id(doc_id)

@@ -2,6 +2,7 @@
 
 import { call, status } from "../api.js";
 import { h, morph } from "../dom.js";
+import { relaysSection } from "../relays.js";
 import {
   app, badge, disclose, memberOptions, opButton, opForm, reconcile, section, toast, when, who, words,
 } from "../ui.js";
@@ -246,6 +247,7 @@ function renderSync() {
     h("h3", { class: "sub" }, "Documents"),
     h("p", { class: "meta" }, "Each document is the same on two devices when their latest changes match."),
     docTable);
+  el.relays.update(st);
 }
 
 export function mount() {
@@ -255,6 +257,7 @@ export function mount() {
     h("summary", {}, "Removed members"), el.removed);
   el.teams = h("ul", { class: "list", "aria-label": "Teams" });
   el.sync = h("div", { "aria-live": "off" });
+  el.relays = relaysSection();
   el.heading = h("h1", {}, "Your pod");
   setInterval(async () => {
     try {
@@ -289,6 +292,7 @@ export function mount() {
           h("div", { class: "actions" }, exportButton("markdown", "Download as Markdown"),
             exportButton("json", "Download as JSON"))))),
     section("Sync", el.sync),
+    section("Relays", ...el.relays.parts),
   ];
 }
 
