@@ -32,6 +32,7 @@ from podsync.node.peering import Peering
 from podsync.repo import ChangeEvent, Repo
 from podsync.store import DocumentStore
 from podsync.sync import Effect, PeerConnected, PeerDisconnected
+from podsync.sync.intake import Measured
 from podsync.trust import join as join_mod
 from podsync.trust import roster as roster_mod
 from podsync.trust.identity import (
@@ -111,6 +112,9 @@ class Node:
         try:
             policy = NodePolicy(self._link_of_peer)
             self.repo = Repo(self.store, self.identity.device_id, policy)
+            # Before anything reads them: a document that does not load is set
+            # aside here, and the node serves everything else.
+            self.repo.open_stored()
             self.access = policy.access = PodAccess(self.repo, self.config.pod_id, self.config.member_id)
             self.repo.transport = self._on_transport_effect
             self.repo.listeners.append(self._on_document_change)
@@ -230,7 +234,9 @@ class Node:
         return client_context(self.identity, None, self.access.active_certs)
 
     def _open_peer_ids(self) -> list[str]:
-        return [info.peer_id for info in self.repo.engine.peers()]
+        """Devices with an open peer link (a local app's link counts for none)."""
+        return [info.peer_id for info in self.repo.engine.peers()
+                if (link := self._links.links.get(info.conn)) is not None and link.endpoint == "peer"]
 
     async def _start_discovery(self) -> None:
         """Advertise on and browse the LAN with mDNS, unless the peer endpoint
@@ -317,14 +323,19 @@ class Node:
         if not self._started:
             link.close("node is shutting down")
             return
-        # A peer link's senderId must be the device its certificate proves.
+        # A peer link's senderId must be the device its certificate proves; a
+        # local app may not take the id of this or any device of the pod.
         expected = link.device_id if link.endpoint == "peer" else None
         self.repo.dispatch(self.repo.engine.connect(link.conn, link.role, time.monotonic(),
-                                                    expected_peer_id=expected))
+                                                    expected_peer_id=expected,
+                                                    reserved=self._is_pod_device))
         self.peering.link_opened(link)
 
-    def _on_frame(self, conn: int, data: bytes) -> None:
-        self.repo.dispatch(self.repo.engine.receive(conn, data, time.monotonic()))
+    def _is_pod_device(self, peer_id: str) -> bool:
+        return peer_id == self.identity.device_id or self.access.is_active_device(peer_id)
+
+    def _on_frame(self, conn: int, frame: Measured) -> None:
+        self.repo.dispatch(self.repo.engine.receive_measured(conn, frame, time.monotonic()))
 
     def _on_backlog(self, link: Link) -> None:
         self.repo.dispatch(self.repo.engine.send_backlog(link.conn, link.queued_bytes, time.monotonic()))

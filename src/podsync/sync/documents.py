@@ -26,8 +26,9 @@ import automerge.core as am
 
 from podsync.errors import DamagedDocument, InvalidId, ProtocolError
 from podsync.ids import parse_document_id
+from podsync.sync.cost import chunks_cost
 from podsync.sync.effects import (
-    ConnId, DocumentChanged, DocumentUnavailable, Outbox, Persist,
+    AwaitDrain, ConnId, DocumentChanged, DocumentUnavailable, Outbox, Persist,
 )
 from podsync.sync.heads import (
     Summary as SummaryEntries,
@@ -38,14 +39,19 @@ from podsync.sync.heads import (
     unpack_summary,
 )
 from podsync.sync.limits import (
-    IN_FLIGHT_TIMEOUT, MAX_DOCS_IN_FLIGHT, MAX_UNKNOWN_WANTS_PER_PEER, REQUEST_TIMEOUT,
-    SEND_BACKLOG_PAUSE_BYTES, SUMMARY_TIMEOUT,
+    CHUNK_ENTRY_WEIGHT, IN_FLIGHT_TIMEOUT, MAX_DOCS_IN_FLIGHT, MAX_FRAME_BYTES, MAX_INPUT_BYTES,
+    MAX_INPUT_ENTRIES, MAX_UNKNOWN_WANTS_PER_PEER, REQUEST_TIMEOUT, SEND_BACKLOG_PAUSE_BYTES,
+    SUMMARY_TIMEOUT,
 )
 from podsync.sync.messages import DocUnavailable, Request, Summary, Sync, WholeDoc
 from podsync.sync.policy import DocumentSource, SharePolicy
 from podsync.sync.state import DocSync, Link, PeerDoc
 
 log = logging.getLogger("podsync.sync")
+
+#: Room a whole-document frame needs around the saved bytes: the CBOR map with
+#: the type, both peer ids and the document id.
+WHOLE_DOC_FRAME_OVERHEAD = 1024
 
 
 class Documents:
@@ -253,8 +259,9 @@ class Documents:
         ds = self.get(doc_id, create=True)
         assert ds is not None
         self.document(ds)
-        if link.conn not in ds.peers and not ds.has_content and not their_heads:
-            if len(link.unknown_wants) >= MAX_UNKNOWN_WANTS_PER_PEER:
+        if link.conn not in ds.peers and not ds.has_content:
+            # Held by nobody here: whether it asks or claims heads, it counts.
+            if self._unknown_wants(link) >= MAX_UNKNOWN_WANTS_PER_PEER:
                 out.send(link.conn, DocUnavailable(self.peer_id, link.peer_id, doc_id))
                 self._maybe_drop(ds)
                 return
@@ -274,6 +281,12 @@ class Documents:
         self._apply(out, ds, link, pd, sync_msg, now)
         if not ds.has_content and pd.wants:
             self._want(out, ds, now)
+
+    def _unknown_wants(self, link: Link) -> int:
+        """Documents held by nobody here that this link's peer keeps registered,
+        over all its links."""
+        return sum(len(other.unknown_wants) for other in self.links.values()
+                   if other.identity == link.identity)
 
     def _apply(self, out: Outbox, ds: DocSync, link: Link, pd: PeerDoc,
                sync_msg: am.Message, now: float) -> None:
@@ -349,11 +362,16 @@ class Documents:
             return
         ds.request_deadline = None
         self._requesting.discard(ds.doc_id)
-        for conn, pd in ds.peers.items():
+        for conn, pd in list(ds.peers.items()):
             pd.awaiting = False
-            if pd.wants and not pd.told_unavailable:
-                pd.told_unavailable = True
-                out.send(conn, DocUnavailable(self.peer_id, self.links[conn].peer_id, ds.doc_id))
+            if pd.wants:
+                if not pd.told_unavailable:
+                    pd.told_unavailable = True
+                    out.send(conn, DocUnavailable(self.peer_id, self.links[conn].peer_id, ds.doc_id))
+            elif not pd.their_heads:
+                # Only asked on someone's behalf, and it has nothing: forget it, so
+                # requests forwarded for a peer that left leave nothing behind.
+                self._unregister(ds, self.links[conn])
         if ds.local_find:
             ds.local_find = False
             out.emit(DocumentUnavailable(ds.doc_id))
@@ -368,6 +386,7 @@ class Documents:
 
     def drain(self, out: Outbox, link: Link, now: float) -> None:
         """Start queued announcements while slots are free and the link keeps up."""
+        sent_whole = False
         while (link.queue and len(link.in_flight) < MAX_DOCS_IN_FLIGHT
                and link.backlog <= SEND_BACKLOG_PAUSE_BYTES):
             doc_id = link.queue.popleft()
@@ -380,21 +399,39 @@ class Documents:
             doc = self.document(ds)
             if not ds.has_content:
                 continue
-            if doc_id in link.lacking:
-                self._send_whole(out, ds, doc, link)
+            if doc_id in link.lacking and self._send_whole(out, ds, doc, link):
+                # In flight until the runtime reports the frame written out; its
+                # bytes count against the backlog until then.
+                link.in_flight[doc_id] = now
+                link.whole_sent.add(doc_id)
+                link.backlog += len(out.effects[-1].data)  # type: ignore[union-attr]
+                sent_whole = True
             elif self._sync_to(out, ds, link, self._register(ds, link)):
                 link.in_flight[doc_id] = now
+        if sent_whole:
+            out.emit(AwaitDrain(link.conn))
 
-    def _send_whole(self, out: Outbox, ds: DocSync, doc: am.Document, link: Link) -> None:
-        """Send a peer that holds nothing of ``ds`` the whole saved document.
+    def _send_whole(self, out: Outbox, ds: DocSync, doc: am.Document, link: Link) -> bool:
+        """Send a peer that holds nothing of ``ds`` the whole saved document; False
+        (nothing sent) when it is more than a peer takes as one input.
 
         Loading a saved document costs the peer a fraction of applying its changes
         one by one, and needs no round trip; from then on both sides hold the same
         heads, so the document is registered as in step with that peer.
         """
         link.lacking.discard(ds.doc_id)
-        out.send(link.conn, WholeDoc(self.peer_id, link.peer_id, ds.doc_id, doc.save()))
+        saved = doc.save()
+        try:
+            if len(saved) > MAX_FRAME_BYTES - WHOLE_DOC_FRAME_OVERHEAD:
+                raise ProtocolError(f"it saves to {len(saved)} bytes, more than a frame holds")
+            chunks_cost(saved, max_bytes=MAX_INPUT_BYTES, max_entries=MAX_INPUT_ENTRIES,
+                        chunk_weight=CHUNK_ENTRY_WEIGHT)
+        except ProtocolError as err:
+            log.warning("document %s is not sent whole to peer %s: %s", ds.doc_id, link.peer_id, err)
+            return False
+        out.send(link.conn, WholeDoc(self.peer_id, link.peer_id, ds.doc_id, saved))
         self._register(ds, link).their_heads = list(ds.heads)
+        return True
 
     def on_whole_doc(self, out: Outbox, link: Link, msg: WholeDoc, now: float) -> None:
         doc_id = msg.document_id

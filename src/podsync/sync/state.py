@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -16,6 +17,29 @@ import automerge.core as am
 
 from podsync.sync.effects import ConnId
 from podsync.sync.messages import PeerMetadata
+
+
+#: The budget key shared by every link the transport did not authenticate (the
+#: member's local apps): budgets are per proven peer, and such links prove none.
+UNAUTHENTICATED = "(unauthenticated)"
+
+
+class TokenBucket:
+    """``capacity`` tokens, refilled at ``rate`` a second, on the caller's clock."""
+
+    def __init__(self, capacity: float, rate: float, now: float) -> None:
+        self.capacity = capacity
+        self.rate = rate
+        self.tokens = capacity
+        self.at = now
+
+    def take(self, amount: float, now: float) -> bool:
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < amount:
+            return False
+        self.tokens -= amount
+        return True
 
 
 class LinkState(enum.Enum):
@@ -31,6 +55,8 @@ class Link:
     opened_at: float
     state: LinkState
     expected_peer_id: str | None = None  # the transport's authenticated identity, if any
+    identity: str = UNAUTHENTICATED  # whose budgets this link spends
+    reserved: Callable[[str], bool] | None = None  # ids this unauthenticated link may not claim
     peer_id: str = ""
     metadata: PeerMetadata = field(default_factory=PeerMetadata)
     connected_at: float = 0.0
@@ -44,6 +70,7 @@ class Link:
     queue: deque[str] = field(default_factory=deque)  # announcements waiting for a slot
     queued: set[str] = field(default_factory=set)
     in_flight: dict[str, float] = field(default_factory=dict)  # announced doc -> started at
+    whole_sent: set[str] = field(default_factory=set)  # of those, sent whole: free once written out
     backlog: int = 0  # bytes the runtime reports as written but not drained
 
     @property
