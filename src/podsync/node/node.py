@@ -27,6 +27,7 @@ from podsync.ids import document_url, hex_heads
 from podsync.discovery import Discovery
 from podsync.net import LOCAL_WS_PATH, Link, LinkTable, websocket_handler
 from podsync.net.dialer import format_address, normalize_address, parse_address
+from podsync.net.trouble import quiet_network_trouble
 from podsync.node.access import NodePolicy, PodAccess
 from podsync.node.peering import Peering
 from podsync.repo import ChangeEvent, Repo
@@ -104,6 +105,7 @@ class Node:
     # -- lifecycle ------------------------------------------------------------
 
     async def start(self) -> None:
+        quiet_network_trouble()
         self.identity = load_identity(self.home)
         self.config = load_config(self.home)
         self.token = load_api_token(self.home)
