@@ -10,10 +10,11 @@ peer would make them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
-
-import automerge.core as am
+import subprocess
+import sys
 
 MAGIC = b"\x85\x6f\x4a\x83"
 SYNC_V1 = 0x42
@@ -73,15 +74,69 @@ def run_length_bomb(ops: int) -> bytes:
     ])
 
 
+_MAKE_DEFLATE_BOMB = """
+import sys, automerge.core as am
+doc = am.Document()
+with doc.transaction() as tx:
+    tx.put(am.ROOT, "s", am.ScalarType.Str, "a" * int(sys.argv[1]))
+sys.stdout.buffer.write(doc.save())
+"""
+
+
+@functools.cache
 def deflate_bomb(inflated: int) -> bytes:
-    """A saved document holding a string of ``inflated`` bytes of "a"."""
-    doc = am.Document()
-    with doc.transaction() as tx:
-        tx.put(am.ROOT, "s", am.ScalarType.Str, "a" * inflated)
-    return bytes(doc.save())
+    """A saved document holding a string of ``inflated`` bytes of "a".
+
+    Made by automerge in a child process, so that making it leaves this
+    process's memory (which the tests measure) untouched."""
+    made = subprocess.run([sys.executable, "-c", _MAKE_DEFLATE_BOMB, str(inflated)],
+                          capture_output=True, check=True)
+    return made.stdout
 
 
 def sync_message(chunks: list[bytes], heads: list[bytes] = ()) -> bytes:  # type: ignore[assignment]
     """A V1 sync message carrying ``chunks`` as its changes."""
     out = bytes([SYNC_V1]) + uleb(len(heads)) + b"".join(sorted(heads)) + uleb(0) + uleb(0)
     return out + uleb(len(chunks)) + b"".join(uleb(len(c)) + c for c in chunks)
+
+
+def reset_peak_rss() -> None:
+    """Start measuring this process's peak memory afresh (Linux: clear_refs 5)."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory since the last reset, in MiB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM in /proc/self/status")
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS in /proc/self/status")
+
+
+_MAKE_LIST_CHANGE = """
+import sys, automerge.core as am
+doc = am.Document()
+with doc.transaction() as tx:
+    items = tx.put_object(am.ROOT, "items-" + sys.argv[2], am.ObjType.List)
+    for i in range(int(sys.argv[1])):
+        tx.insert(items, i, am.ScalarType.Null, None)
+sys.stdout.buffer.write(doc.get_changes([])[0].bytes)
+"""
+
+
+def list_change(ops: int, tag: str) -> bytes:
+    """A change made by automerge itself inserting ``ops`` nulls into a new list
+    (its own encoding, so it saves and loads back), made in a child process."""
+    made = subprocess.run([sys.executable, "-c", _MAKE_LIST_CHANGE, str(ops), tag],
+                          capture_output=True, check=True)
+    return made.stdout

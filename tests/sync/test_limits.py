@@ -10,18 +10,20 @@ import os
 
 import automerge.core as am
 import cbor2
+import pytest
 
 from podsync.ids import new_document_id
 from podsync.sync import AwaitDrain, EphemeralReceived, Persist, Send, SyncEngine
+from podsync.sync.engine import measure_document
 from podsync.sync.limits import (
-    IN_FLIGHT_TIMEOUT, MAX_CBOR_DEPTH, MAX_CBOR_ITEMS, MAX_DOCS_IN_FLIGHT, MAX_EPHEMERAL_SESSIONS,
+    CHUNK_ENTRY_WEIGHT, IN_FLIGHT_TIMEOUT, MAX_DOCUMENT_ENTRIES, MAX_CBOR_DEPTH, MAX_CBOR_ITEMS, MAX_DOCS_IN_FLIGHT, MAX_EPHEMERAL_SESSIONS,
     MAX_INPUT_BYTES, MAX_INPUT_ENTRIES, MAX_UNKNOWN_WANTS_PER_PEER, PEER_NEW_DOCUMENTS_BURST,
     PEER_NEW_DOCUMENTS_PER_SECOND, REQUEST_TIMEOUT, SEND_BACKLOG_PAUSE_BYTES,
 )
 from podsync.sync.messages import (
     DocUnavailable, Ephemeral, Join, PeerMetadata, Request, Summary, Sync, WholeDoc, decode, encode,
 )
-from tests.sync.bombs import deflate_bomb, run_length_bomb, sync_message
+from tests.sync.bombs import deflate_bomb, list_change, run_length_bomb, sync_message
 from tests.sync.helpers import closes, make_engine, of_type, open_acceptor, sent, stored_doc
 from tests.sync.simnet import MemorySource
 from tests.sync.test_bad_input import EMPTY, Bench
@@ -96,11 +98,28 @@ def test_a_deflate_bomb_sent_whole_is_refused_unloaded() -> None:
 
 
 def test_an_input_within_the_limits_is_applied() -> None:
-    """The control: the same run-length encoding, small, is an ordinary change."""
+    """The control: a change automerge made, run-length encoded too, but small."""
     bench = Bench()
     effects = bench.engine.receive(
-        2, encode(Sync("bad", "srv", bench.doc_id, sync_message([run_length_bomb(1000)]))), 0.0)
+        2, encode(Sync("bad", "srv", bench.doc_id, sync_message([list_change(1000, "a")]))), 0.0)
     assert closes(effects) == [] and of_type(effects, Persist)
+
+
+def test_a_change_automerge_would_encode_otherwise_is_undone_and_refused() -> None:
+    """Applied, automerge would keep it under another hash than it was sent with,
+    and this node and the sender would disagree about it for good."""
+    bench = Bench()
+    doc = bench.engine.open(bench.doc_id)
+    assert doc is not None
+    before = sorted(doc.get_heads())
+    effects = bench.engine.receive(
+        2, encode(Sync("bad", "srv", bench.doc_id, sync_message([run_length_bomb(10)]))), 0.0)
+    (close,) = closes(effects)
+    assert "not encoded as automerge encodes them" in close.reason
+    assert of_type(effects, Persist) == []
+    live = bench.engine.open(bench.doc_id)
+    assert live is not None and sorted(live.get_heads()) == before and live.get(am.ROOT, "k") is None
+    bench.good_link_still_works()
 
 
 # ---------------------------------------------------------------- unknown wants
@@ -288,3 +307,25 @@ def test_the_engine_alone_keeps_working_after_every_refusal() -> None:
     open_acceptor(engine, 2, "good")
     reply = sent(engine.receive(2, encode(Request("good", "srv", doc_id, EMPTY)), 0.0))
     assert any(isinstance(m, Sync) for m in reply)
+
+
+@pytest.mark.slow
+def test_a_document_grows_no_further_than_its_limit() -> None:
+    """Inputs each within one input's limits, aimed at one document: past
+    MAX_DOCUMENT_ENTRIES they are answered doc-unavailable, the link stays."""
+    engine, source = make_engine("srv")
+    doc_id, _ = stored_doc(source, n="1")
+    open_acceptor(engine, 1, "mallory")
+    ops = 420_000  # about 3.8 million entries: just under one input
+    for sent_inputs in range(1, MAX_DOCUMENT_ENTRIES // (9 * ops) + 3):
+        effects = engine.receive(1, encode(Sync("mallory", "srv", doc_id,
+                                                sync_message([list_change(ops, str(sent_inputs))]))), 0.0)
+        assert closes(effects) == []
+        if any(isinstance(m, DocUnavailable) for m in sent(effects)):
+            break
+    else:
+        raise AssertionError("the document took every input")
+    doc = engine.open(doc_id)
+    assert doc is not None
+    assert measure_document(doc).entries <= MAX_DOCUMENT_ENTRIES + MAX_INPUT_ENTRIES
+    assert sent_inputs > 1  # the ones that fitted were taken

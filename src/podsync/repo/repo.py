@@ -98,6 +98,7 @@ class Repo:
             self._preloaded.update(loaded.documents)
             for doc_id in loaded.documents:
                 self.engine.open(doc_id)
+                self.engine.note_size(doc_id, loaded.sizes[doc_id])
             self._preloaded.clear()
         for doc_id, reason in quarantined.items():
             log.error("document %s is quarantined: %s (it stays on disk; see `podsync quarantine`)",

@@ -25,6 +25,7 @@ and automerge-rs ``sync.rs`` (sync messages, V1 and V2).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import zlib
 
@@ -315,3 +316,45 @@ def sync_message_cost(data: bytes, *, max_bytes: int, max_entries: int, chunk_we
     # Optional trailing capabilities: one byte each, skipped unread.
     meter.add_bytes(len(r.data) - r.pos)
     return meter.cost()
+
+
+# ---------------------------------------------------------------- change hashes
+
+
+def change_hashes(sync_data: bytes) -> set[bytes] | None:
+    """The hashes of the change chunks a (well-formed) sync message carries, as
+    their senders computed them; None if it carries a saved document too.
+
+    automerge re-encodes every change it applies. A change that was not encoded
+    as automerge encodes it comes out with another hash than the one it was sent
+    under, and peers then disagree about it for good; comparing these hashes with
+    the changes a document gained tells such a change apart."""
+    r = _Reader(bytes(sync_data), "sync message")
+    r.take(1)
+    r.hashes()
+    r.hashes()
+    for _ in range(r.uleb()):
+        r.hashes()
+        r.skip(r.uleb())
+    out: set[bytes] = set()
+    for _ in range(r.uleb()):
+        chunks = _Reader(r.take(r.uleb()), "sync message")
+        while not chunks.at_end():
+            chunks.skip(8)  # magic, checksum
+            kind = chunks.take(1)[0]
+            body = chunks.take(chunks.uleb())
+            if kind == CHUNK_COMPRESSED_CHANGE:
+                body = zlib.decompress(body, -zlib.MAX_WBITS)  # bounded: it was weighed on arrival
+            elif kind != CHUNK_CHANGE:
+                return None
+            out.add(hashlib.sha256(bytes([CHUNK_CHANGE]) + _uleb(len(body)) + body).digest())
+    return out
+
+
+def _uleb(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | 0x80 if n else byte)
+        if not n:
+            return bytes(out)

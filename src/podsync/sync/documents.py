@@ -26,7 +26,7 @@ import automerge.core as am
 
 from podsync.errors import DamagedDocument, InvalidId, ProtocolError
 from podsync.ids import parse_document_id
-from podsync.sync.cost import chunks_cost
+from podsync.sync.cost import change_hashes, chunks_cost, sync_message_cost
 from podsync.sync.effects import (
     AwaitDrain, ConnId, DocumentChanged, DocumentUnavailable, Outbox, Persist,
 )
@@ -35,6 +35,7 @@ from podsync.sync.heads import (
     heads_digest,
     pack_summary,
     parse_sync_heads,
+    without_capabilities,
     summary_key,
     unpack_summary,
 )
@@ -52,6 +53,34 @@ log = logging.getLogger("podsync.sync")
 #: Room a whole-document frame needs around the saved bytes: the CBOR map with
 #: the type, both peer ids and the document id.
 WHOLE_DOC_FRAME_OVERHEAD = 1024
+
+
+def _saved_or_changes(doc_id: str, doc: am.Document) -> bytes:
+    """The document saved, if that loads back; else its changes as they came.
+
+    automerge applies a change whose encoding is not the one it would write
+    itself, but a saved document holding it no longer loads ("mismatching
+    heads"); its own bytes always do."""
+    saved = doc.save()
+    try:
+        am.Document.load(saved)
+    except Exception:  # noqa: BLE001 - automerge raises plain Exception
+        log.warning("document %s does not load back once saved; stored change by change", doc_id)
+        return b"".join(c.bytes for c in doc.get_changes([]))
+    return saved
+
+
+def _beyond_input_limits(data: bytes, *, sync_message: bool) -> str | None:
+    """Why a peer would refuse ``data`` as one input (see intake.py), or None.
+    Honest nodes never send what they would refuse themselves."""
+    if len(data) > MAX_FRAME_BYTES - WHOLE_DOC_FRAME_OVERHEAD:
+        return f"{len(data)} bytes, more than a frame holds"
+    weigh = sync_message_cost if sync_message else chunks_cost
+    try:
+        weigh(data, max_bytes=MAX_INPUT_BYTES, max_entries=MAX_INPUT_ENTRIES, chunk_weight=CHUNK_ENTRY_WEIGHT)
+    except ProtocolError as err:
+        return str(err)
+    return None
 
 
 class Documents:
@@ -124,6 +153,7 @@ class Documents:
         ds.peers.pop(link.conn, None)
         link.docs.discard(ds.doc_id)
         link.unknown_wants.discard(ds.doc_id)
+        link.unknown_claims.discard(ds.doc_id)
         link.in_flight.pop(ds.doc_id, None)
 
     def _maybe_drop(self, ds: DocSync) -> None:
@@ -151,7 +181,16 @@ class Documents:
         msg = self.document(ds).generate_sync_message(pd.sync_state)
         if msg is None:
             return False
-        out.send(link.conn, Sync(self.peer_id, link.peer_id, ds.doc_id, msg.encode()))
+        data = msg.encode()
+        refusal = _beyond_input_limits(data, sync_message=True)
+        if refusal is not None:
+            # The peer would refuse it and close the link, again at every
+            # reconnect: this document does not sync with that peer.
+            log.warning("document %s is not synced with peer %s: %s", ds.doc_id, link.peer_id, refusal)
+            self._unregister(ds, link)
+            link.refused.add(ds.doc_id)
+            return False
+        out.send(link.conn, Sync(self.peer_id, link.peer_id, ds.doc_id, data))
         return True
 
     def _push(self, out: Outbox, ds: DocSync, link: Link, pd: PeerDoc) -> None:
@@ -190,7 +229,7 @@ class Documents:
                 # The whole document arrived (a cold sync): one saved-document chunk
                 # is a fraction of the size and cost of one chunk per change, and
                 # the store loads it concatenated with later changes all the same.
-                chunks = [doc.save()]
+                chunks = [_saved_or_changes(ds.doc_id, doc)]
             out.emit(Persist(ds.doc_id, chunks, list(after)))
         out.emit(DocumentChanged(ds.doc_id, list(after), origin, peer_id))  # type: ignore[arg-type]
         return True
@@ -206,6 +245,7 @@ class Documents:
         for conn, pd in list(ds.peers.items()):
             link = self.links[conn]
             link.unknown_wants.discard(ds.doc_id)
+            link.unknown_claims.discard(ds.doc_id)
             pd.awaiting = False
             if conn != skip:
                 self._push(out, ds, link, pd)
@@ -253,19 +293,20 @@ class Documents:
             return
         their_heads = parse_sync_heads(msg.data)
         try:
-            sync_msg = am.Message.decode(msg.data)
+            sync_msg = am.Message.decode(without_capabilities(msg.data))
         except Exception as err:
             raise ProtocolError(f"document {doc_id}: undecodable sync message: {err}") from None
         ds = self.get(doc_id, create=True)
         assert ds is not None
         self.document(ds)
         if link.conn not in ds.peers and not ds.has_content:
-            # Held by nobody here: whether it asks or claims heads, it counts.
-            if self._unknown_wants(link) >= MAX_UNKNOWN_WANTS_PER_PEER:
+            # Held by nobody here. Asks and claims of heads count apart, so that
+            # asks a peer relays for others cannot crowd out its announcements.
+            if self._unknown(link, claims=bool(their_heads)) >= MAX_UNKNOWN_WANTS_PER_PEER:
                 out.send(link.conn, DocUnavailable(self.peer_id, link.peer_id, doc_id))
                 self._maybe_drop(ds)
                 return
-            link.unknown_wants.add(doc_id)
+            (link.unknown_claims if their_heads else link.unknown_wants).add(doc_id)
         pd = self._register(ds, link)
         pd.their_heads = their_heads
         if their_heads:
@@ -278,31 +319,65 @@ class Documents:
             # An empty sync we did not ask for. (One we asked for is how a JS relay
             # says "nothing yet" before its doc-unavailable: keep waiting.)
             pd.wants, pd.told_unavailable = True, False
-        self._apply(out, ds, link, pd, sync_msg, now)
+        self._apply(out, ds, link, pd, sync_msg, change_hashes(msg.data), now)
         if not ds.has_content and pd.wants:
             self._want(out, ds, now)
 
-    def _unknown_wants(self, link: Link) -> int:
-        """Documents held by nobody here that this link's peer keeps registered,
-        over all its links."""
-        return sum(len(other.unknown_wants) for other in self.links.values()
-                   if other.identity == link.identity)
+    def _unknown(self, link: Link, *, claims: bool) -> int:
+        """Documents held by nobody here that this link's peer keeps registered
+        (asked for, or claimed heads of), over all its links."""
+        return sum(len(other.unknown_claims if claims else other.unknown_wants)
+                   for other in self.links.values() if other.identity == link.identity)
 
     def _apply(self, out: Outbox, ds: DocSync, link: Link, pd: PeerDoc,
-               sync_msg: am.Message, now: float) -> None:
+               sync_msg: am.Message, sent_hashes: set[bytes] | None, now: float) -> None:
+        """Apply a sync message. ``sent_hashes``: the hashes its change chunks were
+        sent under (None when it carries a saved document, which automerge checks
+        itself)."""
         doc = self.document(ds)
         before = ds.heads
+        # Not ds.heads: a local change may be made and not yet reported.
+        held = doc.get_heads()
+        failed = None
         try:
             doc.receive_sync_message(pd.sync_state, sync_msg)
-        except Exception as err:
-            raise ProtocolError(f"document {ds.doc_id}: sync message rejected: {err}") from None
-        finally:
-            # Whatever got applied before a failure is real; record and spread it.
-            changed = self._note_change(out, ds, before, "remote", link.peer_id)
-            if changed:
-                self._content_changed(out, ds, link.conn, now)
+        except Exception as err:  # noqa: BLE001 - automerge raises plain Exception
+            failed = str(err)
+        if sent_hashes is None:
+            ds.sent_hashes.clear()  # a saved document: automerge checked every hash itself
+        else:
+            ds.sent_hashes |= sent_hashes
+        if sorted(doc.get_heads()) != sorted(held):
+            # Changes queued for their dependencies (sent earlier) apply now too.
+            applied = {c.hash for c in doc.get_changes(held)}
+            rehashed = applied - ds.sent_hashes if sent_hashes is not None else set()
+            ds.sent_hashes -= applied
+            if rehashed:
+                # automerge took changes under other hashes than they were sent
+                # with (not encoded as it encodes them): undo them all, or this
+                # node and the sender would disagree about them for good.
+                ds.doc = doc.fork_at(held)
+                raise ProtocolError(f"document {ds.doc_id}: {len(rehashed)} change(s) not encoded as "
+                                    "automerge encodes them")
+        # Whatever got applied before a failure is real; record and spread it.
+        if self._note_change(out, ds, before, "remote", link.peer_id):
+            self._content_changed(out, ds, link.conn, now)
+        if failed is not None:
+            # Well-formed (it decoded) but automerge will not apply it: an honest
+            # peer relaying a document someone wrote badly does this too, so the
+            # document is refused on this link and the link stays.
+            self._refuse(out, ds, link, f"automerge does not apply its sync message: {failed}")
+            return
         if not self._sync_to(out, ds, link, pd) and link.in_flight.pop(ds.doc_id, None) is not None:
             self.drain(out, link, now)
+
+    def _refuse(self, out: Outbox, ds: DocSync, link: Link, why: str) -> None:
+        """Stop syncing ``ds`` with ``link`` and tell the peer so."""
+        log.warning("peer %s: document %s refused on this link: %s", link.peer_id, ds.doc_id, why)
+        self._unregister(ds, link)
+        link.refused.add(ds.doc_id)
+        out.send(link.conn, DocUnavailable(self.peer_id, link.peer_id, ds.doc_id))
+        self._maybe_drop(ds)
 
     def on_unavailable(self, out: Outbox, link: Link, msg: DocUnavailable, now: float) -> None:
         ds = self.docs.get(msg.document_id)
@@ -421,13 +496,15 @@ class Documents:
         """
         link.lacking.discard(ds.doc_id)
         saved = doc.save()
-        try:
-            if len(saved) > MAX_FRAME_BYTES - WHOLE_DOC_FRAME_OVERHEAD:
-                raise ProtocolError(f"it saves to {len(saved)} bytes, more than a frame holds")
-            chunks_cost(saved, max_bytes=MAX_INPUT_BYTES, max_entries=MAX_INPUT_ENTRIES,
-                        chunk_weight=CHUNK_ENTRY_WEIGHT)
-        except ProtocolError as err:
-            log.warning("document %s is not sent whole to peer %s: %s", ds.doc_id, link.peer_id, err)
+        refusal = _beyond_input_limits(saved, sync_message=False)
+        if refusal is None and ds.loads_back != ds.heads:
+            try:
+                am.Document.load(saved)
+                ds.loads_back = list(ds.heads)
+            except Exception as err:  # noqa: BLE001 - automerge raises plain Exception
+                refusal = f"it does not load back once saved ({err}); it goes change by change"
+        if refusal is not None:
+            log.warning("document %s is not sent whole to peer %s: %s", ds.doc_id, link.peer_id, refusal)
             return False
         out.send(link.conn, WholeDoc(self.peer_id, link.peer_id, ds.doc_id, saved))
         self._register(ds, link).their_heads = list(ds.heads)
@@ -439,12 +516,13 @@ class Documents:
             log.info("peer %s: refused a whole document %s", link.peer_id, doc_id)
             out.send(link.conn, DocUnavailable(self.peer_id, link.peer_id, doc_id))
             return
-        try:
-            incoming = am.Document.load(msg.data)
-        except Exception as err:
-            raise ProtocolError(f"document {doc_id}: whole document does not load: {err}") from None
         ds = self.get(doc_id, create=True)
         assert ds is not None
+        try:
+            incoming = am.Document.load(msg.data)
+        except Exception as err:  # noqa: BLE001 - automerge raises plain Exception
+            self._refuse(out, ds, link, f"the whole document does not load: {err}")
+            return
         doc = self.document(ds)
         before = ds.heads
         if ds.has_content:

@@ -43,10 +43,12 @@ from podsync.sync.heads import parse_sync_heads
 from podsync.sync.effects import (
     Close, ConnId, Effect, EphemeralReceived, Outbox, PeerConnected, PeerDisconnected, PeerInfo,
 )
+from podsync.sync.cost import Cost, chunks_cost
 from podsync.sync.intake import Measured, measure
 from podsync.sync.limits import (
-    HANDSHAKE_TIMEOUT, MAX_EPHEMERAL_SESSIONS, PEER_NEW_DOCUMENTS_BURST, PEER_NEW_DOCUMENTS_PER_SECOND,
-    SEND_BACKLOG_LIMIT_BYTES, SEND_BACKLOG_PAUSE_BYTES,
+    CHUNK_ENTRY_WEIGHT, HANDSHAKE_TIMEOUT, MAX_DOCUMENT_BYTES, MAX_DOCUMENT_ENTRIES, MAX_EPHEMERAL_SESSIONS,
+    PEER_NEW_DOCUMENTS_BURST, PEER_NEW_DOCUMENTS_PER_SECOND, SEND_BACKLOG_LIMIT_BYTES,
+    SEND_BACKLOG_PAUSE_BYTES,
 )
 from podsync.sync.messages import (
     EXT_SUMMARY, EXT_WHOLE_DOC, EXTENSION_VERSION, PROTOCOL_VERSION, DocUnavailable, Ephemeral, ErrorMessage,
@@ -58,6 +60,17 @@ from podsync.sync.state import UNAUTHENTICATED, Link, LinkState, TokenBucket
 log = logging.getLogger("podsync.sync")
 
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _fits(size: Cost, more: Cost) -> bool:
+    return (size.entries + more.entries <= MAX_DOCUMENT_ENTRIES
+            and size.bytes + more.bytes <= MAX_DOCUMENT_BYTES)
+
+
+def measure_document(doc: am.Document) -> Cost:
+    """What ``doc`` costs, saved and weighed as the store would load it."""
+    return chunks_cost(doc.save(), max_bytes=1 << 62, max_entries=1 << 62,
+                       chunk_weight=CHUNK_ENTRY_WEIGHT)
 
 
 class SyncEngine:
@@ -119,7 +132,7 @@ class SyncEngine:
             if frame.error is not None:
                 raise frame.error
             assert frame.message is not None
-            self._dispatch(out, link, frame.message, now)
+            self._dispatch(out, link, frame.message, frame.cost, now)
         except ProtocolError as err:
             self._close(out, link, f"protocol error: {err}")
         except (KeyboardInterrupt, SystemExit):
@@ -171,7 +184,7 @@ class SyncEngine:
 
     # ------------------------------------------------------------ handshake
 
-    def _dispatch(self, out: Outbox, link: Link, msg: Message, now: float) -> None:
+    def _dispatch(self, out: Outbox, link: Link, msg: Message, cost: Cost, now: float) -> None:
         if link.state is LinkState.AWAIT_JOIN:
             if not isinstance(msg, Join):
                 raise ProtocolError(f"expected join, got {type(msg).__name__}")
@@ -186,7 +199,8 @@ class SyncEngine:
             else:
                 self._open(out, link, msg.sender_id, msg.metadata, now)
         elif isinstance(msg, (Request, Sync)):
-            if self._may_take_up(out, link, msg.document_id, bool(parse_sync_heads(msg.data)), now):
+            if (self._may_take_up(out, link, msg.document_id, bool(parse_sync_heads(msg.data)), now)
+                    and self._may_grow(out, link, msg.document_id, cost)):
                 self._docs.on_sync(out, link, msg, now)
         elif isinstance(msg, DocUnavailable):
             self._docs.on_unavailable(out, link, msg, now)
@@ -195,7 +209,8 @@ class SyncEngine:
         elif isinstance(msg, Summary):
             self._docs.on_summary(out, link, msg, now)
         elif isinstance(msg, WholeDoc):
-            if self._may_take_up(out, link, msg.document_id, True, now):
+            if (self._may_take_up(out, link, msg.document_id, True, now)
+                    and self._may_grow(out, link, msg.document_id, cost)):
                 self._docs.on_whole_doc(out, link, msg, now)
         elif isinstance(msg, ErrorMessage):
             self._close(out, link, f"peer reported an error: {msg.message}")
@@ -303,6 +318,32 @@ class SyncEngine:
 
     # ------------------------------------------------------------ budgets
 
+    def _may_grow(self, out: Outbox, link: Link, doc_id: str, cost: Cost) -> bool:
+        """Whether a document may take ``cost`` more without passing
+        MAX_DOCUMENT_ENTRIES / MAX_DOCUMENT_BYTES. The document's own size is
+        measured (saved and weighed) the first time it takes input in this run
+        and again whenever the running estimate nears the limit. Past it, the
+        input is answered doc-unavailable: the sender stops syncing that
+        document with us and keeps its link."""
+        if not cost.entries:
+            return True
+        ds = self._docs.get(doc_id)
+        if ds is None or not ds.has_content:
+            ds_size = Cost()
+        else:
+            if ds.size is None or not _fits(ds.size, cost):
+                ds.size = measure_document(self._docs.document(ds))
+            ds_size = ds.size
+        if _fits(ds_size, cost):
+            if ds is not None and ds.size is not None:
+                ds.size = Cost(ds.size.bytes + cost.bytes, ds.size.entries + cost.entries)
+            return True
+        log.warning("peer %s: changes to document %s refused: it holds %d column entries and "
+                    "%d bytes, and may grow to %d and %d", link.peer_id, doc_id, ds_size.entries,
+                    ds_size.bytes, MAX_DOCUMENT_ENTRIES, MAX_DOCUMENT_BYTES)
+        out.send(link.conn, DocUnavailable(self.peer_id, link.peer_id, doc_id))
+        return False
+
     def _may_take_up(self, out: Outbox, link: Link, doc_id: str, content: bool, now: float) -> bool:
         """A frame offering content of a document this node never held takes one
         of the peer's PEER_NEW_DOCUMENTS_* tokens (once per document and link);
@@ -350,6 +391,13 @@ class SyncEngine:
         out = Outbox()
         self._docs.create(out, doc_id, doc, now)
         return out.effects
+
+    def note_size(self, doc_id: str, size: Cost) -> None:
+        """What an open document was measured to cost (the repo weighs stored
+        documents as it loads them), so its growth is tracked from there."""
+        ds = self._docs.docs.get(doc_id)
+        if ds is not None:
+            ds.size = size
 
     def held_ids(self) -> set[str]:
         """Every document this node holds: stored, or arrived and not stored yet."""

@@ -52,6 +52,15 @@ LOOP_BUDGET_SECONDS = 1.0
 MAX_STORED_ENTRIES = 4 * MAX_INPUT_ENTRIES
 MAX_STORED_BYTES = 4 * MAX_INPUT_BYTES
 
+# How large a document may grow through inputs from outside. Below the stored
+# limits by one input, so that a document that reached it still loads at the
+# next start. Past it, changes to that document are answered doc-unavailable.
+# (A document beyond one input's limits cannot be sent whole to a peer lacking
+# it; honest nodes then leave it out of that peer's sync rather than send what
+# it would refuse.)
+MAX_DOCUMENT_ENTRIES = MAX_STORED_ENTRIES - MAX_INPUT_ENTRIES
+MAX_DOCUMENT_BYTES = MAX_STORED_BYTES - MAX_INPUT_BYTES
+
 # Frames bigger than this are measured (cost.py) on a worker thread, so a large
 # frame's walk never holds the event loop; smaller ones are measured inline.
 INLINE_MEASURE_BYTES = 64 * 1024
@@ -111,7 +120,8 @@ SEND_BACKLOG_LIMIT_BYTES = 2 * MAX_FRAME_BYTES
 # turns up later. A peer asking for random ids, or sending made-up heads, must not
 # grow our memory without bound; past this, such frames are answered
 # `doc-unavailable` without keeping anything. Counted per proven peer across all
-# its links; a link's wants are forgotten when it closes.
+# its links, asks and claims apart (asks a node relays for others must not
+# crowd out its own announcements); a link's wants are forgotten when it closes.
 MAX_UNKNOWN_WANTS_PER_PEER = 1024
 
 # (link's peer, sessionId) pairs remembered for ephemeral de-duplication. Every

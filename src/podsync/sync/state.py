@@ -15,6 +15,7 @@ from typing import Literal
 
 import automerge.core as am
 
+from podsync.sync.cost import Cost
 from podsync.sync.effects import ConnId
 from podsync.sync.messages import PeerMetadata
 
@@ -65,7 +66,8 @@ class Link:
     whole_doc: bool = False  # both sides speak the whole-document extension
     lacking: set[str] = field(default_factory=set)  # documents its summary did not list
     docs: set[str] = field(default_factory=set)  # documents this link is registered in
-    unknown_wants: set[str] = field(default_factory=set)  # of those, held by nobody here
+    unknown_wants: set[str] = field(default_factory=set)  # of those, held by nobody here: asked for
+    unknown_claims: set[str] = field(default_factory=set)  # ... and claimed (heads, no content yet)
     refused: set[str] = field(default_factory=set)  # it answered our push doc-unavailable
     queue: deque[str] = field(default_factory=deque)  # announcements waiting for a slot
     queued: set[str] = field(default_factory=set)
@@ -99,6 +101,9 @@ class DocSync:
     wanted: bool = False  # a local find wants it: ask every new link until it arrives
     local_find: bool = False  # that find still waits for its answer
     request_deadline: float | None = None  # a request round is running until then
+    size: Cost | None = None  # measured once it takes input, plus what it took since
+    loads_back: list[bytes] | None = None  # heads at which its saved form was seen to load
+    sent_hashes: set[bytes] = field(default_factory=set)  # of change chunks received, not yet applied
 
     @property
     def has_content(self) -> bool:
