@@ -21,7 +21,9 @@ from typing import NoReturn
 import typer
 
 import podsync
-from podsync.cli import decisions, demo, feedback, init, members, peer, people, practices, status, up
+from podsync.cli import (
+    decisions, demo, feedback, init, members, peer, people, practices, quarantine, status, up,
+)
 from podsync.cli.context import CliState
 from podsync.errors import PodsyncError
 from podsync.home import HOME_ENV, Home, atomic_write
@@ -63,7 +65,7 @@ def _global_options(
     ctx.ensure_object(CliState).home = Home(home)
 
 
-for _module in (init, status, up, demo, members, practices, decisions, people, feedback, peer):
+for _module in (init, status, up, demo, members, practices, decisions, people, feedback, peer, quarantine):
     _module.register(app)
 
 

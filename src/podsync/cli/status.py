@@ -173,8 +173,11 @@ def _print_human(home: Home, status: Status) -> None:
     else:
         console.print("  no documents yet")
     for bad in status.damaged_documents:
-        console.print(f"  [red]damaged[/red] {escape(bad.url)} ({escape(bad.kind)}): "
+        console.print(f"  [red]quarantined[/red] {escape(bad.url)} ({escape(bad.kind)}): "
                       f"{escape(bad.reason)}")
+    if status.damaged_documents:
+        console.print("  Quarantined documents stay on disk, unread; the node serves everything "
+                      "else. See [bold]podsync quarantine list[/bold].")
 
 
 def status_command(
