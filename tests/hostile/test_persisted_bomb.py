@@ -5,27 +5,16 @@ serves everything else, and reports it; the member can export its bytes."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-from podsync.home import Home
-from podsync.ids import document_url, new_document_id
-from podsync.store import DocumentStore
+from podsync.ids import document_url
 from podsync.sync.limits import MAX_STORED_BYTES
-from tests.sync.bombs import deflate_bomb, run_length_bomb
+from tests.sync.bombs import deflate_bomb, plant, run_length_bomb
 from tests.trust_e2e.test_processes import UpProcess, cli
 
 pytestmark = pytest.mark.slow
-
-
-def plant(home: Path, data: bytes, kind: str) -> str:
-    """Store ``data`` as a document of ``kind``, as a node that took it would have."""
-    doc_id = new_document_id()
-    with DocumentStore(Home(home).db_path) as store:
-        store.append_changes(doc_id, [data], [os.urandom(32)], kind=kind)
-    return doc_id
 
 
 def test_podsync_up_sets_bombs_aside_and_serves_everything_else(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import hashlib
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 MAGIC = b"\x85\x6f\x4a\x83"
 SYNC_V1 = 0x42
@@ -140,3 +141,15 @@ def list_change(ops: int, tag: str) -> bytes:
     made = subprocess.run([sys.executable, "-c", _MAKE_LIST_CHANGE, str(ops), tag],
                           capture_output=True, check=True)
     return made.stdout
+
+
+def plant(home: Path, data: bytes, kind: str) -> str:
+    """Store ``data`` as a new document of ``kind`` in the home at ``home``, as
+    a node that took it in would have; its id."""
+    from podsync.home import Home  # noqa: PLC0415
+    from podsync.ids import new_document_id  # noqa: PLC0415
+    from podsync.store import DocumentStore  # noqa: PLC0415
+    doc_id = new_document_id()
+    with DocumentStore(Home(home).db_path) as store:
+        store.append_changes(doc_id, [data], [os.urandom(32)], kind=kind)
+    return doc_id
