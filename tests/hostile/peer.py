@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import struct
 from typing import Any
 
+import aiohttp
 import cbor2
 
 from podsync.trust import tls
@@ -39,6 +41,12 @@ class HostilePeer(RawPeer):
     async def send_raw(self, data: bytes) -> None:
         assert self._ws is not None
         await self._ws.send_bytes(data)
+
+    async def _answer(self, frame: dict[str, Any]) -> None:
+        # The node may cut this link at any moment (that is what it does to a
+        # hostile peer); an answer that finds it cut is simply not sent.
+        with contextlib.suppress(aiohttp.ClientError, ConnectionError):
+            await super()._answer(frame)
 
 
 def _ws_frame(payload: bytes, opcode: int = 0x2) -> bytes:
