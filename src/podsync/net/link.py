@@ -193,25 +193,32 @@ class LinkTable:
         link._writer = asyncio.get_running_loop().create_task(link.write_loop())
         try:
             self._connect(link)
-            async for msg in link.ws:
-                if link.close_reason is not None:
-                    break
-                if msg.type == aiohttp.WSMsgType.BINARY:
-                    link.bytes_in += len(msg.data)
-                    measured = await measure_frame(msg.data)
-                    await link.budget.spend(measured)
-                    if link.close_reason is not None:
-                        break
-                    self._receive(link.conn, measured)
-                elif msg.type == aiohttp.WSMsgType.TEXT:
-                    link.close("peer sent a text frame; the protocol uses binary frames only")
-                elif msg.type == aiohttp.WSMsgType.ERROR:
-                    link.close(f"socket error: {link.ws.exception()}")
+            await self._read(link)
+        except (aiohttp.ClientError, ConnectionError) as exc:
+            # The peer vanished mid-read (aiohttp answers pings from inside
+            # receive, and that write fails once the transport is closing).
+            link.close(f"connection lost: {exc}")
         finally:
             link.close(link.close_reason or "closed by peer")
             self.links.pop(link.conn, None)
             self._disconnect(link.conn)
             await link._writer
+
+    async def _read(self, link: Link) -> None:
+        async for msg in link.ws:
+            if link.close_reason is not None:
+                break
+            if msg.type == aiohttp.WSMsgType.BINARY:
+                link.bytes_in += len(msg.data)
+                measured = await measure_frame(msg.data)
+                await link.budget.spend(measured)
+                if link.close_reason is not None:
+                    break
+                self._receive(link.conn, measured)
+            elif msg.type == aiohttp.WSMsgType.TEXT:
+                link.close("peer sent a text frame; the protocol uses binary frames only")
+            elif msg.type == aiohttp.WSMsgType.ERROR:
+                link.close(f"socket error: {link.ws.exception()}")
 
     def close_all(self, reason: str) -> None:
         for link in list(self.links.values()):
