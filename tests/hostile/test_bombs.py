@@ -17,7 +17,7 @@ from tests.sync.bombs import deflate_bomb, peak_rss_mib, reset_peak_rss, rss_mib
 
 async def test_a_deflate_bomb_sent_whole_is_refused_and_the_pod_carries_on(
         pod: Pod, caplog: pytest.LogCaptureFixture) -> None:
-    bomb = deflate_bomb(8 * MAX_INPUT_BYTES)  # ~256 MiB once inflated, ~250 KiB on the wire
+    bomb = deflate_bomb(8 * MAX_INPUT_BYTES)  # 128 MiB once inflated, ~125 KiB on the wire
     doc_id = new_document_id()
     before = rss_mib()
     reset_peak_rss()

@@ -22,8 +22,8 @@ from tests.sync.bombs import list_change, sync_message
 from tests.trust_e2e.conftest import LinkSpy
 
 FRAME_BYTES = 1024 * 1024
-#: List insertions cost about ten column entries each: just under one input.
-OPS_PER_INPUT = 420_000
+#: List insertions cost about nine column entries each: just under one input.
+OPS_PER_INPUT = 150_000
 
 
 def mallorys_link(spy: LinkSpy, peer_id: str) -> Link:

@@ -316,7 +316,7 @@ def test_a_document_grows_no_further_than_its_limit() -> None:
     engine, source = make_engine("srv")
     doc_id, _ = stored_doc(source, n="1")
     open_acceptor(engine, 1, "mallory")
-    ops = 420_000  # about 3.8 million entries: just under one input
+    ops = MAX_INPUT_ENTRIES // 10  # about nine entries each: just under one input
     for sent_inputs in range(1, MAX_DOCUMENT_ENTRIES // (9 * ops) + 3):
         effects = engine.receive(1, encode(Sync("mallory", "srv", doc_id,
                                                 sync_message([list_change(ops, str(sent_inputs))]))), 0.0)

@@ -27,23 +27,29 @@ MAX_CBOR_DEPTH = 8
 
 # What one input from outside may cost automerge once inflated (see cost.py): a
 # sync message's changes, a whole document, a local app's write. Measured on
-# this 2-core machine (tests/bench/intake_bench.py): applying changes costs up
-# to about 0.2 microseconds per column entry, whatever their shape (a run-length
-# bomb of a million conflicting puts, a million list insertions, twenty thousand
-# one-op changes), and each chunk costs about as much as 32 entries (its hash,
-# header and change record). So 4,000,000 weighted entries keep one input under
-# LOOP_BUDGET_SECONDS. Honest inputs are far below: a 200,000-element list saved
-# whole is 2.2 million entries and loads in 55 ms. Inflated bytes cost about four
-# times their size in memory while automerge loads them (a 250 MB string held
-# 968 MiB at its peak), so 32 MiB bounds one input's memory near 130 MiB.
-MAX_INPUT_ENTRIES = 4_000_000
-MAX_INPUT_BYTES = 32 * 1024 * 1024
+# this 2-core machine (tests/bench/intake_bench.py, each input in a fresh
+# process): automerge spends up to about 0.54 microseconds and 55 bytes of peak
+# memory per column entry (a single change of 200,000 new map keys; list
+# insertions and typed text come close), whatever the encoding: a run-length
+# bomb of a million conflicting puts, 90 bytes on the wire, took 0.98 s and
+# 381 MiB. Each chunk costs about as much as 32 entries (its hash, header and
+# change record). So 1,500,000 weighted entries keep one input under
+# LOOP_BUDGET_SECONDS (0.8 s) and near 85 MiB. Inflated bytes cost about four
+# times their size while automerge loads them (a 250 MB string, 243 KB on the
+# wire, held 971 MiB at its peak), so 16 MiB bounds that part near 64 MiB.
+# Honest inputs are far below: a pod document of 20,000 changes saves to
+# 320,000 entries; a document past these limits can still be edited and synced
+# change by change, only not sent whole (see MAX_DOCUMENT_*).
+MAX_INPUT_ENTRIES = 1_500_000
+MAX_INPUT_BYTES = 16 * 1024 * 1024
 CHUNK_ENTRY_WEIGHT = 32
 
 # The longest one input may hold the event loop. automerge holds the GIL while it
 # works, so a thread does not help; instead every input is bounded (above) so
 # that its measured worst case stays under this. Well inside the 2.5 s a
 # WebSocket heartbeat waits for its pong, so other links never time out.
+# Together with the peer budgets below, one peer holds the loop at most a
+# quarter of the time on average.
 LOOP_BUDGET_SECONDS = 1.0
 
 # A document stored on disk is checked the same way before it is loaded at start,
