@@ -14,9 +14,9 @@ import pytest
 
 from podsync.ids import new_document_id
 from podsync.sync import AwaitDrain, EphemeralReceived, Persist, Send, SyncEngine
-from podsync.sync.engine import measure_document
+from podsync.sync.guards import measure_document
 from podsync.sync.limits import (
-    CHUNK_ENTRY_WEIGHT, IN_FLIGHT_TIMEOUT, MAX_DOCUMENT_ENTRIES, MAX_CBOR_DEPTH, MAX_CBOR_ITEMS, MAX_DOCS_IN_FLIGHT, MAX_EPHEMERAL_SESSIONS,
+    IN_FLIGHT_TIMEOUT, MAX_DOCUMENT_ENTRIES, MAX_CBOR_DEPTH, MAX_CBOR_ITEMS, MAX_DOCS_IN_FLIGHT, MAX_EPHEMERAL_SESSIONS,
     MAX_INPUT_BYTES, MAX_INPUT_ENTRIES, MAX_UNKNOWN_WANTS_PER_PEER, PEER_NEW_DOCUMENTS_BURST,
     PEER_NEW_DOCUMENTS_PER_SECOND, REQUEST_TIMEOUT, SEND_BACKLOG_PAUSE_BYTES,
 )
@@ -191,7 +191,7 @@ def test_new_documents_a_peer_offers_are_bounded_across_reconnects() -> None:
         for doc_id, data in batch:
             effects = engine.receive(conn, encode(WholeDoc("mallory", "srv", doc_id, data)), now)
             taken += bool(of_type(effects, Persist))
-            refused += any(isinstance(m, DocUnavailable) for m in sent(effects))
+            refused += DocUnavailable("srv", "mallory", doc_id) in sent(effects)
         return taken, refused
 
     engine.connect(1, "acceptor", 0.0, expected_peer_id="mallory")

@@ -23,8 +23,8 @@ from zeroconf import InterfaceChoice, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
 from podsync.discovery import netview
-from podsync.net.trouble import is_network_trouble
 from podsync.discovery.tag import pod_tag, tag_epoch, tag_matches
+from podsync.net.trouble import is_network_trouble
 
 log = logging.getLogger(__name__)
 

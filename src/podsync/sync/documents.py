@@ -26,7 +26,8 @@ import automerge.core as am
 
 from podsync.errors import DamagedDocument, InvalidId, ProtocolError
 from podsync.ids import parse_document_id
-from podsync.sync.cost import change_hashes, chunks_cost, sync_message_cost
+from podsync.sync.cost import change_hashes
+from podsync.sync.guards import beyond_input_limits, saved_or_changes
 from podsync.sync.effects import (
     AwaitDrain, ConnId, DocumentChanged, DocumentUnavailable, Outbox, Persist,
 )
@@ -40,48 +41,14 @@ from podsync.sync.heads import (
     unpack_summary,
 )
 from podsync.sync.limits import (
-    CHUNK_ENTRY_WEIGHT, IN_FLIGHT_TIMEOUT, MAX_DOCS_IN_FLIGHT, MAX_FRAME_BYTES, MAX_INPUT_BYTES,
-    MAX_INPUT_ENTRIES, MAX_UNKNOWN_WANTS_PER_PEER, REQUEST_TIMEOUT, SEND_BACKLOG_PAUSE_BYTES,
-    SUMMARY_TIMEOUT,
+    IN_FLIGHT_TIMEOUT, MAX_DOCS_IN_FLIGHT, MAX_UNKNOWN_WANTS_PER_PEER, REQUEST_TIMEOUT,
+    SEND_BACKLOG_PAUSE_BYTES, SUMMARY_TIMEOUT,
 )
 from podsync.sync.messages import DocUnavailable, Request, Summary, Sync, WholeDoc
 from podsync.sync.policy import DocumentSource, SharePolicy
 from podsync.sync.state import DocSync, Link, PeerDoc
 
 log = logging.getLogger("podsync.sync")
-
-#: Room a whole-document frame needs around the saved bytes: the CBOR map with
-#: the type, both peer ids and the document id.
-WHOLE_DOC_FRAME_OVERHEAD = 1024
-
-
-def _saved_or_changes(doc_id: str, doc: am.Document) -> bytes:
-    """The document saved, if that loads back; else its changes as they came.
-
-    automerge applies a change whose encoding is not the one it would write
-    itself, but a saved document holding it no longer loads ("mismatching
-    heads"); its own bytes always do."""
-    saved = doc.save()
-    try:
-        am.Document.load(saved)
-    except Exception:  # noqa: BLE001 - automerge raises plain Exception
-        log.warning("document %s does not load back once saved; stored change by change", doc_id)
-        return b"".join(c.bytes for c in doc.get_changes([]))
-    return saved
-
-
-def _beyond_input_limits(data: bytes, *, sync_message: bool) -> str | None:
-    """Why a peer would refuse ``data`` as one input (see intake.py), or None.
-    Honest nodes never send what they would refuse themselves."""
-    if len(data) > MAX_FRAME_BYTES - WHOLE_DOC_FRAME_OVERHEAD:
-        return f"{len(data)} bytes, more than a frame holds"
-    weigh = sync_message_cost if sync_message else chunks_cost
-    try:
-        weigh(data, max_bytes=MAX_INPUT_BYTES, max_entries=MAX_INPUT_ENTRIES, chunk_weight=CHUNK_ENTRY_WEIGHT)
-    except ProtocolError as err:
-        return str(err)
-    return None
-
 
 class Documents:
     def __init__(self, peer_id: str, source: DocumentSource, policy: SharePolicy,
@@ -182,7 +149,7 @@ class Documents:
         if msg is None:
             return False
         data = msg.encode()
-        refusal = _beyond_input_limits(data, sync_message=True)
+        refusal = beyond_input_limits(data, sync_message=True)
         if refusal is not None:
             # The peer would refuse it and close the link, again at every
             # reconnect: this document does not sync with that peer.
@@ -229,7 +196,7 @@ class Documents:
                 # The whole document arrived (a cold sync): one saved-document chunk
                 # is a fraction of the size and cost of one chunk per change, and
                 # the store loads it concatenated with later changes all the same.
-                chunks = [_saved_or_changes(ds.doc_id, doc)]
+                chunks = [saved_or_changes(ds.doc_id, doc)]
             out.emit(Persist(ds.doc_id, chunks, list(after)))
         out.emit(DocumentChanged(ds.doc_id, list(after), origin, peer_id))  # type: ignore[arg-type]
         return True
@@ -496,7 +463,7 @@ class Documents:
         """
         link.lacking.discard(ds.doc_id)
         saved = doc.save()
-        refusal = _beyond_input_limits(saved, sync_message=False)
+        refusal = beyond_input_limits(saved, sync_message=False)
         if refusal is None and ds.loads_back != ds.heads:
             try:
                 am.Document.load(saved)

@@ -43,34 +43,22 @@ from podsync.sync.heads import parse_sync_heads
 from podsync.sync.effects import (
     Close, ConnId, Effect, EphemeralReceived, Outbox, PeerConnected, PeerDisconnected, PeerInfo,
 )
-from podsync.sync.cost import Cost, chunks_cost
+from podsync.sync.cost import Cost
+from podsync.sync.guards import Intake
 from podsync.sync.intake import Measured, measure
 from podsync.sync.limits import (
-    CHUNK_ENTRY_WEIGHT, HANDSHAKE_TIMEOUT, MAX_DOCUMENT_BYTES, MAX_DOCUMENT_ENTRIES, MAX_EPHEMERAL_SESSIONS,
-    PEER_NEW_DOCUMENTS_BURST, PEER_NEW_DOCUMENTS_PER_SECOND, SEND_BACKLOG_LIMIT_BYTES,
-    SEND_BACKLOG_PAUSE_BYTES,
+    HANDSHAKE_TIMEOUT, MAX_EPHEMERAL_SESSIONS, SEND_BACKLOG_LIMIT_BYTES, SEND_BACKLOG_PAUSE_BYTES,
 )
 from podsync.sync.messages import (
     EXT_SUMMARY, EXT_WHOLE_DOC, EXTENSION_VERSION, PROTOCOL_VERSION, DocUnavailable, Ephemeral, ErrorMessage,
     Join, Message, Peer, PeerMetadata, Request, Summary, Sync, WholeDoc,
 )
 from podsync.sync.policy import AllowAll, DocumentSource, SharePolicy
-from podsync.sync.state import UNAUTHENTICATED, Link, LinkState, TokenBucket
+from podsync.sync.state import UNAUTHENTICATED, Link, LinkState
 
 log = logging.getLogger("podsync.sync")
 
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def _fits(size: Cost, more: Cost) -> bool:
-    return (size.entries + more.entries <= MAX_DOCUMENT_ENTRIES
-            and size.bytes + more.bytes <= MAX_DOCUMENT_BYTES)
-
-
-def measure_document(doc: am.Document) -> Cost:
-    """What ``doc`` costs, saved and weighed as the store would load it."""
-    return chunks_cost(doc.save(), max_bytes=1 << 62, max_entries=1 << 62,
-                       chunk_weight=CHUNK_ENTRY_WEIGHT)
 
 
 class SyncEngine:
@@ -90,8 +78,7 @@ class SyncEngine:
         self.session_id = "".join(secrets.choice(_BASE36) for _ in range(12))
         self._ephemeral_count = 0
         self._seen: OrderedDict[tuple[str, str], int] = OrderedDict()
-        # Proven peer -> how many never-held documents it may still make us take up.
-        self._new_docs: dict[str, TokenBucket] = {}
+        self._intake = Intake(peer_id)
 
     # ------------------------------------------------------------ links
 
@@ -199,8 +186,7 @@ class SyncEngine:
             else:
                 self._open(out, link, msg.sender_id, msg.metadata, now)
         elif isinstance(msg, (Request, Sync)):
-            if (self._may_take_up(out, link, msg.document_id, bool(parse_sync_heads(msg.data)), now)
-                    and self._may_grow(out, link, msg.document_id, cost)):
+            if self._within_budgets(out, link, msg.document_id, bool(parse_sync_heads(msg.data)), cost, now):
                 self._docs.on_sync(out, link, msg, now)
         elif isinstance(msg, DocUnavailable):
             self._docs.on_unavailable(out, link, msg, now)
@@ -209,8 +195,7 @@ class SyncEngine:
         elif isinstance(msg, Summary):
             self._docs.on_summary(out, link, msg, now)
         elif isinstance(msg, WholeDoc):
-            if (self._may_take_up(out, link, msg.document_id, True, now)
-                    and self._may_grow(out, link, msg.document_id, cost)):
+            if self._within_budgets(out, link, msg.document_id, True, cost, now):
                 self._docs.on_whole_doc(out, link, msg, now)
         elif isinstance(msg, ErrorMessage):
             self._close(out, link, f"peer reported an error: {msg.message}")
@@ -316,54 +301,16 @@ class SyncEngine:
             out.send(target.conn, Ephemeral(link.peer_id, target.peer_id, msg.document_id,
                                             msg.count, msg.session_id, msg.data))
 
-    # ------------------------------------------------------------ budgets
-
-    def _may_grow(self, out: Outbox, link: Link, doc_id: str, cost: Cost) -> bool:
-        """Whether a document may take ``cost`` more without passing
-        MAX_DOCUMENT_ENTRIES / MAX_DOCUMENT_BYTES. The document's own size is
-        measured (saved and weighed) the first time it takes input in this run
-        and again whenever the running estimate nears the limit. Past it, the
-        input is answered doc-unavailable: the sender stops syncing that
-        document with us and keeps its link."""
-        if not cost.entries:
-            return True
+    def _within_budgets(self, out: Outbox, link: Link, doc_id: str, content: bool, cost: Cost,
+                        now: float) -> bool:
+        """See guards.py: new documents per peer (for frames offering content),
+        and growth per document (for frames carrying any)."""
         ds = self._docs.get(doc_id)
-        if ds is None or not ds.has_content:
-            ds_size = Cost()
-        else:
-            if ds.size is None or not _fits(ds.size, cost):
-                ds.size = measure_document(self._docs.document(ds))
-            ds_size = ds.size
-        if _fits(ds_size, cost):
-            if ds is not None and ds.size is not None:
-                ds.size = Cost(ds.size.bytes + cost.bytes, ds.size.entries + cost.entries)
-            return True
-        log.warning("peer %s: changes to document %s refused: it holds %d column entries and "
-                    "%d bytes, and may grow to %d and %d", link.peer_id, doc_id, ds_size.entries,
-                    ds_size.bytes, MAX_DOCUMENT_ENTRIES, MAX_DOCUMENT_BYTES)
-        out.send(link.conn, DocUnavailable(self.peer_id, link.peer_id, doc_id))
-        return False
-
-    def _may_take_up(self, out: Outbox, link: Link, doc_id: str, content: bool, now: float) -> bool:
-        """A frame offering content of a document this node never held takes one
-        of the peer's PEER_NEW_DOCUMENTS_* tokens (once per document and link);
-        with none left it is answered doc-unavailable and changes nothing."""
-        if not content or not link.open or self._docs.current_heads(doc_id):
-            return True
-        ds = self._docs.docs.get(doc_id)
-        if ds is not None and link.conn in ds.peers:
-            return True  # already taken up from this link
-        bucket = self._new_docs.get(link.identity)
-        if bucket is None:
-            bucket = self._new_docs[link.identity] = TokenBucket(
-                PEER_NEW_DOCUMENTS_BURST, PEER_NEW_DOCUMENTS_PER_SECOND, now)
-        if bucket.take(1, now):
-            return True
-        log.warning("peer %s: new document %s refused: it offered more than %d new documents "
-                    "(%.0f more per second)", link.peer_id, doc_id, PEER_NEW_DOCUMENTS_BURST,
-                    PEER_NEW_DOCUMENTS_PER_SECOND)
-        out.send(link.conn, DocUnavailable(self.peer_id, link.peer_id, doc_id))
-        return False
+        held = ds is not None and ds.has_content
+        if content and not self._intake.may_take_up(out, link, doc_id, ds, held, now):
+            return False
+        doc = self._docs.document(ds) if held and ds is not None else None
+        return self._intake.may_grow(out, link, ds, doc, cost)
 
     def broadcast(self, doc_id: str, data: bytes, now: float) -> list[Effect]:
         """Send an ephemeral message (``data``: the CBOR-encoded app payload) to
