@@ -31,19 +31,22 @@ async def local_app(pod: Pod, session: aiohttp.ClientSession, sender_id: str) ->
 
 async def test_a_local_app_cannot_take_a_members_peer_id_or_replace_their_link(pod: Pod) -> None:
     bo_id = pod.bo.identity.device_id
-    async with aiohttp.ClientSession() as session:
-        for claimed in (bo_id, pod.ada.identity.device_id, pod.mallory.device_id):
-            ws, admitted = await local_app(pod, session, claimed)
-            assert not admitted, claimed
+    for attempt in ("before a restart", "after a restart"):
+        async with aiohttp.ClientSession() as session:
+            for claimed in (bo_id, pod.ada.identity.device_id, pod.mallory.device_id):
+                ws, admitted = await local_app(pod, session, claimed)
+                assert not admitted, (claimed, attempt)
+                await ws.close()
+            # Bo's real link is untouched and still carries edits.
+            assert bo_id in pod.ada._open_peer_ids()
+            await pod.bo_sees_adas_edits(f"after the impersonation, {attempt}")
+            # An app under its own id is welcome, and counts as no device's link.
+            ws, admitted = await local_app(pod, session, "an-app-of-adas")
+            assert admitted
+            assert "an-app-of-adas" not in pod.ada._open_peer_ids()
             await ws.close()
-        # Bo's real link is untouched and still carries edits.
-        assert bo_id in pod.ada._open_peer_ids()
-        await pod.bo_sees_adas_edits("after the impersonation")
-        # An app under its own id is welcome, and counts as no device's link.
-        ws, admitted = await local_app(pod, session, "an-app-of-adas")
-        assert admitted
-        assert "an-app-of-adas" not in pod.ada._open_peer_ids()
-        await ws.close()
+        if attempt == "before a restart":
+            await pod.restart_ada()
 
 
 async def test_a_local_app_cannot_stop_the_node_dialing_a_member(pod: Pod) -> None:
