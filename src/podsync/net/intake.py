@@ -7,9 +7,10 @@ weighed on a worker thread (which yields the GIL to the event loop every few
 milliseconds); one thread does it for every link, so at most one big frame at a
 time is being inflated for weighing.
 
-Then the peer pays for the frame out of two token buckets, bytes and column
-entries (PEER_BYTES_PER_SECOND, PEER_ENTRIES_PER_SECOND, each with a burst of
-one full input). A peer that has spent its budget waits, unread, until it
+The peer pays for each frame out of two token buckets: its bytes before it is
+weighed, its column entries before the engine applies it
+(PEER_BYTES_PER_SECOND, PEER_ENTRIES_PER_SECOND, each with a burst of one full
+input). A peer that has spent its budget waits, unread, until it
 refills: TCP pushes back on it, and the event loop stays free for everyone else.
 """
 
@@ -72,7 +73,11 @@ class IntakeBudget:
         #: Seconds this link has waited for its budget (for status and tests).
         self.waited = 0.0
 
-    async def spend(self, frame: Measured) -> None:
-        self.waited += await self.bytes.spend(frame.size)
+    async def spend_bytes(self, size: int) -> None:
+        """Before a frame is weighed: weighing costs about as much as its size."""
+        self.waited += await self.bytes.spend(size)
+
+    async def spend_entries(self, frame: Measured) -> None:
+        """Before the engine applies it."""
         if frame.cost.entries:
             self.waited += await self.entries.spend(frame.cost.entries)

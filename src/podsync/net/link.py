@@ -210,8 +210,9 @@ class LinkTable:
                 break
             if msg.type == aiohttp.WSMsgType.BINARY:
                 link.bytes_in += len(msg.data)
+                await link.budget.spend_bytes(len(msg.data))
                 measured = await measure_frame(msg.data)
-                await link.budget.spend(measured)
+                await link.budget.spend_entries(measured)
                 if link.close_reason is not None:
                     break
                 self._receive(link.conn, measured)
