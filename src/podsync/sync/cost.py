@@ -156,43 +156,89 @@ class _Reader:
 # ---------------------------------------------------------------- columns
 
 
-def _rle(column: _Reader, meter: _Meter, strings: bool) -> None:
-    """A run-length-encoded column: count its values (and repeated strings' bytes)."""
-    while not column.at_end():
-        run = column.sleb()
-        if run > 0:
-            meter.add_entries(run)
-            if strings:
-                length = column.uleb()
-                column.skip(length)
-                meter.add_bytes((run - 1) * length)
-            else:
-                column.skip_lebs(1)
-        elif run < 0:
-            meter.add_entries(-run)
-            if strings:
-                for _ in range(-run):
-                    column.skip(column.uleb())
-            else:
-                column.skip_lebs(-run)
-        else:
-            meter.add_entries(column.uleb())
+def _leb_end(data: bytes, pos: int) -> int:
+    """Where the LEB128 number starting at ``pos`` ends (IndexError past the data)."""
+    start = pos
+    while data[pos] & 0x80:
+        pos += 1
+        if pos - start > 9:
+            raise ProtocolError("malformed LEB128 number")
+    return pos + 1
 
 
-def _booleans(column: _Reader, meter: _Meter) -> None:
-    while not column.at_end():
-        meter.add_entries(column.uleb())
+def _uleb_at(data: bytes, pos: int) -> tuple[int, int]:
+    byte = data[pos]
+    if byte < 0x80:  # most numbers in a column fit one byte
+        return byte, pos + 1
+    value = shift = 0
+    end = _leb_end(data, pos)
+    for i in range(pos, end):
+        value |= (data[i] & 0x7F) << shift
+        shift += 7
+    return value, end
+
+
+def _sleb_at(data: bytes, pos: int) -> tuple[int, int]:
+    byte = data[pos]
+    if byte < 0x80:
+        return (byte - 0x80 if byte & 0x40 else byte), pos + 1
+    value, end = _uleb_at(data, pos)
+    bits = 7 * (end - pos)
+    return (value - (1 << bits) if data[end - 1] & 0x40 else value), end
 
 
 def _column(spec: int, data: bytes, meter: _Meter, what: str) -> None:
+    """Count the values of one column (and the bytes of repeated strings).
+
+    Run-length encoding: a signed count n, then one value repeated n times
+    (n > 0), -n literal values (n < 0), or an unsigned count of nulls (n = 0).
+    Booleans: alternating run lengths. Raw value bytes were counted with their
+    chunk; the metadata column says how they split."""
     kind = spec & 0b111
-    column = _Reader(data, what)
     if kind == _VALUE_RAW:
-        return  # raw bytes, already counted; the metadata column says how they split
-    if kind == _BOOLEAN:
-        _booleans(column, meter)
-    else:
-        _rle(column, meter, strings=kind == _STRING)
+        return
+    left = meter.max_entries - meter.entries  # stop as soon as the budget is gone
+    entries = extra = 0
+    pos, end = 0, len(data)
+    try:
+        if kind == _BOOLEAN:
+            while pos < end and entries <= left:
+                run, pos = _uleb_at(data, pos)
+                entries += run
+        else:
+            strings = kind == _STRING
+            while pos < end and entries <= left:
+                run, pos = _sleb_at(data, pos)
+                if run > 0:
+                    entries += run
+                    if strings:
+                        length, pos = _uleb_at(data, pos)
+                        pos += length
+                        extra += (run - 1) * length
+                    else:
+                        pos = _leb_end(data, pos)
+                elif run < 0:
+                    entries -= run
+                    if strings:
+                        for _ in range(-run):
+                            length, pos = _uleb_at(data, pos)
+                            pos += length
+                    elif -run == 1:
+                        pos = _leb_end(data, pos)
+                    else:
+                        column = _Reader(data, what)
+                        column.pos = pos
+                        column.skip_lebs(-run)
+                        pos = column.pos
+                else:
+                    nulls, pos = _uleb_at(data, pos)
+                    entries += nulls
+    except IndexError:
+        raise ProtocolError(f"{what}: a column ends inside a value") from None
+    if pos > end:
+        raise ProtocolError(f"{what}: a column ends inside a string")
+    meter.add_entries(entries)
+    meter.add_bytes(extra)
 
 
 def _columns(r: _Reader) -> list[tuple[int, int]]:
