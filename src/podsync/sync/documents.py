@@ -183,7 +183,10 @@ class Documents:
     # ------------------------------------------------------------ changes
 
     def _note_change(self, out: Outbox, ds: DocSync, before: list[bytes],
-                     origin: str, peer_id: str | None) -> bool:
+                     origin: str, peer_id: str | None, *, loaded_from: bytes | None = None) -> bool:
+        """Report (and, from a peer, persist) what changed since ``before``.
+        ``loaded_from``: saved bytes the document was just loaded from whole,
+        stored as they are."""
         doc = self.document(ds)
         after = sorted(doc.get_heads())
         if after == before:
@@ -196,7 +199,7 @@ class Documents:
                 # The whole document arrived (a cold sync): one saved-document chunk
                 # is a fraction of the size and cost of one chunk per change, and
                 # the store loads it concatenated with later changes all the same.
-                chunks = [saved_or_changes(ds.doc_id, doc)]
+                chunks = [loaded_from if loaded_from is not None else saved_or_changes(ds.doc_id, doc)]
             out.emit(Persist(ds.doc_id, chunks, list(after)))
         out.emit(DocumentChanged(ds.doc_id, list(after), origin, peer_id))  # type: ignore[arg-type]
         return True
@@ -463,13 +466,10 @@ class Documents:
         """
         link.lacking.discard(ds.doc_id)
         saved = doc.save()
+        # (Its saved form loads back: changes automerge would encode otherwise
+        # are refused on arrival, and a peer that cannot load one anyway
+        # answers doc-unavailable.)
         refusal = beyond_input_limits(saved, sync_message=False)
-        if refusal is None and ds.loads_back != ds.heads:
-            try:
-                am.Document.load(saved)
-                ds.loads_back = list(ds.heads)
-            except Exception as err:  # noqa: BLE001 - automerge raises plain Exception
-                refusal = f"it does not load back once saved ({err}); it goes change by change"
         if refusal is not None:
             log.warning("document %s is not sent whole to peer %s: %s", ds.doc_id, link.peer_id, refusal)
             return False
@@ -499,7 +499,8 @@ class Documents:
         pd = self._register(ds, link)
         pd.their_heads = sorted(incoming.get_heads())
         pd.wants = pd.awaiting = pd.unavailable = False
-        if self._note_change(out, ds, before, "remote", link.peer_id):
+        if self._note_change(out, ds, before, "remote", link.peer_id,
+                             loaded_from=None if before else msg.data):
             self._content_changed(out, ds, link.conn, now)
         if ds.heads != pd.their_heads:
             self._sync_to(out, ds, link, pd)  # we held changes it lacks

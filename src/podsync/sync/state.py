@@ -102,7 +102,6 @@ class DocSync:
     local_find: bool = False  # that find still waits for its answer
     request_deadline: float | None = None  # a request round is running until then
     size: Cost | None = None  # measured once it takes input, plus what it took since
-    loads_back: list[bytes] | None = None  # heads at which its saved form was seen to load
     sent_hashes: set[bytes] = field(default_factory=set)  # of change chunks received, not yet applied
 
     @property
