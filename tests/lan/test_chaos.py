@@ -30,7 +30,7 @@ from tests.lan.test_lan_pod import (  # noqa: F401 - pod: the fixture, shared
 pytestmark = pytest.mark.slow
 
 SEED = int(os.environ.get("PODSYNC_CHAOS_SEED", str(random.SystemRandom().randrange(1 << 32))))
-CHAOS_SECONDS = float(os.environ.get("PODSYNC_CHAOS_SECONDS", "75"))
+CHAOS_SECONDS = float(os.environ.get("PODSYNC_CHAOS_SECONDS", "60"))
 #: After the chaos, how long everything may take to meet again. A node that
 #: was cut off redials with a backoff of up to 30 s, mDNS answers within a few.
 HEAL_DEADLINE = 90.0
