@@ -91,18 +91,20 @@ def pod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pod]:
     ada_home, bo_home, mallory_home = root / "ada", root / "bo", root / "mallory"
     cli(ada_home, "init", "--name", "Ada", "--pod-name", "Garden")
     ada = UpProcess(ada_home)
-    bo = mallory = None
+    started = [ada]
     try:
         for home, name in ((bo_home, "Bo"), (mallory_home, "Mallory")):
             code = json.loads(cli(ada_home, "invite", "--json").stdout)["code"]
             cli(home, "join", code, "--name", name)
         bo = UpProcess(bo_home, "--peer", ada.listen)
+        started.append(bo)
         identity = load_identity(Home(ada_home))
-        yield Pod(ada, bo, ada_home, load_identity(Home(mallory_home)), identity.cert_der)
+        pod = Pod(ada, bo, ada_home, load_identity(Home(mallory_home)), identity.cert_der)
+        yield pod
+        started.append(pod.ada)  # a test may have restarted Ada's node
     finally:
-        for node in (ada, bo):
-            if node is not None:
-                node.stop()
+        for node in started:
+            node.stop()
 
 
 async def send_frames(pod: Pod, frames: list[bytes], with_extension: bool) -> None:
