@@ -270,3 +270,26 @@ async def test_a_member_downloads_their_copy_of_the_pod(nodes: NodeFactory, brow
     assert saved.suffix == ".md"
     assert "Sweep the stairs" in saved.read_text()
     assert w.problems == []
+
+
+async def test_the_page_reports_a_quarantined_document_and_offers_its_bytes(
+        nodes: NodeFactory, browser: Browser, tmp_path: Path) -> None:
+    """A document set aside at start is named on the pod page, with why, and its
+    stored bytes download exactly as kept."""
+    from tests.sync.bombs import plant, run_length_bomb  # noqa: PLC0415
+    home = await nodes.home("ana")
+    bomb = run_length_bomb(1_000_000_000)
+    doc_id = plant(home.root, bomb, "needs")
+    ana = await nodes.start("ana")
+    assert [d["url"].removeprefix("automerge:") for d in ana.status()["damaged_documents"]] == [doc_id]
+    w = await open_page(browser, ana, "/")
+    notice = w.page.locator('[data-part="quarantined"]')
+    await expect(notice).to_contain_text("1 document is set aside")
+    await expect(notice).to_contain_text("column entries")
+    async with w.page.expect_download() as caught:
+        await notice.get_by_role("button", name="Download stored bytes").click()
+    download = await caught.value
+    saved = tmp_path / download.suggested_filename
+    await download.save_as(saved)
+    assert saved.read_bytes() == bomb
+    assert w.problems == []

@@ -61,6 +61,7 @@ COMMANDS = {
     "feedback": "podsync.cli.feedback",
     "peer": "podsync.cli.peer",
     "relay": "podsync.cli.relay",
+    "quarantine": "podsync.cli.quarantine",
     "share": "podsync.cli.share",
     "service": "podsync.cli.service",
     "open": "podsync.cli.open",

@@ -259,8 +259,11 @@ def _print_human(home: Home, status: Status) -> None:
         console.print(f"  [yellow]{unverified} record(s) could not be verified[/yellow]: kept, "
                       "never used (`podsync status --json` lists them by document and reason)")
     for bad in status.damaged_documents:
-        console.print(f"  [red]damaged[/red] {escape(bad.url)} ({escape(bad.kind)}): "
+        console.print(f"  [red]quarantined[/red] {escape(bad.url)} ({escape(bad.kind)}): "
                       f"{escape(bad.reason)}")
+    if status.damaged_documents:
+        console.print("  Quarantined documents stay on disk, unread; the node serves everything "
+                      "else. See [bold]podsync quarantine list[/bold].")
 
 
 def status_command(

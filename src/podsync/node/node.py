@@ -28,6 +28,7 @@ from podsync.home import Home, atomic_write_json
 from podsync.ids import document_url, hex_heads
 from podsync.discovery import Discovery
 from podsync.net import LOCAL_WS_PATH, Link, LinkTable, websocket_handler
+from podsync.net.trouble import quiet_network_trouble
 from podsync.node.access import NodePolicy, PodAccess
 from podsync.node.lastsync import SyncTimes, iso
 from podsync.node.peering import Peering
@@ -37,6 +38,7 @@ from podsync.store import DocumentStore
 from podsync.sync import Effect, PeerConnected, PeerDisconnected
 from podsync.records.format import Record
 from podsync.records.verify import Signer
+from podsync.sync.intake import Measured
 from podsync.trust import join as join_mod
 from podsync.trust import membership
 from podsync.trust import roster as roster_mod
@@ -117,6 +119,7 @@ class Node:
     # -- lifecycle ------------------------------------------------------------
 
     async def start(self) -> None:
+        quiet_network_trouble()
         self.identity = load_identity(self.home)
         self.config = load_config(self.home)
         self.token = load_api_token(self.home)
@@ -126,6 +129,9 @@ class Node:
         try:
             self.policy = policy = NodePolicy(self._link_of_peer, lambda d: self.repo.has(d))
             self.repo = Repo(self.store, self.identity.device_id, policy)
+            # Before anything reads them: a document that does not load is set
+            # aside here, and the node serves everything else.
+            self.repo.open_stored()
             self.ledger = open_ledger(self.config, self.repo, signer)
             if self.ledger.is_legacy():
                 raise LegacyPod(LEGACY_MESSAGE)
@@ -270,7 +276,9 @@ class Node:
         return client_context(self.identity, None, self.access.active_certs)
 
     def _open_peer_ids(self) -> list[str]:
-        return [info.peer_id for info in self.repo.engine.peers()]
+        """Devices with an open peer link (a local app's link counts for none)."""
+        return [info.peer_id for info in self.repo.engine.peers()
+                if (link := self._links.links.get(info.conn)) is not None and link.endpoint == "peer"]
 
     async def _start_discovery(self) -> None:
         """Advertise on and browse the LAN with mDNS, unless the peer endpoint
@@ -405,17 +413,22 @@ class Node:
         if not self._started:
             link.close("node is shutting down")
             return
-        # A peer link's senderId must be the device its certificate proves.
+        # A peer link's senderId must be the device its certificate proves; a
+        # local app may not take the id of this or any device of the pod.
         expected = link.device_id if link.endpoint == "peer" else None
         self.repo.dispatch(self.repo.engine.connect(link.conn, link.role, time.monotonic(),
-                                                    expected_peer_id=expected))
+                                                    expected_peer_id=expected,
+                                                    reserved=self._is_pod_device))
         self.peering.link_opened(link)
 
-    def _on_frame(self, conn: int, data: bytes) -> None:
+    def _is_pod_device(self, peer_id: str) -> bool:
+        return peer_id == self.identity.device_id or self.access.is_active_device(peer_id)
+
+    def _on_frame(self, conn: int, frame: Measured) -> None:
         record = self._peers.get(conn)
         if record is not None and record.endpoint == "peer":
             self.sync_times.heard(record.peer_id, record.member_id, time.time())
-        self.repo.dispatch(self.repo.engine.receive(conn, data, time.monotonic()))
+        self.repo.dispatch(self.repo.engine.receive_measured(conn, frame, time.monotonic()))
 
     def _on_wake(self, reason: str) -> None:
         """After sleep or a network change (:mod:`podsync.node.wake`): announce

@@ -215,6 +215,29 @@ function unverified(records) {
     h("ul", { class: "rows" }, lines))];
 }
 
+/** Save `bytes` (base64) as a file named `name`. */
+function download(name, base64, type) {
+  const raw = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  const link = h("a", { href: URL.createObjectURL(new Blob([raw], { type })), download: name });
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+}
+
+function renderQuarantined(list) {
+  if (!list.length) return null;
+  return h("div", { class: "notice warn", "data-part": "quarantined" },
+    h("p", {}, h("strong", {}, `${list.length} document${list.length === 1 ? " is" : "s are"} set aside. `),
+      "Their stored bytes do not load here (or would cost too much to), so this node keeps them on disk, "
+      + "unread, and serves everything else. Download a copy to inspect it or to show someone who can help."),
+    h("ul", { class: "rows" }, list.map((d) => h("li", {},
+      h("strong", {}, KIND_NAMES[d.kind] || d.kind || "document"), " ",
+      h("code", { title: d.url }, d.url.replace(/^automerge:/, "").slice(0, 12)), ": ", d.reason, " ",
+      opButton({
+        op: "quarantine.export", args: { url: d.url }, text: "Download stored bytes", part: "export-quarantined",
+        done: (x) => download(`${x.url.replace(/^automerge:/, "")}.automerge`, x.data, "application/octet-stream"),
+      })))));
+}
+
 function renderSync() {
   const st = app.status;
   const peers = (st.peers || []).filter((p) => p.device_id);
@@ -240,9 +263,11 @@ function renderSync() {
     h("caption", { class: "visually-hidden" }, "Documents"),
     h("thead", {}, h("tr", {}, ["Document", "Latest changes", "Same as"].map((c) => h("th", { scope: "col" }, c)))),
     h("tbody", {}, docs.map((d) => renderDoc(d, connected)))));
+  const quarantined = renderQuarantined(st.damaged_documents || []);
   el.sync.replaceChildren(
     summary,
     ...unverified(st.unverified_records),
+    ...(quarantined ? [quarantined] : []),
     h("h3", { class: "sub" }, "Peers"), peerTable,
     h("h3", { class: "sub" }, "Documents"),
     h("p", { class: "meta" }, "Each document is the same on two devices when their latest changes match."),
