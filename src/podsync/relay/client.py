@@ -32,6 +32,7 @@ from podsync.net.link import Link, LinkTable
 from podsync.repo import Repo
 from podsync.store import DocumentStore
 from podsync.sync import Effect, PeerConnected, PeerDisconnected
+from podsync.sync.intake import Measured
 
 log = logging.getLogger(__name__)
 
@@ -151,11 +152,11 @@ class RelayLinks:
     def _connect(self, link: Link) -> None:
         self.repo.dispatch(self.repo.engine.connect(link.conn, "dialer", time.monotonic()))
 
-    def _receive(self, conn: int, data: bytes) -> None:
+    def _receive(self, conn: int, frame: Measured) -> None:
         state = self._by_conn.get(conn)
         if state is not None:
             state.last_exchange = time.time()
-        self.repo.dispatch(self.repo.engine.receive(conn, data, time.monotonic()))
+        self.repo.dispatch(self.repo.engine.receive_measured(conn, frame, time.monotonic()))
 
     def _disconnect(self, conn: int) -> None:
         self.repo.dispatch(self.repo.engine.disconnect(conn, time.monotonic()))
