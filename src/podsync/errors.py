@@ -78,6 +78,11 @@ class ProtocolError(PodsyncError):
     """
 
 
+class UnreadableValue(PodsyncError):
+    """A value in a document is beyond what the node reads (too deep, too many
+    items); the record holding it is skipped, never half read."""
+
+
 class InvalidInput(UsageError):
     """A field of a pod operation is missing, malformed or out of bounds."""
 

@@ -1,4 +1,5 @@
-"""A running pod for API tests: Ada's node serves the API; Bo's node runs too; Cy has joined.
+"""A running pod for API tests: Ada's node serves the API; Bo's node runs too; Cy has
+joined (her node ran once, to affirm she stewards Bo).
 
 The pod is made once per module (starting nodes is the slow part) and seeded
 with one item of each kind in a known state, so requests can be aimed at them.
@@ -49,7 +50,7 @@ async def pod(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pod]:
     factory = NodeFactory(Path(tmp_path_factory.mktemp("pod")))
     ada = await factory.start("ada")
     bo = await factory.start("bo", peers=[ada.listen_addresses[0]])
-    await factory.home("cy")  # a member whose node is not running
+    await factory.home("cy")  # a member whose node is not running (but for a moment)
     await holds_collections(bo)
     await until(ada, "members.list", lambda ms: len(ms) == 3)
     members = {m["name"].lower(): m["member_id"] for m in await call(ada, "members.list")}
@@ -69,8 +70,20 @@ async def pod(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pod]:
                                   deadline=deadline))["id"]
     ids["team"] = (await call(ada, "team.add", name="Kitchen"))["id"]
     ids["ask"] = (await call(ada, "mobilizing.ask", member=b, need_id=ids["need_open"]))["id"]
-    await call(ada, "feedback.stewards_set", leader=b, add=[c])
+    # Cy stewards Bo: proposed by Ada, affirmed by Cy (her node runs for that), consented by Bo.
+    ids["nomination"] = (await call(ada, "steward.propose", leader=b, steward=c))["id"]
+    cy = await factory.start("cy", peers=[ada.listen_addresses[0]])
+    await until(cy, "steward.list", lambda ns: ns and ns[0]["id"] == ids["nomination"])
+    await call(cy, "steward.affirm", id=ids["nomination"])
+    await until(bo, "steward.list", lambda ns: ns and ns[0]["affirmed_at"])
+    await call(bo, "steward.consent", id=ids["nomination"])
+    await until(ada, "feedback.stewards", lambda s: s == [c], leader=b)
+    await until(cy, "feedback.stewards", lambda s: s == [c], leader=b)
+    await cy.stop()
+    factory.nodes.remove(cy)
     ids["thread"] = (await call(ada, "feedback.give", leader=b, text="raw"))["thread_id"]
+    ids["allies"] = (await call(ada, "allies.propose", member=b, every_days=7,
+                                focus="co-holding the garden"))["id"]
     async with aiohttp.ClientSession() as session:
         yield Pod(ada, bo, ids, session)
     for node in factory.nodes:

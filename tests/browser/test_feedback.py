@@ -7,6 +7,7 @@ from playwright.async_api import expect
 
 from podsync.api import ops
 from tests.browser.conftest import Browser, NodeFactory, open_page, pod_of, synced
+from tests.practices.helpers import steward_by_consent
 
 pytestmark = pytest.mark.slow
 
@@ -17,9 +18,8 @@ STATEMENT = "Please keep house meetings to the agreed hour, and invite quieter v
 async def test_a_thread_is_invisible_to_the_leader_until_routed_to_them(
         nodes: NodeFactory, browser: Browser) -> None:
     ana, ben, cara = await pod_of(nodes, "ana", "ben", "cara")
-    # Cara listens first for feedback meant for Ana.
-    await ops.run(ben.context, "feedback.stewards_set", {"leader": ana.context.member_id,
-                                                         "add": [cara.context.member_id]})
+    # Cara listens first for feedback meant for Ana: Ben proposed it, Cara and Ana said yes.
+    await steward_by_consent(ben, ana, cara)
     await synced(ana, ben, cara)
     leader = await open_page(browser, ana, "/feedback")
     giver = await open_page(browser, ben, "/feedback")

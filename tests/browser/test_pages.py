@@ -20,6 +20,7 @@ from podsync.trust.join import join_pod
 from tests.browser.conftest import (
     NARROW, SCREENSHOTS, Browser, NodeFactory, eventually, open_page, page_url, pod_of, synced,
 )
+from tests.practices.helpers import steward_by_consent
 
 pytestmark = pytest.mark.slow
 
@@ -80,11 +81,13 @@ async def seed(ana: Node, ben: Node, cara: Node) -> None:
                      deadline=(dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=6)).isoformat())
     await run(ana, "decision.ask", id=bike.id, member=b, reason="affected", note="It would live in the hall")
     await run(ana, "decision.ask", id=bike.id, member=c, reason="expertise")
-    await run(ana, "feedback.stewards_set", leader=a, add=[c])
-    await run(ana, "feedback.stewards_set", leader=b, add=[c])
+    await synced(ana, ben, cara)
+    await steward_by_consent(ana, ana, cara)
+    await steward_by_consent(ana, ben, cara)
     energy = await run(cara, "decision.start", title="Switch to a green energy supplier",
                        proposal="Move the house electricity to the cooperative supplier from next month.",
                        deadline=(dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)).isoformat())
+    await run(cara, "decision.ask", id=energy.id, member=b, reason="affected")
     await synced(ana, ben, cara)
     for_ben = await run(ana, "feedback.give", leader=b,
                         text="I would like more notice before guests stay over.")
@@ -114,8 +117,10 @@ async def seed(ana: Node, ben: Node, cara: Node) -> None:
               statement="Please tell the house two days before a guest stays over.")
 
     await run(ana, "agreement.affirm", id=cook.id, note="Within my capacity, even in exams")
-    await run(ana, "mobilizing.ask", member=b, need_id=tap.id,
-              question="Are you mobilizing on the tap, or shall someone else?")
+    await run(ana, "agreement.revise", id=cook.id,
+              what="Ana and Ben cook dinner on Tuesdays; Cara on Fridays", parties=[a, b, c])
+    tap_ask = await run(ana, "mobilizing.ask", member=b, need_id=tap.id,
+                        question="Are you mobilizing on the tap, or shall someone else?")
     advice = [x for x in (await run(ana, "decision.get", id=bike.id))["advice"]]
     await run(ana, "decision.integrate", id=bike.id, advice_id=advice[0]["id"], integrated=True,
               why="We measured: it fits beside the stairs.")
@@ -123,9 +128,13 @@ async def seed(ana: Node, ben: Node, cara: Node) -> None:
                          statement="Please keep house meetings to the agreed hour, and invite "
                                    "the quieter voices first.")
     await synced(ana, ben, cara)
-    asks = json.loads(ops.to_json(await run(ben, "mobilizing.list")))
-    await run(ben, "mobilizing.answer", ask_id=asks[0]["id"],
-              text="Yes: the plumber comes on Saturday.", outcome="continue")
+    await run(ben, "mobilizing.view", ask_id=tap_ask.id, within="Enough for this one",
+              around="The plumber comes on Saturday")
+    proposed = await run(ben, "mobilizing.propose", ask_id=tap_ask.id, outcome="continue",
+                         note="Until Saturday")
+    await synced(ana, ben, cara)
+    await run(ana, "mobilizing.confirm", ask_id=tap_ask.id,
+              proposal_id=proposed["proposals"][0]["id"])
     await run(ben, "feedback.consent", thread_id=thread.thread_id, proposal_id=proposal.proposal_id,
               consent=True)
     await synced(ana, ben, cara)
@@ -269,4 +278,27 @@ async def test_a_member_downloads_their_copy_of_the_pod(nodes: NodeFactory, brow
     await download.save_as(saved)
     assert saved.suffix == ".md"
     assert "Sweep the stairs" in saved.read_text()
+    assert w.problems == []
+
+
+async def test_the_page_reports_a_quarantined_document_and_offers_its_bytes(
+        nodes: NodeFactory, browser: Browser, tmp_path: Path) -> None:
+    """A document set aside at start is named on the pod page, with why, and its
+    stored bytes download exactly as kept."""
+    from tests.sync.bombs import plant, run_length_bomb  # noqa: PLC0415
+    home = await nodes.home("ana")
+    bomb = run_length_bomb(1_000_000_000)
+    doc_id = plant(home.root, bomb, "needs")
+    ana = await nodes.start("ana")
+    assert [d["url"].removeprefix("automerge:") for d in ana.status()["damaged_documents"]] == [doc_id]
+    w = await open_page(browser, ana, "/")
+    notice = w.page.locator('[data-part="quarantined"]')
+    await expect(notice).to_contain_text("1 document is set aside")
+    await expect(notice).to_contain_text("column entries")
+    async with w.page.expect_download() as caught:
+        await notice.get_by_role("button", name="Download stored bytes").click()
+    download = await caught.value
+    saved = tmp_path / download.suggested_filename
+    await download.save_as(saved)
+    assert saved.read_bytes() == bomb
     assert w.problems == []

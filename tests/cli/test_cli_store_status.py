@@ -51,7 +51,7 @@ def test_documents_and_damaged_documents(podsync: Podsync, home_dir: Path) -> No
 
     human = podsync("status")
     assert human.returncode == 0
-    assert "damaged" in human.stdout and broken_id in human.stdout
+    assert "quarantined" in human.stdout and broken_id in human.stdout
     # The damaged bytes are kept for salvage, never deleted.
     db = sqlite3.connect(home_dir / "podsync.db")
     try:

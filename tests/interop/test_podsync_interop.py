@@ -31,7 +31,8 @@ from podsync.node import Node, NodeOptions
 from podsync.repo import Repo
 from podsync.repo.values import get_path, put_value, to_python
 from podsync.store import DocumentStore
-from podsync.sync import Close, Effect, Send
+from podsync.sync import AwaitDrain, Close, Effect, Send
+from podsync.sync.intake import Measured
 
 pytestmark = pytest.mark.slow
 
@@ -135,14 +136,14 @@ class SyncStack:
     def _on_open(self, link: Link) -> None:
         self.repo.dispatch(self.repo.engine.connect(link.conn, link.role, time.monotonic()))
 
-    def _on_frame(self, conn: int, data: bytes) -> None:
-        self.repo.dispatch(self.repo.engine.receive(conn, data, time.monotonic()))
+    def _on_frame(self, conn: int, frame: Measured) -> None:
+        self.repo.dispatch(self.repo.engine.receive_measured(conn, frame, time.monotonic()))
 
     def _on_closed(self, conn: int) -> None:
         self.repo.dispatch(self.repo.engine.disconnect(conn, time.monotonic()))
 
     def _on_effect(self, effect: Effect) -> None:
-        if isinstance(effect, (Send, Close)):
+        if isinstance(effect, (Send, Close, AwaitDrain)):
             self.links.execute(effect)
 
 

@@ -6,6 +6,7 @@ import json
 
 from podsync.pod import feedback as f
 from podsync.pod import needs as n
+from podsync.pod import statements as st
 from podsync.pod.export import Contents, export_json, export_markdown
 from podsync.records.format import Draft
 from podsync.trust.ledger import FOREIGN_KIND, POD_KIND
@@ -21,26 +22,43 @@ AGREEMENT = {"id": "agr1", "created_by": "ana", "created_at": "t", "state": "act
              "version": 1, "what": "Sweep Fridays", "review_on": None, "renewed_at": None,
              "parties": [{"member": "bo", "affirmed": True, "affirmed_at": "t", "note": "easy",
                           "no_longer": None}],
-             "anchors": [], "versions": [], "reminders": [], "notes": [],
+             "anchors": [], "versions": [], "revision": None, "reminders": [], "notes": [],
              "needs_reconciliation": False, "candidates": [], "history": []}
 DECISION = {"id": "dec1", "title": "Paint shed", "proposal": "Paint it green", "decider": "bo",
             "created_at": "t", "deadline": "t", "state": "gathering_advice", "asked": [],
             "advice": [{"id": "a1", "by": "ana", "at": "t", "stance": "concern",
                         "text": "green clashes", "asked": False, "integration": None}],
-            "decision": None, "decided_at": None, "review_on": None, "notes": [],
+            "decision": None, "decided_at": None, "review_on": None, "basis": None,
+            "withdrawn_note": None, "links": [{"kind": "need", "ref": "need1"}],
+            "deadline_moves": [], "notes": [],
             "needs_reconciliation": False, "candidates": [], "history": []}
 CHECKIN = {"id": "chk1", "member": "bo", "at": "t", "level": "stretched", "note": "busy month"}
-ASK = {"id": "ask1", "asker": "ana", "member": "bo", "need": "need1",
-       "question": "how is it going?", "created_at": "t", "state": "asked", "answer": None,
-       "answered_at": None, "discernment": None, "discernment_note": None, "notes": [],
-       "needs_reconciliation": False, "candidates": [], "history": []}
+ASK = {"id": "ask1", "asker": "ana", "member": "bo", "about": "held", "need": "need1",
+       "question": "how is it going?", "created_at": "t", "state": "discerned",
+       "participants": ["ana", "bo"],
+       "views": [{"id": "v1", "by": "bo", "at": "t", "purpose": "", "within": "tired",
+                  "around": "", "void": "", "over": ""}],
+       "proposals": [{"id": "p1", "by": "ana", "at": "t", "outcome": "release", "note": "",
+                      "title": "", "need": None, "confirmed_by": ["ana", "bo"]}],
+       "outcome": {"id": "p1", "by": "ana", "at": "t", "outcome": "release", "note": "",
+                   "title": "", "need": None, "confirmed_by": ["ana", "bo"]},
+       "followed": None, "notes": [], "needs_reconciliation": False, "candidates": [],
+       "history": []}
+ALLIES = {"id": "al1", "allies": ["ana", "bo"], "focus": "watering shoots", "every_days": 7,
+          "state": "active", "created_at": "t", "since": "t", "last_met": None, "met_note": "",
+          "due_at": "t2", "due": False, "stopped_note": None, "needs_reconciliation": False,
+          "candidates": [], "history": []}
+NOMINATION = {"id": "nom1", "leader": "lee", "steward": "sam", "proposed_by": "ana",
+              "proposed_at": "t", "note": "", "state": "active", "affirmed_at": "t",
+              "affirm_note": "", "consented_at": "t", "consent_note": "", "ended_by": None,
+              "ended_at": None, "ending": None, "ending_note": ""}
 TEAM_ITEM = {"id": "item1", "team": "team1", "title": "Deep-clean the oven", "detail": "",
              "origin": "member", "created_by": "ana", "created_at": "t", "state": "open",
              "addressed_note": None, "notes": [], "needs_reconciliation": False,
              "candidates": [], "history": []}
 LOAD = {"member": "bo", "capacity": "stretched", "capacity_note": "busy month",
         "checked_in_at": "t", "needs": [{"id": "need1", "title": "Mend the fence"}],
-        "agreements": [{"id": "agr1", "title": "Sweep Fridays"}]}
+        "agreements": [{"id": "agr1", "title": "Sweep Fridays"}], "strained": []}
 
 
 def build() -> tuple[Contents, Pod, dict[str, str]]:
@@ -55,8 +73,8 @@ def build() -> tuple[Contents, Pod, dict[str, str]]:
     pid = pod.do(thread, f.propose_route(document(pod, thread), ids["sam"], "leader",
                                          "Please let people finish"), "sam", at(1)).id
     pod.do(thread, f.answer_route(document(pod, thread), ids["gil"], pid, True), "gil", at(2))
-    statement = create(pod, f.statement_opening(f.plan_route(document(pod, thread), ids["sam"],
-                                                             pid)), "sam", at(2))
+    statement = create(pod, st.statement_opening(f.plan_route(document(pod, thread), ids["sam"],
+                                                              pid)), "sam", at(2))
     pod.do(thread, f.record_route(document(pod, thread), ids["sam"], pid, statement), "sam", at(3))
 
     out = Contents()
@@ -68,14 +86,16 @@ def build() -> tuple[Contents, Pod, dict[str, str]]:
     out.add("needs", board, n.needs(pod.items(board, n.ADD), at(2)))
     for section, view in (("agreements", AGREEMENT), ("decisions", DECISION),
                           ("checkins", CHECKIN), ("mobilizing_asks", ASK),
-                          ("team_items", TEAM_ITEM)):
+                          ("team_items", TEAM_ITEM), ("allies", ALLIES),
+                          ("steward_nominations", NOMINATION)):
         out.add(section, section, [view])
     out.loads = [LOAD]
     out.document(thread, f.THREAD_KIND)
     out.add("feedback_threads", thread, [f.thread(document(pod, thread))])
     out.document(statement, f.STATEMENT_KIND)
     out.add("feedback_statements", statement,
-            [f.statement(document(pod, statement, f.STATEMENT_KIND))])
+            [st.statement(document(pod, statement, f.STATEMENT_KIND))])
+    out.feedback_summary = st.Summary(1, [st.RouteSummary("leader", 1, 3, 3)])
     out.document("foreign", FOREIGN_KIND)
     out.add_other("foreign", FOREIGN_KIND, {"todo": "made by another app", "raw": b"\x00\x01"})
     return out, pod, {"need": need, "thread": thread, "statement": statement, "proposal": pid}
@@ -104,6 +124,11 @@ def test_json_export_contains_every_item_with_state_and_history() -> None:
     (statement,) = out["feedback_statements"]
     assert (statement["document"], statement["statement"], statement["public"]) == \
         (ids["statement"], "Please let people finish", False)
+    assert out["mobilizing_asks"][0]["outcome"]["outcome"] == "release"
+    assert out["allies"][0]["focus"] == "watering shoots"
+    assert out["steward_nominations"][0]["state"] == "active"
+    assert out["feedback_summary"]["routes"][0] == \
+        {"route": "leader", "count": 1, "median_days": 3, "longest_days": 3}
     assert out["other"] == [{"document": "foreign", "kind": "automerge",
                              "content": {"todo": "made by another app", "raw": "AAE="}}]
 
@@ -117,6 +142,10 @@ def test_markdown_export_names_every_item() -> None:
                  f"for {pod.id['lee']}: {pod.id['sam']}", "bo: within my capacity — easy",
                  f"- id: {ids['thread']}",
                  f"Feedback from {pod.id['gil']} for {pod.id['lee']} — routed",
+                 "bo: within tired", "release by ana (confirmed by ana, bo)",
+                 "allies ana and bo every 7 days: watering shoots — active",
+                 "sam for lee, proposed by ana t — active", "leader: 1 (median 3 days",
+                 "links: need need1",
                  *ids.values()):
         assert text in md, text
 

@@ -1,5 +1,6 @@
 """Feedback pathways: private threads whose readers only their creation record
-says, consent before routing, one outcome; signed records that break the rules
+says, clarified together, routed by a steward with the giver's consent (their name
+travelling only if they choose), one outcome; signed records that break the rules
 change nothing."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import automerge.core as am
+import msgspec
 import pytest
 
 import podsync.pod.access  # noqa: F401 - registers the thread reader rule
@@ -14,6 +16,9 @@ from podsync.errors import InvalidInput, NotFound, NotPermitted, TransitionRefus
 from podsync.ids import new_document_id
 from podsync.pod import feedback as f
 from podsync.pod import needs as n
+from podsync.pod import statements as st
+from podsync.pod import stewards
+from podsync.pod.events import already_written
 from podsync.records.format import Draft, Record, build_payload, derived_id
 from podsync.trust.ledger import CREATE, NOBODY, POD, READERS_CHANGE, new_document, parse_own
 from tests.pod.helpers import Pod, at, merged, refused
@@ -119,19 +124,22 @@ def test_a_giver_who_is_also_a_steward_is_heard_by_the_others(way: Pathway) -> N
                                               RAW), "sam", at(1))
     assert way.thread().stewards == [ids["tia"]]
     pid = way.do("tia", f.propose_route, "dissolved").id
-    refused(NotPermitted, f.propose_route, way.item(), ids["sam"], "dissolved")
     way.do("sam", f.answer_route, pid, True)
     assert way.thread().proposals[0].consent is True
+    refused(NotPermitted, f.plan_route, way.item(), ids["sam"], pid)  # a giver, here
+    assert f.plan_route(way.item(), ids["tia"], pid).route == "dissolved"
 
 
-def test_only_giver_and_stewards_talk_and_only_stewards_propose(way: Pathway) -> None:
+def test_only_giver_and_stewards_talk_and_propose(way: Pathway) -> None:
     ids = way.pod.id
     way.do("sam", f.reply, "What happened, concretely?", when=at(2))
     way.do("gil", f.reply, "In Tuesday's meeting, twice", when=at(3))
     item = way.item()
     refused(NotPermitted, f.reply, item, ids["lee"], "let me see")
     refused(NotPermitted, f.reply, item, ids["zed"], "hi")
-    refused(NotPermitted, f.propose_route, item, ids["gil"], "dissolved")
+    refused(NotPermitted, f.propose_route, item, ids["lee"], "dissolved")
+    refused(NotPermitted, f.propose_route, item, ids["zed"], "dissolved")
+    refused(InvalidInput, f.propose_route, item, ids["sam"], "leader", "s", named=True)
     refused(InvalidInput, f.propose_route, item, ids["sam"], "void", "s")  # no title
     refused(InvalidInput, f.propose_route, item, ids["sam"], "team", "s", "t")  # no team
     refused(InvalidInput, f.propose_route, item, ids["sam"], "leader", "")
@@ -148,6 +156,8 @@ def test_nothing_is_routed_without_the_givers_consent(way: Pathway) -> None:
     refused(TransitionRefused, f.record_route, way.item(), ids["sam"], pid,
             way.pod.collections[n.KIND], "f" * 32)
     refused(NotPermitted, f.answer_route, way.item(), ids["sam"], pid, True)  # not the giver
+    refused(NotPermitted, f.answer_route, way.item(), ids["tia"], pid, True)
+    refused(InvalidInput, f.answer_route, way.item(), ids["gil"], pid, True, "", "yes")
     refused(NotFound, f.answer_route, way.item(), ids["gil"], "nope", True)
     way.do("gil", f.answer_route, pid, True, when=at(3))
     way.do("gil", f.answer_route, pid, False, "on second thought, no", when=at(4))
@@ -162,11 +172,11 @@ def test_void_route_puts_only_the_statement_on_the_needs_board_once(way: Pathway
     pid = way.consented("void")
     plan = f.plan_route(way.item(), ids["sam"], pid)
     draft = f.void_need(plan)
-    assert f.already_written(way.pod.ledger.counted(board), draft) is None
+    assert already_written(way.pod.ledger.counted(board), draft) is None
     need_id = way.pod.do(board, draft, "sam", at(4)).id
     # A retry (the route was not recorded yet) finds the need it wrote.
     again = f.void_need(f.plan_route(way.item(), ids["sam"], pid))
-    assert f.already_written(way.pod.ledger.counted(board), again) == need_id
+    assert already_written(way.pod.ledger.counted(board), again) == need_id
     way.do("sam", f.record_route, pid, board, need_id, when=at(4))
     (need,) = n.needs(way.pod.items(board, n.ADD), at(5))
     assert (need.id, need.sensing, need.title, need.detail) == \
@@ -186,13 +196,14 @@ def test_team_route_records_the_team_item_it_wrote(way: Pathway) -> None:
     """The team item itself is written by podsync.pod.teams; here, the thread's side."""
     ids, items_doc = way.pod.id, way.pod.collections["team-items"]
     pid = way.consented("team", team_id="team1")
-    plan = f.plan_route(way.item(), ids["gil"], pid)
+    refused(NotPermitted, f.plan_route, way.item(), ids["gil"], pid)  # a steward routes
+    plan = f.plan_route(way.item(), ids["tia"], pid)
     assert (plan.team, plan.title, plan.statement) == ("team1", "Interruptions in meetings", CLEAR)
     refused(InvalidInput, f.void_need, plan)
-    refused(InvalidInput, f.statement_opening, plan)
-    refused(InvalidInput, f.record_route, way.item(), ids["gil"], pid, items_doc)  # no item
-    way.do("gil", f.record_route, pid, items_doc, "e" * 32, when=at(4))
-    assert way.thread().routed == f.Routed(pid, "team", ids["gil"], at(4).isoformat(
+    refused(InvalidInput, st.statement_opening, plan)
+    refused(InvalidInput, f.record_route, way.item(), ids["tia"], pid, items_doc)  # no item
+    way.do("tia", f.record_route, pid, items_doc, "e" * 32, when=at(4))
+    assert way.thread().routed == f.Routed(pid, "team", ids["tia"], at(4).isoformat(
         timespec="microseconds"), items_doc, "e" * 32)
 
 
@@ -201,30 +212,33 @@ def test_leader_route_delivers_a_statement_the_leader_answers(way: Pathway) -> N
     pid = way.consented("leader")
     plan = f.plan_route(way.item(), ids["tia"], pid)
     refused(InvalidInput, f.void_need, plan)
-    sid = create(way.pod, f.statement_opening(plan), "tia", at(4))
+    sid = create(way.pod, st.statement_opening(plan), "tia", at(4))
     way.do("tia", f.record_route, pid, sid, when=at(4))
     assert way.pod.ledger.kind(sid) == f.STATEMENT_KIND
-    assert way.pod.ledger.readers(sid) == {ids["gil"], ids["lee"], ids["sam"], ids["tia"]}
+    # The giver did not choose that their name travels: nothing about it names them.
+    assert way.pod.ledger.readers(sid) == {ids["lee"], ids["sam"], ids["tia"]}
     item = document(way.pod, sid, f.STATEMENT_KIND)
-    refused(NotPermitted, f.respond_to_statement, item, ids["sam"], "I'll answer for him")
-    way.pod.do(sid, f.respond_to_statement(item, ids["lee"], "Thank you; I will wait my turn."),
+    refused(NotPermitted, st.respond_to_statement, item, ids["sam"], "I'll answer for him")
+    way.pod.do(sid, st.respond_to_statement(item, ids["lee"], "Thank you; I will wait my turn."),
                "lee", at(5))
-    got = f.statement(document(way.pod, sid, f.STATEMENT_KIND))
+    got = st.statement(document(way.pod, sid, f.STATEMENT_KIND))
     assert (got.statement, got.public, got.leader, got.giver, got.created_by) == \
-        (CLEAR, False, ids["lee"], ids["gil"], ids["tia"])
+        (CLEAR, False, ids["lee"], None, ids["tia"])
     assert got.stewards == [ids["sam"], ids["tia"]]
-    assert [r.text for r in got.responses] == ["Thank you; I will wait my turn."]
+    assert [(r.text, r.agreement) for r in got.responses] == \
+        [("Thank you; I will wait my turn.", None)]
     for record in way.pod.ledger.book.known(sid).records.values():
         assert RAW.encode() not in record.sealed
+        assert ids["gil"].encode() not in record.sealed
     assert way.thread().routed.target_doc == sid
 
 
 def test_a_public_statement_is_read_by_the_whole_pod(way: Pathway) -> None:
     pid = way.consented("leader", public=True)
     plan = f.plan_route(way.item(), way.pod.id["sam"], pid)
-    sid = create(way.pod, f.statement_opening(plan), "sam", at(4))
+    sid = create(way.pod, st.statement_opening(plan), "sam", at(4))
     assert way.pod.ledger.readers(sid) == POD
-    assert f.statement(document(way.pod, sid, f.STATEMENT_KIND)).public is True
+    assert st.statement(document(way.pod, sid, f.STATEMENT_KIND)).public is True
 
 
 def test_dissolved_forwards_nothing(way: Pathway) -> None:
@@ -359,17 +373,22 @@ def test_signed_records_that_break_the_rules_change_nothing(way: Pathway) -> Non
     way.sign("sam", "answer", {"proposal": pid, "consent": True, "note": ""})  # not the giver
     way.sign("lee", "answer", {"proposal": pid, "consent": True, "note": ""})
     assert way.thread().proposals[0].consent is None
-    for who in ("gil", "lee", "zed"):  # not stewards
+    for who in ("lee", "zed"):  # neither giver nor steward
         way.sign(who, "propose", {"route": "dissolved", "statement": "", "title": "",
                                   "team": None, "public": False})
+    # A steward's proposal naming the giver: only the giver chooses that.
+    way.sign("sam", "propose", {"route": "leader", "statement": "s", "title": "", "team": None,
+                                "public": False, "named": True})
     assert [p.id for p in way.thread().proposals] == [pid]
+    way.sign("sam", "withdraw", {"note": "not mine to withdraw"})
+    way.sign("tia", "answer", {"proposal": pid, "consent": True, "note": "", "named": True})
     board = way.pod.collections[n.KIND]
     way.sign("sam", "route", {"proposal": pid, "route": "void", "target_doc": board,
                               "target_item": "f" * 32})  # no consent yet
     way.sign("lee", "message", {"text": "I can see this"})
     assert way.thread().state == "open"
     way.do("gil", f.answer_route, pid, True, when=at(3))
-    for who in ("lee", "zed"):  # neither giver nor steward
+    for who in ("lee", "zed", "gil"):  # neither a steward: only a steward routes
         way.sign(who, "route", {"proposal": pid, "route": "void", "target_doc": board,
                                 "target_item": "f" * 32}, when=at(4))
     way.sign("sam", "route", {"proposal": pid, "target_doc": "not an id",
@@ -410,6 +429,131 @@ def test_hostile_bodies_are_shown_totally(way: Pathway) -> None:
         "leader": 5, "giver": None, "stewards": "sam", "statement": b"bytes"}), "sam", at(2))
     item = document(way.pod, sid, f.STATEMENT_KIND)
     way.pod.do(sid, Draft("respond", {"text": "from whom?"}, item=item.id), "lee", at(3))
-    shown = f.statement(document(way.pod, sid, f.STATEMENT_KIND))
+    shown = st.statement(document(way.pod, sid, f.STATEMENT_KIND))
     assert (shown.leader, shown.giver, shown.stewards, shown.statement, shown.public,
-            shown.responses) == ("", "", [], "", False, [])
+            shown.responses, shown.parts) == ("", None, [], "", False, [], None)
+    way.sign("sam", "clarify", {"happened": 5, "feeling": ["x"]})
+    way.sign("gil", "withdraw", {"note": {"why": 1}})
+    got = way.thread()
+    assert got.clarifications == [] and (got.state, got.withdrawn.note) == ("withdrawn", "")
+
+
+# -- clarifying together, the giver's choices, where feedback ended up ----------------
+
+
+def test_giver_and_stewards_draft_the_statement_in_four_parts(way: Pathway) -> None:
+    ids = way.pod.id
+    way.do("sam", f.clarify, "In Tuesday's meeting you spoke over Ana twice", when=at(2))
+    way.do("gil", f.clarify, "In Tuesday's meeting you spoke over Ana twice",
+           "frustrated", "to hear everyone", "Could you wait until each has finished?",
+           when=at(3))
+    refused(NotPermitted, f.clarify, way.item(), ids["lee"], "I see it")
+    refused(InvalidInput, f.clarify, way.item(), ids["sam"])  # nothing said
+    got = way.thread()
+    assert [(c.by, c.parts.feeling) for c in got.clarifications] == \
+        [(ids["sam"], ""), (ids["gil"], "frustrated")]
+    parts = {"happened": "spoke over Ana twice", "feeling": "frustrated",
+             "need": "to hear everyone", "request": "wait until each has finished"}
+    pid = way.do("sam", f.propose_route, "leader", CLEAR, parts=parts, when=at(4)).id
+    way.do("gil", f.answer_route, pid, True, when=at(5))
+    plan = f.plan_route(way.item(), ids["sam"], pid)
+    assert plan.parts == f.Parts(**parts)
+    body = st.statement_opening(plan).fields
+    assert body["parts"] == parts and "giver" not in body
+
+
+def test_the_givers_name_travels_only_if_they_choose(way: Pathway) -> None:
+    ids = way.pod.id
+    pid = way.do("sam", f.propose_route, "leader", CLEAR, public=True).id
+    way.do("gil", f.answer_route, pid, True, "yes, with my name", True, when=at(3))
+    got = way.thread().proposals[0]
+    assert (got.consent, got.named) == (True, True)
+    plan = f.plan_route(way.item(), ids["tia"], pid)
+    sid = create(way.pod, st.statement_opening(plan), "tia", at(4))
+    shown = st.statement(document(way.pod, sid, f.STATEMENT_KIND))
+    assert (shown.giver, shown.public) == (ids["gil"], True)
+    # A private statement the giver chose to sign: they read it too.
+    private = st.statement_opening(msgspec.structs.replace(plan, public=False))
+    assert private.readers == sorted([ids["gil"], ids["lee"], ids["sam"], ids["tia"]])
+
+
+def test_the_giver_proposes_any_route_and_a_steward_agrees(way: Pathway) -> None:
+    ids = way.pod.id
+    pid = way.do("gil", f.propose_route, "dissolved", when=at(2)).id
+    got = way.thread().proposals[0]
+    assert (got.by, got.consent, got.agreed, got.named) == (ids["gil"], True, None, False)
+    refused(TransitionRefused, f.plan_route, way.item(), ids["sam"], pid)  # no steward yet
+    refused(NotPermitted, f.answer_route, way.item(), ids["gil"], pid, True)  # her own
+    refused(InvalidInput, f.answer_route, way.item(), ids["tia"], pid, True, "", True)
+    way.do("tia", f.answer_route, pid, True, "heard; it can rest", when=at(3))
+    got = way.thread().proposals[0]
+    assert (got.agreed, got.agreed_by) == (True, ids["tia"])
+    way.do("sam", f.record_route, pid, when=at(4))
+    assert way.thread().routed.route == "dissolved"
+    named = way.fork()
+    named.tid = create(named.pod, f.give_feedback(ids["gil"], ids["lee"], [ids["sam"]], RAW),
+                       "gil", at(5))
+    npid = named.do("gil", f.propose_route, "leader", CLEAR, named=True, when=at(5)).id
+    named.do("sam", f.answer_route, npid, True, when=at(6))
+    assert f.plan_route(named.item(), ids["sam"], npid).named is True
+
+
+def test_the_giver_withdraws_a_thread(way: Pathway) -> None:
+    ids = way.pod.id
+    pid = way.consented("void")
+    refused(NotPermitted, f.withdraw_thread, way.item(), ids["sam"], "not mine")
+    way.do("gil", f.withdraw_thread, "I spoke with Lee myself", when=at(3))
+    got = way.thread()
+    assert (got.state, got.withdrawn.note) == ("withdrawn", "I spoke with Lee myself")
+    for op, args in [(f.plan_route, (pid,)), (f.propose_route, ("dissolved",)),
+                     (f.clarify, ("x",))]:
+        refused(TransitionRefused, op, way.item(), ids["sam"], *args)
+    refused(TransitionRefused, f.withdraw_thread, way.item(), ids["gil"])
+    way.do("sam", f.reply, "Glad it went well", when=at(4))  # talking goes on
+
+
+def test_a_withdrawal_and_a_routing_made_apart_need_reconciliation(way: Pathway) -> None:
+    pid = way.consented("dissolved", statement="")
+    other = way.fork()
+    way.do("gil", f.withdraw_thread, when=at(3))
+    other.do("sam", f.record_route, pid, when=at(3))
+    merged(way.pod, other.pod)
+    got = way.thread()
+    assert got.needs_reconciliation
+    assert sorted(c.state for c in got.candidates) == ["routed", "withdrawn"]
+
+
+def test_the_summary_counts_routes_and_days_without_content_or_names(way: Pathway) -> None:
+    pod, ids = way.pod, way.pod.id
+    # Sam and Tia steward Lee now (in effect: proposed, affirmed, consented).
+    for steward in ("sam", "tia"):
+        rec = pod.ledger.pod_records(stewards.STEWARD_TYPES)
+        nid = pod.do(pod.pod_id, stewards.propose_steward(rec, ids["ana"], ids["lee"],
+                                                          ids[steward]), "ana", at()).id
+        pod.do(pod.pod_id, stewards.affirm_role(
+            pod.ledger.pod_records(stewards.STEWARD_TYPES), nid, ids[steward]), steward, at())
+        pod.do(pod.pod_id, stewards.consent_to_steward(
+            pod.ledger.pod_records(stewards.STEWARD_TYPES), nid, ids["lee"]), "lee", at())
+    pid = way.consented("dissolved", statement="")
+    way.do("sam", f.record_route, pid, when=at(4))
+    routed = way.thread().routed
+    outcome = st.outcome_draft(way.tid, way.thread().created_at, routed)
+    assert outcome.body == {"ref": st.outcome_ref(way.tid), "route": "dissolved", "days": 3}
+    for record_by in ("sam", "tia"):  # the same thread recorded twice counts once
+        pod.do(pod.pod_id, outcome, record_by, at(4))
+    assert st.recorded(pod.ledger.pod_records(), way.tid)
+    # Records from members who steward nobody, and bodies no routing writes, count nothing.
+    pod.do(pod.pod_id, st.outcome_draft("another", at().isoformat(), routed), "zed", at(4))
+    for body in ({"ref": "r1", "route": "gossip", "days": 1}, {"ref": "r2", "route": "team",
+                                                                "days": -4},
+                 {"ref": "r3", "route": "team", "days": True}, {"route": "team", "days": 1}):
+        pod.do(pod.pod_id, Draft(st.OUTCOME, body), "sam", at(4))
+    pod.do(pod.pod_id, Draft(st.OUTCOME, {"ref": "r4", "route": "team", "days": 10}), "tia",
+           at(5))
+    got = st.summary(pod.ledger.pod_records())
+    assert got.total == 2
+    by_route = {r.route: (r.count, r.median_days, r.longest_days) for r in got.routes}
+    assert by_route == {"team": (1, 10, 10), "void": (0, None, None),
+                        "leader": (0, None, None), "dissolved": (1, 3, 3)}
+    text = msgspec.json.encode(got)
+    assert ids["gil"].encode() not in text and RAW.encode() not in text

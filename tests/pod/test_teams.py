@@ -1,5 +1,5 @@
-"""Teams and stewards per leader (records in the pod document) and team items, as
-signed records; records that break the rules, and changes made on two nodes apart."""
+"""Teams joined by consent (records in the pod document) and team items, as signed
+records; records that break the rules, and changes made on two nodes apart."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from tests.pod.helpers import Pod, at, merged, refused
 
 
 def records(pod: Pod) -> list:
-    """The pod document's counted team and steward records, in replay order."""
-    return pod.ledger.pod_records(t.POD_TYPES)
+    """The pod document's counted team records, in replay order."""
+    return pod.ledger.pod_records(t.TEAM_TYPES)
 
 
 def do(pod: Pod, who: str, op, *args, when=None) -> str:
@@ -27,39 +27,55 @@ def team_op(pod: Pod, who: str, op, team_id: str, *args, when=None) -> str:
                   when or at()).id
 
 
-def test_teams_and_members_with_changes_apart() -> None:
+def test_adding_someone_is_an_invitation_they_accept() -> None:
     pod = Pod()
     ids = pod.id
     tid = do(pod, "ana", t.create_team, "Kitchen", [ids["ana"], ids["bo"]])
-    refused(TransitionRefused, t.create_team, records(pod), ids["bo"], "kitchen")
-    other = pod.fork()
-    team_op(pod, "ana", t.add_team_member, tid, ids["cy"], when=at(1))
-    team_op(other, "bo", t.remove_team_member, tid, ids["bo"], when=at(1))
-    do(other, "bo", t.create_team, "Garden", when=at(1))
-    merged(pod, other)
-    for replica in (pod, other):
-        assert [(x.name, x.members) for x in t.teams(records(replica))] == \
-            [("Garden", []), ("Kitchen", sorted([ids["ana"], ids["cy"]]))]
     kitchen = t.team(records(pod), tid)
+    assert (kitchen.members, kitchen.invited) == ([ids["ana"]], [ids["bo"]])
     assert (kitchen.id, kitchen.created_by, kitchen.created_at) == \
         (tid, ids["ana"], at().isoformat(timespec="microseconds"))
-    refused(TransitionRefused, t.add_team_member, records(pod), tid, ids["ana"], ids["cy"])
-    refused(TransitionRefused, t.remove_team_member, records(pod), tid, ids["ana"], ids["bo"])
+    refused(TransitionRefused, t.accept_team, records(pod), tid, ids["cy"])  # not invited
+    refused(TransitionRefused, t.add_team_member, records(pod), tid, ids["cy"], ids["bo"])
+    team_op(pod, "bo", t.accept_team, tid, when=at(1))
+    team_op(pod, "ana", t.add_team_member, tid, ids["cy"], when=at(2))
+    team_op(pod, "cy", t.decline_team, tid, when=at(3))
+    team_op(pod, "dee", t.add_team_member, tid, ids["dee"], when=at(4))  # joining oneself
+    kitchen = t.team(records(pod), tid)
+    assert (kitchen.members, kitchen.invited) == (sorted([ids["ana"], ids["bo"], ids["dee"]]), [])
+    refused(TransitionRefused, t.add_team_member, records(pod), tid, ids["ana"], ids["bo"])
+    refused(TransitionRefused, t.decline_team, records(pod), tid, ids["cy"])
+    refused(TransitionRefused, t.create_team, records(pod), ids["bo"], "kitchen")
     refused(NotFound, t.add_team_member, records(pod), "nope", ids["ana"], ids["cy"])
     refused(InvalidInput, t.create_team, records(pod), ids["ana"], "")
     refused(InvalidInput, t.add_team_member, records(pod), tid, ids["ana"], "has space")
-    team_op(pod, "ana", t.add_team_member, tid, ids["bo"], when=at(3))  # back again
-    assert t.team(records(pod), tid).members == sorted([ids["ana"], ids["bo"], ids["cy"]])
     with pytest.raises(NotFound):
         t.team(records(pod), "nope")
 
 
+def test_invitations_and_membership_changes_apart() -> None:
+    pod = Pod()
+    ids = pod.id
+    tid = do(pod, "ana", t.create_team, "Kitchen", [ids["ana"], ids["bo"]])
+    team_op(pod, "ana", t.add_team_member, tid, ids["cy"])
+    other = pod.fork()
+    team_op(pod, "cy", t.accept_team, tid, when=at(1))
+    team_op(other, "bo", t.accept_team, tid, when=at(1))
+    team_op(other, "ana", t.remove_team_member, tid, ids["ana"], when=at(1))  # Ana leaves
+    do(other, "bo", t.create_team, "Garden", when=at(1))
+    merged(pod, other)
+    for replica in (pod, other):
+        assert [(x.name, x.members, x.invited) for x in t.teams(records(replica))] == \
+            [("Garden", [], []), ("Kitchen", sorted([ids["bo"], ids["cy"]]), [])]
+    refused(TransitionRefused, t.remove_team_member, records(pod), tid, ids["ana"], ids["ana"])
+
+
 def test_membership_changes_follow_the_records_order_not_the_clocks() -> None:
-    """Bo takes Cy out after seeing Ana add her, though Bo's clock is behind Ana's."""
+    """Bo takes Cy out after seeing her join, though Bo's clock is behind Cy's."""
     pod = Pod()
     ids = pod.id
     tid = do(pod, "ana", t.create_team, "Kitchen")
-    team_op(pod, "ana", t.add_team_member, tid, ids["cy"], when=at(5))
+    team_op(pod, "cy", t.add_team_member, tid, ids["cy"], when=at(5))
     team_op(pod, "bo", t.remove_team_member, tid, ids["cy"], when=at(3))
     assert t.team(records(pod), tid).members == []
 
@@ -73,60 +89,32 @@ def test_teams_of_the_same_name_formed_apart_both_stay() -> None:
     assert sorted(x.id for x in t.teams(records(pod))) == sorted([a, b])
 
 
-def test_a_leader_is_never_their_own_steward() -> None:
-    pod = Pod()
-    ids = pod.id
-    lee, sam, ana = ids["dee"], ids["cy"], ids["ana"]
-    refused(InvalidInput, t.name_steward, records(pod), ana, lee, lee)
-    do(pod, "ana", t.name_steward, lee, sam)
-    do(pod, "dee", t.name_steward, lee, ana)
-    refused(TransitionRefused, t.name_steward, records(pod), ids["bo"], lee, sam)
-    assert t.stewards_of(records(pod), lee) == sorted([ana, sam])
-    do(pod, "bo", t.remove_steward, lee, ana, when=at(1))
-    refused(TransitionRefused, t.remove_steward, records(pod), ids["bo"], lee, ana)
-    assert t.stewardships(records(pod)) == {lee: [sam]}
-    assert t.stewards_of(records(pod), ana) == []
-    do(pod, "cy", t.name_steward, lee, ana, when=at(2))  # named again
-    assert t.stewards_of(records(pod), lee) == sorted([ana, sam])
-
-
-def test_stewards_named_apart_both_count() -> None:
-    pod = Pod()
-    ids = pod.id
-    other = pod.fork()
-    do(pod, "ana", t.name_steward, ids["dee"], ids["cy"])
-    do(other, "bo", t.name_steward, ids["dee"], ids["bo"])
-    merged(pod, other)
-    for replica in (pod, other):
-        assert t.stewards_of(records(replica), ids["dee"]) == sorted([ids["cy"], ids["bo"]])
-
-
 def test_signed_pod_records_that_break_the_rules_change_nothing() -> None:
     """A member whose node skips the checks can sign anything; reading applies the
     same rules, so teams and stewards do not move."""
     pod = Pod()
     ids = pod.id
-    tid = do(pod, "ana", t.create_team, "Kitchen", [ids["ana"]])
-    do(pod, "ana", t.name_steward, ids["dee"], ids["cy"])
-    before = (t.teams(records(pod)), t.stewardships(records(pod)))
-    # The leader named as their own steward, and a steward that is no member id.
-    pod.do(pod.pod_id, Draft(t.STEWARD_NAME, {"leader": ids["dee"], "steward": ids["dee"]}), "dee")
-    pod.do(pod.pod_id, Draft(t.STEWARD_NAME, {"leader": ids["dee"], "steward": "a b"}), "bo")
+    tid = do(pod, "ana", t.create_team, "Kitchen", [ids["ana"], ids["cy"]])
+    before = t.teams(records(pod))
+    assert before[0].invited == [ids["cy"]]
+    # Bo accepts an invitation he never had; Dee accepts and declines for Cy (as herself).
+    pod.do(pod.pod_id, Draft(t.TEAM_ACCEPT, {}, item=tid), "bo")
+    pod.do(pod.pod_id, Draft(t.TEAM_ACCEPT, {"member": ids["cy"]}, item=tid), "dee")
+    pod.do(pod.pod_id, Draft(t.TEAM_DECLINE, {"member": ids["cy"]}, item=tid), "dee")
     # Members added to a team that does not exist, or to a record that is no team.
-    steward_record = records(pod)[-1].record.id
-    for item in ("f" * 32, steward_record, pod.pod_id):
+    other_record = records(pod)[-1].record.id
+    for item in ("f" * 32, other_record, pod.pod_id):
         pod.do(pod.pod_id, Draft(t.TEAM_ADD, {"member": ids["bo"]}, item=item), "bo")
     # A team "created" as if it were about another item, and a member that is no id.
     pod.do(pod.pod_id, Draft(t.TEAM_CREATE, {"name": "Shadow", "members": []}, item=tid), "bo")
     pod.do(pod.pod_id, Draft(t.TEAM_ADD, {"member": ["x"]}, item=tid), "bo")
     pod.do(pod.pod_id, Draft(t.TEAM_REMOVE, {}, item=tid), "bo")
-    assert (t.teams(records(pod)), t.stewardships(records(pod))) == before
+    assert t.teams(records(pod)) == before
     # Bo is removed; what his node signs afterwards is not counted at all.
     pod.do(pod.pod_id, Draft(graph.REMOVE, {"target": ids["bo"]}), "ana", at(1))
     pod.do(pod.pod_id, Draft(t.TEAM_CREATE, {"name": "Bo's", "members": []}), "bo", at(2))
-    pod.do(pod.pod_id, Draft(t.STEWARD_REMOVE, {"leader": ids["dee"], "steward": ids["cy"]}),
-           "bo", at(2))
-    assert (t.teams(records(pod)), t.stewardships(records(pod))) == before
+    pod.do(pod.pod_id, Draft(t.TEAM_ADD, {"member": ids["bo"]}, item=tid), "bo", at(2))
+    assert t.teams(records(pod)) == before
 
 
 def test_hostile_pod_record_bodies_are_shown_totally() -> None:
@@ -137,10 +125,8 @@ def test_hostile_pod_record_bodies_are_shown_totally() -> None:
         "name": "Mixed", "members": [ids["ana"], 5, "has space", {"x": 1}, ids["ana"]]}), "bo").id
     got = {x.id: x for x in t.teams(records(pod))}
     assert (got[odd].name, got[odd].members, got[odd].created_by) == ("", [], ids["bo"])
-    assert (got[mixed].name, got[mixed].members) == ("Mixed", [ids["ana"]])
-    pod.do(pod.pod_id, Draft(t.STEWARD_NAME, {"leader": 7, "steward": None}), "bo")
-    pod.do(pod.pod_id, Draft(t.STEWARD_REMOVE, {"leader": [ids["dee"]]}), "bo")
-    assert t.stewardships(records(pod)) == {}
+    assert (got[mixed].name, got[mixed].members, got[mixed].invited) == \
+        ("Mixed", [], [ids["ana"]])
 
 
 # -- team items ----------------------------------------------------------------

@@ -48,3 +48,19 @@ async def holds_collections(node: Node) -> None:
     """Wait until ``node`` holds the pod's shared collections (a new member syncs them)."""
     for name in ("need.list", "agreement.list", "decision.list", "capacity.list", "team.items"):
         await until(node, name, lambda result: isinstance(result, list))
+
+
+async def steward_by_consent(proposer: Node, leader: Node, steward: Node,
+                             *watching: Node) -> str:
+    """``proposer`` proposes ``steward`` for ``leader``; the steward affirms and the
+    leader consents, each on their own node; returns once every node involved (and
+    ``watching``) counts them as steward. The nomination's id."""
+    lee, sam = leader.config.member_id, steward.config.member_id
+    nomination = (await call(proposer, "steward.propose", leader=lee, steward=sam))["id"]
+    await until(steward, "steward.list", lambda ns: by_id(ns, nomination))
+    await call(steward, "steward.affirm", id=nomination, note="within my capacity")
+    await until(leader, "steward.list", lambda ns: (by_id(ns, nomination) or {}).get("affirmed_at"))
+    await call(leader, "steward.consent", id=nomination)
+    for node in {proposer, leader, steward, *watching}:
+        await until(node, "feedback.stewards", lambda s: sam in s, leader=lee)
+    return nomination

@@ -40,7 +40,8 @@ async def test_closed_items_move_to_the_archive_and_stay_within_reach(nodes: Nod
     decided = (await call(ada, "decision.start", title="Buy a van", proposal="the blue one",
                           deadline=(dt.datetime.now(dt.timezone.utc)
                                     + dt.timedelta(days=2)).isoformat()))["id"]
-    await call(ada, "decision.decide", id=decided, text="we buy the blue van")
+    await call(ada, "decision.decide", id=decided, text="we buy the blue van",
+               no_one_affected="only the car-share uses it")
     team = (await call(ada, "team.add", name="Garden"))["id"]
     addressed = (await call(ada, "team.item_add", team_id=team, title="Prune the pear"))["id"]
     await call(ada, "team.item_address", id=addressed, note="pruned")

@@ -99,6 +99,59 @@ def test_the_other_practices_work_offline_from_the_command_line(tmp_path: Path) 
     assert data["agreements"][0]["id"] == agreement["id"]
 
 
+def test_the_new_consent_rules_from_the_command_line(tmp_path: Path) -> None:
+    home = tmp_path / "ada"
+    assert podsync(home, "init", "--name", "Ada").returncode == 0
+    agreement = ok_json(home, "agreement", "propose", "Sweep on Fridays", "--party", "Ada",
+                        "--principle", "we share the care work", "--review-on", "2099-01-01")
+    assert podsync(home, "agreement", "decline", agreement["id"], "--note", "not now").returncode == 0
+    [declined] = ok_json(home, "agreement", "list")
+    assert (declined["state"], declined["parties"][0]["declined"]) == ("declined", "not now")
+    assert_fails(podsync(home, "agreement", "strain", agreement["id"], "--note", "x"), 1,
+                 "declined")
+    assert podsync(home, "agreement", "affirm", agreement["id"]).returncode == 0
+    # A revision giving only the text keeps the parties, the anchors and the review date.
+    revised = podsync(home, "agreement", "revise", agreement["id"], "--what", "Sweep on Saturdays")
+    assert revised.returncode == 0 and "--version 2" in revised.stdout, revised.stderr
+    [active] = ok_json(home, "agreement", "list")
+    rev = active["revision"]
+    assert (active["state"], active["what"], rev["what"], rev["review_on"], rev["anchors"]) == \
+        ("active", "Sweep on Fridays", "Sweep on Saturdays", "2099-01-01",
+         [{"kind": "principle", "ref": "we share the care work"}])
+    assert [x["reason"] for x in ok_json(home, "agreement", "awaiting")] == ["affirm"]
+    assert podsync(home, "agreement", "affirm", agreement["id"], "--version", "2").returncode == 0
+    [now] = ok_json(home, "agreement", "list")
+    assert (now["state"], now["version"], now["what"], now["revision"]) == \
+        ("active", 2, "Sweep on Saturdays", None)
+    assert podsync(home, "agreement", "withdraw", agreement["id"]).returncode == 0
+    assert ok_json(home, "agreement", "list")[0]["state"] == "retired"  # nobody left
+
+    decision = ok_json(home, "decision", "start", "Paint my door", "--proposal", "Blue",
+                       "--deadline", "1m")
+    assert_fails(podsync(home, "decision", "decide", decision["id"], "Blue"), 1,
+                 "why nobody else is affected")
+    decided = podsync(home, "decision", "decide", decision["id"], "Blue", "--no-one-affected",
+                      "It is my own door")
+    assert decided.returncode == 0 and "nobody else is affected" in decided.stdout
+    [d] = ok_json(home, "decision", "list")
+    assert d["basis"] == {"kind": "no_one_affected", "advice": [], "reason": "It is my own door"}
+
+    need = ok_json(home, "need", "add", "Water the plants")
+    assert podsync(home, "need", "take", need["id"]).returncode == 0
+    checked = ok_json(home, "capacity", "set", "stretched")
+    assert [(x["kind"], x["question"]) for x in checked["review"]] == \
+        [("need", "Still within my capacity?")]
+    human = podsync(home, "capacity", "set", "depleted")
+    assert "still within your capacity?" in human.stdout and need["id"] in human.stdout
+    assert ok_json(home, "capacity", "review")[0]["id"] == need["id"]
+    assert ok_json(home, "feedback", "summary") == {"total": 0, "routes": [
+        {"route": r, "count": 0, "median_days": None, "longest_days": None}
+        for r in ("team", "void", "leader", "dissolved")]}
+    assert ok_json(home, "steward", "list") == []
+    assert_fails(podsync(home, "steward", "propose", "Ada", "Ada"), 2, "own steward")
+    assert_fails(podsync(home, "mobilizing", "ask", "Ada"), 1, "someone else")
+
+
 def _start_up(home: Path) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "podsync", "--home", str(home), "up", "--listen", "127.0.0.1:0",
@@ -148,7 +201,23 @@ def test_need_add_and_list_go_through_a_running_node(tmp_path: Path) -> None:
         [agreement] = [a for a in _api(url, "agreement.list", {}) if a["id"] == proposed["id"]]
         members = {m["name"]: m["member_id"] for m in ok_json(home, "members")}
         assert [p["member"] for p in agreement["parties"]] == [members["Ada"], members["Bo"]]
-        assert ok_json(home, "feedback", "stewards", "Ada", "--add", "Bo") == [members["Bo"]]
+        # Naming a steward is a proposal: nobody listens until Bo affirms and Ada consents.
+        assert ok_json(home, "feedback", "stewards", "Ada", "--add", "Bo") == []
+        [nomination] = ok_json(home, "steward", "list")
+        assert (nomination["steward"], nomination["state"]) == (members["Bo"], "proposed")
+        assert_fails(podsync(home, "steward", "affirm", nomination["id"]), 1, "steward named")
+        consented = podsync(home, "steward", "consent", nomination["id"])
+        assert consented.returncode == 0 and "waiting for Bo" in consented.stdout
+        ask = ok_json(home, "mobilizing", "ask", "Bo", "--question", "Do you rest?")
+        [listed] = ok_json(home, "mobilizing", "list")
+        assert (listed["id"], listed["about"], listed["state"]) == (ask["id"], "pattern", "open")
+        allies = ok_json(home, "allies", "propose", "Bo", "--every", "7", "--focus", "reading")
+        assert ok_json(home, "allies", "list")[0]["id"] == allies["id"]
+        assert ok_json(home, "allies", "due") == []
+        team = ok_json(home, "team", "add", "Kitchen", "--member", "Ada", "--member", "Bo")
+        [kitchen] = ok_json(home, "team", "list")
+        assert (kitchen["id"], kitchen["members"], kitchen["invited"]) == \
+            (team["id"], [members["Ada"]], [members["Bo"]])
         assert_fails(podsync(home, "need", "take", "no-such-need"), 1, "no need no-such-need")
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -55,7 +55,7 @@ async def test_edits_made_apart_all_survive_and_conflicts_are_settled(nodes: Nod
     await call(b, "need.take", id=need, point_of_contact=True)
     await call(b, "need.note", id=need, text="bo: I have the tools")
     await call(b, "need.take", id=shared)
-    await call(b, "agreement.retire", id=agreement, note="we moved the bins")
+    await call(b, "agreement.strain", id=agreement, note="we moved the bins")
     await call(b, "agreement.remind", id=agreement)
     bo_need = (await call(b, "need.add", title="Bo's new need"))["id"]
 
@@ -74,7 +74,7 @@ async def test_edits_made_apart_all_survive_and_conflicts_are_settled(nodes: Nod
         assert {h["member"] for h in agreed["holders"]} == {ada, bo}
         current = await until(node, "agreement.get", lambda x: x["needs_reconciliation"]
                               and x["reminders"] == [bo], id=agreement)
-        assert sorted(c["state"] for c in current["candidates"]) == ["paused", "retired"]
+        assert sorted(c["state"] for c in current["candidates"]) == ["paused", "renegotiating"]
         assert _notes(current) == {"ada: paused while travelling"}
 
     with pytest.raises(TransitionRefused):

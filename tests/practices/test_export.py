@@ -6,7 +6,7 @@ import datetime as dt
 import json
 
 from tests.node.conftest import NodeFactory
-from tests.practices.helpers import by_id, call, holds_collections, until
+from tests.practices.helpers import by_id, call, holds_collections, steward_by_consent, until
 
 #: Fields the API adds to a need for convenience, and whether an item is in the
 #: archive (said by every listing); the export keeps the domain's view.
@@ -41,15 +41,18 @@ async def test_the_json_export_holds_every_record_a_member_may_read(nodes: NodeF
     ask = (await call(steward, "mobilizing.ask", member=gil, need_id=need))["id"]
     team = (await call(giver, "team.add", name="Grounds", members=[gil, sam]))["id"]
     item = (await call(giver, "team.item_add", team_id=team, title="Order posts"))["id"]
-    await call(giver, "feedback.stewards_set", leader=lee, add=[sam])
+    nomination = await steward_by_consent(giver, leader, steward)
     thread = (await call(giver, "feedback.give", leader=lee, text="raw words"))["thread_id"]
     await until(steward, "feedback.threads", lambda ts: by_id(ts, thread, "thread_id"))
     proposal = (await call(steward, "feedback.propose_route", thread_id=thread, route="leader",
                            statement="clear words"))["proposal_id"]
     await until(giver, "feedback.thread", lambda t: t["proposals"], thread_id=thread)
-    await call(giver, "feedback.consent", thread_id=thread, proposal_id=proposal, consent=True)
-    statement = (await call(giver, "feedback.route", thread_id=thread,
+    await call(giver, "feedback.consent", thread_id=thread, proposal_id=proposal, consent=True,
+               named=True)
+    await until(steward, "feedback.thread", lambda t: t["proposals"][0]["consent"], thread_id=thread)
+    statement = (await call(steward, "feedback.route", thread_id=thread,
                             proposal_id=proposal))["target_doc"]
+    await until(giver, "feedback.statement", lambda s: s, statement_id=statement)
     await until(giver, "mobilizing.list", lambda xs: by_id(xs, ask))
 
     exported = await call(giver, "pod.export", format="json")
@@ -73,6 +76,8 @@ async def test_the_json_export_holds_every_record_a_member_may_read(nodes: NodeF
         assert by_id(data[section], item_id), (section, item_id)
     assert {c["id"] for c in data["checkins"]} == {checkin}
     assert data["stewards"] == {lee: [sam]}
+    assert [(n["id"], n["state"]) for n in data["steward_nominations"]] == [(nomination, "active")]
+    assert data["feedback_summary"]["total"] == 1
     [exported_thread] = data["feedback_threads"]
     assert exported_thread["document"] == thread and exported_thread["messages"][0]["text"] == "raw words"
     [exported_statement] = data["feedback_statements"]

@@ -21,10 +21,18 @@ def test_the_household_example_runs_every_practice_and_exits_zero(tmp_path: Path
     for member in ("Ada", "Bo", "Cy"):
         assert f"---- What {member} sees ----" in out
     # Shared records are the same on all three nodes.
-    assert out.count("[active] Bo cooks on Mondays, Cy on Thursdays") == 3
+    assert out.count("[active] Bo cooks on Mondays, Cy on Thursdays and Sundays (v2)") == 3
     assert out.count("[decided] Get a compost bin by Cy") == 3
+    assert out.count("→ We buy a lidded bin; it stands by the shed (after advice)") == 3
+    assert out.count("(nobody else affected: It is my own room") == 3
     assert out.count("[attended] The gutter is blocked") == 3
-    assert out.count("Ada asked Cy: 'Only just; I would like a hand' → ask_for_support") == 3
+    assert out.count("[held] Plan the street party (held by Cy, Bo)") == 3
+    assert out.count("Ada asked Cy (3 views): ask_for_support, confirmed by Cy, Ada") == 3
+    assert out.count("Bo, Cy, every 7 days: time for reading") == 3
+    assert out.count("Bo for Ada [active]") == 3
+    assert out.count("Where feedback ended up: leader: 1") == 3
+    assert out.count("Ada posts bills over 100 to the pod before paying them (v1) — "
+                     "Ada: within my capacity; reminders: Bo") == 3
     # The thread is seen by giver and steward only; the statement reaches Ada alone.
     assert out.count("from Cy for Ada: routed, 3 messages") == 2
     ada_sees = out.split("---- What Ada sees ----")[1].split("---- What Bo sees ----")[0]

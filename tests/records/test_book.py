@@ -214,3 +214,35 @@ def test_past_the_cap_the_least_recently_used_records_make_room(tmp_path, monkey
         assert len(book.loaded()) <= 3 and "P" in book.loaded() and "E" in book.loaded()
         again = book.known("A")  # read back from the store, whole
         assert set(again.records) == {r.id for r in make(signer, 2, 10)}
+
+
+def test_the_chain_rule_gives_every_node_the_same_answer_whatever_the_order() -> None:
+    """A record whose own signature fails is authentic once a valid record of the
+    same signer names it as prev (the signer signed its hash) — on a node that got
+    both at once and on one that got them apart, before or after a restart."""
+    key, cert = new_device_key()
+    signer = Signer(key, device_id_from_cert_der(cert))
+    first = build_payload(Draft("t", {"i": 0}), pod="P", scope="D", by=signer.device_id,
+                          at=T0, prev=None)
+    a = parse(record_id(first), seal(first, bytes(64)))  # its signature is garbage
+    second = build_payload(Draft("t", {"i": 1}), pod="P", scope="D", by=signer.device_id,
+                           at=T0, prev=record_id(first))
+    b = parse(record_id(second), seal(second, signer.sign(second)))
+    assert isinstance(a, Record) and isinstance(b, Record)
+    answers = []
+    for batches in ([[a, b]], [[a], [b]], [[b], [a]]):
+        verifier = Verifier()
+        verifier.learn(cert)
+        book = RecordBook(None, verifier)
+        doc = new_document([])
+        for batch in batches:
+            put(doc, batch)
+            book.ingest("D", doc)
+        answers.append((book.known("D").signed[a.id], book.known("D").signed[b.id]))
+    assert answers == [(True, True)] * 3
+    # Alone, without the record that vouches for it, it is not authentic.
+    verifier = Verifier()
+    verifier.learn(cert)
+    alone = RecordBook(None, verifier)
+    alone.ingest("D", new_document([a]))
+    assert alone.known("D").signed[a.id] is False

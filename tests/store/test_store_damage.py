@@ -140,3 +140,21 @@ def test_salvage_loads_what_verifies_and_the_document_stays_damaged(
         assert [i.doc_id for i in store.damaged_documents()] == ["a"]
         with pytest.raises(DamagedDocument):
             store.load("a")
+
+
+def test_a_snapshot_that_would_not_load_back_is_never_written(db_path: Path) -> None:
+    """A change automerge applies but would not have encoded itself makes the
+    saved form of its document unloadable: compaction keeps the chunks."""
+    from tests.sync.bombs import run_length_bomb  # noqa: PLC0415
+    base = am.Document()
+    with base.transaction() as tx:
+        tx.put(am.ROOT, "kept", am.ScalarType.Str, "yes")
+    hand_made = run_length_bomb(10)
+    with DocumentStore(db_path) as store:
+        store.create_document("c", "test", base)
+        loaded = am.Document.load(base.save() + hand_made)
+        store.append_changes("c", [hand_made], loaded.get_heads())
+        assert store.compact("c") is False
+        again = store.load("c")
+        assert again.get(am.ROOT, "kept") is not None and again.get(am.ROOT, "k") is not None
+        assert store.damaged_documents() == []

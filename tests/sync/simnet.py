@@ -32,7 +32,7 @@ from typing import Any
 import automerge.core as am
 
 from podsync.ids import new_document_id
-from podsync.sync import AllowAll, Close, Effect, Persist, Send, SharePolicy, SyncEngine
+from podsync.sync import AllowAll, AwaitDrain, Close, Effect, Persist, Send, SharePolicy, SyncEngine
 from podsync.sync.messages import Message, Request, Sync, decode
 
 TICK = 1.0
@@ -227,6 +227,12 @@ class SimNet:
                                        (link.dialer, link.acceptor))
             elif isinstance(effect, Persist):
                 node.source.persist(effect.doc_id, effect.changes, effect.heads)
+            elif isinstance(effect, AwaitDrain):
+                # Written out once the last frame queued that way is delivered.
+                link = node.links.get(effect.conn)
+                if link is not None and link.alive:
+                    direction = "d" if node is link.dialer else "a"
+                    self._schedule_at(max(self.now, link.due[direction]), "drained", (node, link))
 
     def _send(self, node: SimNode, effect: Send) -> None:
         msg = decode(effect.data)
@@ -269,6 +275,10 @@ class SimNet:
             if link.alive:
                 far, far_conn = link.end(sender)
                 far.apply(far.engine.receive(far_conn, data, self.now))
+        elif kind == "drained":
+            node, link = args
+            if link.alive:
+                node.apply(node.engine.send_backlog(link.conn_of(node), 0, self.now))
         elif kind == "down":
             node, link = args
             node.apply(node.engine.disconnect(link.conn_of(node), self.now))

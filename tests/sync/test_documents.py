@@ -174,7 +174,9 @@ def test_doc_peer_states_track_advertised_heads() -> None:
     assert a.engine.doc_peer_states(doc_id) == {"B": True}
 
 
-def test_ephemeral_relay_keeps_sender_and_dedupes() -> None:
+def test_ephemeral_relay_names_the_link_it_came_over_and_dedupes() -> None:
+    """Identity comes from the link: C hears A's broadcast as coming from B, the
+    peer it is linked to, whatever senderId the frame carried."""
     net = SimNet(7)
     a, b, c = net.add("A"), net.add("B"), net.add("C")
     doc_id = a.create()
@@ -185,8 +187,8 @@ def test_ephemeral_relay_keeps_sender_and_dedupes() -> None:
     a.apply(a.engine.broadcast(doc_id, payload, net.now))
     a.apply(a.engine.broadcast(doc_id, payload, net.now))
     net.settle()
-    assert [(e.sender_id, e.data) for e in c.of_type(EphemeralReceived)] == [("A", payload)] * 2
-    assert len(b.of_type(EphemeralReceived)) == 2
+    assert [(e.sender_id, e.data) for e in c.of_type(EphemeralReceived)] == [("B", payload)] * 2
+    assert [(e.sender_id, e.data) for e in b.of_type(EphemeralReceived)] == [("A", payload)] * 2
     relayed = [m for _, m in b.sent if isinstance(m, Ephemeral)]
     assert [(m.sender_id, m.target_id, m.count) for m in relayed] == [("A", "C", 1), ("A", "C", 2)]
     assert not a.of_type(EphemeralReceived)  # never echoed back to the sender
@@ -194,6 +196,22 @@ def test_ephemeral_relay_keeps_sender_and_dedupes() -> None:
     conn = next(conn for conn, link in c.links.items() if link.alive)
     replay = encode(relayed[0])
     assert not of_type(c.engine.receive(conn, replay, net.now), EphemeralReceived)
+
+
+def test_ephemeral_sender_and_count_cannot_speak_for_or_silence_another() -> None:
+    engine, source = make_engine("srv")
+    doc_id, _ = stored_doc(source, n="1")
+    open_acceptor(engine, 1, "mallory")
+    open_acceptor(engine, 2, "alice")
+    for conn in (1, 2):  # both sync the document, so ephemeral messages reach them
+        engine.receive(conn, encode(Request(engine._links[conn].peer_id, "srv", doc_id, EMPTY_REQUEST)), 0.0)
+    # Mallory claims to be Alice, with the largest count a JS number holds.
+    forged = engine.receive(1, encode(Ephemeral("alice", "srv", doc_id, 2**53, "alices-session", b"\x01")), 0.0)
+    assert [e.sender_id for e in of_type(forged, EphemeralReceived)] == ["mallory"]
+    assert [(m.sender_id, m.target_id) for m in sent(forged) if isinstance(m, Ephemeral)] == [("mallory", "alice")]
+    # Alice's own session, count 1, still gets through.
+    real = engine.receive(2, encode(Ephemeral("alice", "srv", doc_id, 1, "alices-session", b"\x02")), 0.0)
+    assert [(e.sender_id, e.data) for e in of_type(real, EphemeralReceived)] == [("alice", b"\x02")]
 
 
 def test_announcements_are_limited_in_flight() -> None:

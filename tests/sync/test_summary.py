@@ -46,7 +46,9 @@ def test_reconnect_with_200_documents_and_3_changed() -> None:
     assert doc_frames(frames) == changed
     kinds = [type(m).__name__ for _, _, m in frames]
     assert kinds.count("Summary") == 2 and kinds.count("Join") == 1 and kinds.count("Peer") == 1
-    assert len(frames) <= 4 + 3 * 6, kinds  # a handful of sync rounds per changed document
+    # A handful of sync rounds per changed document; a bloom filter's false
+    # positive (about 1 in 100 per change) costs one more round trip.
+    assert len(frames) <= 4 + 3 * 6 + 2, kinds
     assert all(b.heads(d) == a.heads(d) for d in docs)
     # nothing unchanged was even loaded to answer
     assert a.source.loads + b.source.loads == loads_before

@@ -233,3 +233,20 @@ def _redeem(pod: Pod, code: str, invite, by: str, when: dt.datetime) -> str:
 def _admit_new(pod: Pod, by: str, when: dt.datetime) -> str:
     code, invite = _invite(pod, by, when)
     return _redeem(pod, code, invite, by, when + dt.timedelta(minutes=1))
+
+
+def test_a_member_flooding_the_pod_document_loses_their_own_records_first(monkeypatch) -> None:
+    monkeypatch.setattr(graph, "MAX_POD_RECORDS", 40)
+    pod = Pod()
+    before = roster_view(pod)
+    for i in range(60):  # Dee writes junk share records until the document is over the limit
+        pod.do(pod.pod_id, Draft("doc.share", {"ref": f"{i:032x}", "readers": "pod"}), "dee",
+               T0 + dt.timedelta(minutes=i))
+    remove(pod, "cy", "bo", T0 + dt.timedelta(hours=2))  # an honest record after the flood
+    view = roster_view(pod)
+    assert view["cy"] == "removed"
+    assert {k: v for k, v in view.items() if "cy" not in k} == \
+        {k: v for k, v in before.items() if "cy" not in k}
+    over = [rid for rid, why in pod.ledger.replay.refused.items() if "limit" in why]
+    records = pod.ledger.book.known(pod.pod_id).records
+    assert over and all(records[rid].by == pod.signers["dee"].device_id for rid in over)

@@ -125,5 +125,5 @@ async def test_homes_are_owner_only_while_the_node_runs(nodes: NodeFactory, tmp_
     b = await nodes.start("bo")
     for node in (a, b):
         names = {p.name for p in node.home.root.rglob("*")}
-        assert {"device.key", "pod.secret", "token", "node.json", "podsync.db"} <= names
+        assert {"device.key", "pod.secret", "token", "node.json", "podsync.db", "relay.db"} <= names
         assert loose_modes(node.home.root) == [], node.home.root

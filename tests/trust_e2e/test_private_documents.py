@@ -12,9 +12,12 @@ from podsync.home import Home
 from podsync.node import Node
 from podsync.api import ops
 from podsync.records.book import records_object
-from podsync.records.format import Record, parse
+from podsync.pod import stewards
+from podsync.records.format import Draft, Record, build_payload, parse
+from podsync.records.verify import Signer
 from podsync.repo.values import put_value
-from podsync.trust.identity import load_identity
+from podsync.trust.identity import load_identity, load_signing_key
+from podsync.trust.ledger import parse_own
 from tests.trust_e2e.conftest import NodeFactory, eventually, invite, join_via
 from tests.trust_e2e.raw_peer import RawPeer
 
@@ -29,8 +32,17 @@ async def pod_with_a_thread(nodes: NodeFactory, tmp_path: Path) -> tuple[Node, d
     homes = {name: (await join_via(tmp_path, name, await invite(a))).root
              for name in ("bo", "eve", "fay")}
     member = {name: load_member(path) for name, path in homes.items()}
-    await ops.run(a.context, "feedback.stewards_set", {"leader": member["eve"],
-                                                       "add": [member["bo"]]})
+    # Bo stewards Eve: Ada proposes it; Bo and Eve say yes, each signing with their
+    # own device's key (their nodes do not run here).
+    nomination = (await ops.run(a.context, "steward.propose", {
+        "leader": member["eve"], "steward": member["bo"]})).id
+    records = a.ledger.pod_records(stewards.STEWARD_TYPES)
+    await a.ledger.store_records(a.config.pod_id, [signed_by(
+        a, homes["bo"], stewards.affirm_role(records, nomination, member["bo"]))])
+    records = a.ledger.pod_records(stewards.STEWARD_TYPES)
+    await a.ledger.store_records(a.config.pod_id, [signed_by(
+        a, homes["eve"], stewards.consent_to_steward(records, nomination, member["eve"]))])
+    assert stewards.stewards_of(a.ledger.pod_records(), member["eve"]) == [member["bo"]]
     thread = (await ops.run(a.context, "feedback.give", {"leader": member["eve"],
                                                         "text": PRIVATE_TEXT})).thread_id
     public = await a.repo.create("test", lambda tx: put_value(tx, am.ROOT, "note", PUBLIC_TEXT))
@@ -52,6 +64,16 @@ def records_in(doc: am.Document) -> list[Record]:
 
 def load_member(root: Path) -> str:
     return load_config(Home(root)).member_id
+
+
+def signed_by(node: Node, root: Path, draft: Draft) -> Record:
+    """``draft`` for the pod document, signed by the device of the home at ``root``."""
+    home = Home(root)
+    signer = Signer(load_signing_key(home), load_identity(home).device_id)
+    draft = Draft(draft.type, draft.body, draft.item, tuple(node.ledger.replay.heads))
+    payload = build_payload(draft, pod=node.config.pod_id, scope=node.config.pod_id,
+                            by=signer.device_id, at=node.context.now(), prev=None)
+    return parse_own(payload, signer.sign(payload))
 
 
 async def test_a_non_reader_asking_by_id_gets_doc_unavailable_and_no_content(

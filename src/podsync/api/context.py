@@ -12,6 +12,7 @@ the API to serve it.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -47,10 +48,18 @@ class ManualPeers(Protocol):
         """Each manual peer: address, saved, device_id, member_id, connected, last_error."""
 
 
+class RelayStatus(Protocol):
+    """The running node's relay links (:class:`podsync.relay.service.RelayService`)."""
+
+    def status(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Each relay (url, reachable, last_exchange, behind...), and the relay side's state."""
+
+
 class RunningNode(Protocol):
     """What operations ask of the node they run in (:class:`podsync.node.Node`)."""
 
     peering: ManualPeers
+    relays: RelayStatus
 
     def reachable_addresses(self) -> list[str]:
         """Addresses other devices can dial this node at."""
@@ -70,6 +79,9 @@ class PodContext:
         #: Derived views kept between operations (a running node's context lives
         #: as long as the node).
         self.views = Views(ledger)
+        #: Carrying out confirmed outcomes (podsync.api.ops_mobilizing) one run at a
+        #: time: the node and this member's own operations both start runs.
+        self.follow_lock = asyncio.Lock()
 
     @property
     def member_id(self) -> str:

@@ -89,4 +89,4 @@ def all_ops() -> dict[str, Op]:
 
 def _load_all() -> None:
     # Importing the modules registers their operations.
-    from podsync.api import peer_ops, pod_ops, trust_ops  # noqa: F401, PLC0415
+    from podsync.api import peer_ops, pod_ops, quarantine_ops, relay_ops, trust_ops  # noqa: F401, PLC0415

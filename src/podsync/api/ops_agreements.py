@@ -1,4 +1,5 @@
-"""Operations on agreements: propose, affirm within capacity, renew, revise, retire."""
+"""Operations on agreements: propose, affirm within capacity, decline, renew, revise
+(by all the parties of the new version), withdraw, retire (by every party)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import msgspec
 from podsync.api.context import PodContext
 from podsync.api.ops import op
 from podsync.api.pod_common import (
-    Args, Created, Id, ItemArgs, ListArgs, MemberList, NoteArgs, OptionalText, SettleArgs, Text,
-    TextArgs, active_members, builtins, caller, item, listing, shown, write, write_item,
+    Args, Created, Id, ItemArgs, ListArgs, MemberList, NoArgs, NoteArgs, OptionalText, SettleArgs,
+    Text, TextArgs, active_members, builtins, caller, item, items, listing, shown, write,
+    write_item,
 )
 from podsync.api.views import Kind, register
 from podsync.pod import agreements as domain
@@ -74,6 +76,15 @@ async def list_agreements(ctx: PodContext, args: ListArgs) -> msgspec.Raw:
     return listing(ctx, AGREEMENTS, args.all)
 
 
+@op("agreement.awaiting")
+async def awaiting(ctx: PodContext, args: NoArgs) -> list[dict[str, Any]]:
+    """What the agreements ask of you now: versions to affirm, revisions that leave you
+    out, retirements others consented to."""
+    me = caller(ctx)
+    found = items(ctx, ctx.collection(domain.KIND), domain.PROPOSE)
+    return [builtins(x) for x in domain.awaiting(domain.agreements(found, ctx.now()), me)]
+
+
 @op("agreement.get")
 async def get(ctx: PodContext, args: ItemArgs) -> dict[str, Any]:
     """One agreement (archived or not)."""
@@ -82,10 +93,31 @@ async def get(ctx: PodContext, args: ItemArgs) -> dict[str, Any]:
     return shown(ctx, AGREEMENTS, found, ctx.now())
 
 
+class AgreementVersionArgs(Args):
+    id: Id
+    note: OptionalText = ""
+    #: A proposed revision's number; by default, the version in force.
+    version: Annotated[int, msgspec.Meta(ge=1)] | None = None
+
+
 @op("agreement.affirm")
-async def affirm(ctx: PodContext, args: NoteArgs) -> dict[str, Any]:
-    """As a party: this agreement is within my capacity."""
+async def affirm(ctx: PodContext, args: AgreementVersionArgs) -> dict[str, Any]:
+    """As a party: this agreement (or its proposed revision ``version``) is within my capacity."""
     return await _change(ctx, args.id, lambda it, me, now: domain.affirm_agreement(
+        it, me, args.note, args.version))
+
+
+@op("agreement.decline")
+async def decline(ctx: PodContext, args: AgreementVersionArgs) -> dict[str, Any]:
+    """As a party: this proposed agreement (or revision) is not within my capacity."""
+    return await _change(ctx, args.id, lambda it, me, now: domain.decline_agreement(
+        it, me, args.note, args.version))
+
+
+@op("agreement.withdraw")
+async def withdraw(ctx: PodContext, args: NoteArgs) -> dict[str, Any]:
+    """As a party: take yourself out of it (the others renegotiate it)."""
+    return await _change(ctx, args.id, lambda it, me, now: domain.withdraw_from_agreement(
         it, me, args.note))
 
 
@@ -115,21 +147,25 @@ async def review(ctx: PodContext, args: AgreementReviewArgs) -> dict[str, Any]:
 
 
 class AgreementReviseArgs(Args):
+    """What is left out carries over from the version in force (``review_on: null``
+    clears the review date)."""
+
     id: Id
-    what: Text
-    parties: MemberList
-    anchors: Anchors = []
-    review_on: dt.date | None = None
+    what: Text | None = None
+    parties: MemberList | None = None
+    anchors: Anchors | None = None
+    review_on: dt.date | None | msgspec.UnsetType = msgspec.UNSET
     note: OptionalText = ""
 
 
 @op("agreement.revise")
 async def revise(ctx: PodContext, args: AgreementReviseArgs) -> dict[str, Any]:
-    """A new version (the old one is kept); every party affirms it afresh."""
-    parties = active_members(ctx, args.parties, "parties")
+    """A new version (the old one is kept); changing the parties or the text proposes
+    it, and it is in force once every party of the new version affirms it."""
+    parties = None if args.parties is None else active_members(ctx, args.parties, "parties")
+    anchors = None if args.anchors is None else _anchors(args.anchors)
     return await _change(ctx, args.id, lambda it, me, now: domain.revise_agreement(
-        it, me, now, args.what, parties, _anchors(args.anchors), args.review_on,
-        args.note))
+        it, me, now, args.what, parties, anchors, args.review_on, args.note))
 
 
 @op("agreement.pause")
@@ -148,7 +184,7 @@ async def resume(ctx: PodContext, args: NoteArgs) -> dict[str, Any]:
 
 @op("agreement.retire")
 async def retire(ctx: PodContext, args: NoteArgs) -> dict[str, Any]:
-    """Retire the agreement (it stays in the record)."""
+    """Consent to retire it: retired once every party has, or at once while renegotiating."""
     return await _change(ctx, args.id, lambda it, me, now: domain.retire_agreement(
         it, me, args.note))
 

@@ -16,13 +16,15 @@ import msgspec
 from podsync.api.context import PodContext
 from podsync.api.ops import op
 from podsync.api.ops_agreements import AGREEMENTS
-from podsync.api.ops_capacity import ASKS
 from podsync.api.ops_decisions import DECISIONS
+from podsync.api.ops_mobilizing import ASKS
 from podsync.api.ops_needs import NEEDS
 from podsync.api.ops_teams import TEAM_ITEMS
 from podsync.api.pod_common import Args, caller, may_read
 from podsync.api.views import Kind
-from podsync.pod import agreements, capacity, decisions, feedback, needs, teams
+from podsync.pod import (
+    agreements, allies, capacity, decisions, feedback, needs, statements, stewards, teams,
+)
 from podsync.pod.events import items_from
 from podsync.pod.export import Contents, export_json, export_markdown
 from podsync.repo.values import to_python
@@ -67,7 +69,9 @@ def gather(ctx: PodContext, now: dt.datetime) -> Contents:
             counted = ctx.ledger.counted(doc_id)
             out.roster = ctx.ledger.roster
             out.add("teams", doc_id, teams.teams(counted))
-            out.stewards.update(teams.stewardships(counted))
+            out.stewards.update(stewards.stewardships(counted))
+            out.add("steward_nominations", doc_id, stewards.nominations(counted))
+            out.feedback_summary = statements.summary(counted)
         elif kind == needs.KIND:
             found_needs = _views(ctx, doc_id, NEEDS, now)
             all_needs += found_needs
@@ -84,6 +88,8 @@ def gather(ctx: PodContext, now: dt.datetime) -> Contents:
             all_checkins += found_checkins
             out.add("checkins", doc_id, found_checkins)
             out.add("mobilizing_asks", doc_id, _views(ctx, doc_id, ASKS, now))
+            out.add("allies", doc_id, allies.all_allies(
+                items_from(ctx.ledger.counted(doc_id), allies.ALLIES), now))
         elif kind == teams.ITEMS_KIND:
             out.add("team_items", doc_id, _views(ctx, doc_id, TEAM_ITEMS, now))
         elif kind in (feedback.THREAD_KIND, feedback.STATEMENT_KIND):
@@ -108,7 +114,7 @@ def _add_feedback(out: Contents, doc_id: str, kind: str, counted: list[Any]) -> 
     if kind == feedback.THREAD_KIND:
         out.add("feedback_threads", doc_id, [feedback.thread(item)])
     else:
-        out.add("feedback_statements", doc_id, [feedback.statement(item)])
+        out.add("feedback_statements", doc_id, [statements.statement(item)])
 
 
 def legacy_export(ctx: PodContext, fmt: str) -> Exported:

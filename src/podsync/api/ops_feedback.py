@@ -1,11 +1,12 @@
-"""Operations on feedback pathways: stewards, private threads, routing with consent.
+"""Operations on feedback pathways: private threads, clarifying, routing with consent.
 
 A thread is its own document, created by a record whose hash is its id and
 which names its readers: the giver and the leader's stewards, never the leader,
-so the leader's node never receives it. Routing writes only the consented
-proposal's title and statement elsewhere, in the order :mod:`podsync.pod.feedback`
-prescribes: plan, write the target (or find it written by an earlier try),
-record the route.
+so the leader's node never receives it. Routing writes only the agreed
+proposal's title and statement elsewhere, signed by a steward, in the order
+:mod:`podsync.pod.feedback` prescribes: plan, write the target (or find it
+written by an earlier try), record the route, record the outcome for the pod's
+summary. Stewards themselves: :mod:`podsync.api.ops_stewards`.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ import msgspec
 
 from podsync.api.context import PodContext
 from podsync.api.ops import op
+from podsync.api.ops_stewards import stewards_of
 from podsync.api.pod_common import (
-    Args, Id, ListArgs, MemberId, MemberList, NoArgs, OptionalText, OptionalTitle, Text, active_member,
-    active_members, builtins, caller, documents_of_kind, known_member, private_document, write,
+    Args, Id, ListArgs, MemberId, NoArgs, OptionalText, OptionalTitle, Text, active_member,
+    builtins, caller, documents_of_kind, item, private_document, write, write_once,
 )
 from podsync.errors import InvalidInput, NotFound, TransitionRefused
-from podsync.pod import feedback, needs, teams
+from podsync.pod import agreements, feedback, needs, statements, teams
 from podsync.pod.events import Item
 from podsync.records.format import Draft, derived_id
 from podsync.trust import roster as roster_mod
@@ -40,50 +42,8 @@ async def create_private(ctx: PodContext, kind: str, readers: list[str] | Litera
     return doc_id
 
 
-# -- what feedback needs of the pod's teams and stewards (podsync.pod.teams) ---------
-
-
-def _stewards_of(ctx: PodContext, leader: str) -> list[str]:
-    return teams.stewards_of(ctx.ledger.pod_records(), leader)
-
-
 def _team(ctx: PodContext, team_id: str) -> None:
-    teams.team(ctx.ledger.pod_records(), team_id)  # NotFound if unknown
-
-
-class LeaderArgs(Args):
-    leader: MemberId
-
-
-@op("feedback.stewards")
-async def stewards(ctx: PodContext, args: LeaderArgs) -> list[str]:
-    """The member ids of a leader's current stewards."""
-    caller(ctx)
-    known_member(ctx, args.leader, "leader")
-    return _stewards_of(ctx, args.leader)
-
-
-class StewardsSetArgs(Args):
-    leader: MemberId
-    add: MemberList = []
-    remove: MemberList = []
-
-
-@op("feedback.stewards_set")
-async def stewards_set(ctx: PodContext, args: StewardsSetArgs) -> list[str]:
-    """Name (``add``) or stop naming (``remove``) a leader's stewards; returns the stewards."""
-    me, now = caller(ctx), ctx.now()
-    active_member(ctx, args.leader, "leader")
-    active_members(ctx, args.add, "add")
-    for member in args.remove:
-        known_member(ctx, member, "remove")
-    # Every change is checked before any is written: one refused writes nothing.
-    records = ctx.ledger.pod_records()
-    drafts = [teams.name_steward(records, me, args.leader, m) for m in args.add] + \
-        [teams.remove_steward(records, me, args.leader, m) for m in args.remove]
-    for draft in drafts:
-        await write(ctx, ctx.pod_id, draft, now)
-    return _stewards_of(ctx, args.leader)
+    teams.team(ctx.ledger.pod_records(teams.TEAM_TYPES), team_id)  # NotFound if unknown
 
 
 # -- threads ---------------------------------------------------------------------
@@ -106,12 +66,13 @@ async def give(ctx: PodContext, args: GiveArgs) -> ThreadCreated:
     if args.leader == me:
         raise InvalidInput("leader: feedback for yourself needs no pathway")
     roster = ctx.roster()
-    listening = [s for s in _stewards_of(ctx, args.leader)
+    listening = [s for s in stewards_of(ctx, args.leader)
                  if roster_mod.is_active_member(roster, s)]
     if not [s for s in listening if s != me]:
         raise TransitionRefused(
-            f"{args.leader} has no steward (other than you) to hear this feedback; "
-            f"name one first: podsync feedback stewards {args.leader} --add MEMBER")
+            f"{args.leader} has no steward (other than you) to hear this feedback; propose "
+            f"one first (podsync steward propose {args.leader} MEMBER): they affirm it is "
+            "within their capacity and the leader consents")
     opening = feedback.give_feedback(me, args.leader, listening, args.text)
     thread_id = await create_private(ctx, opening.kind, opening.readers, opening.fields, now)
     return ThreadCreated(thread_id=thread_id)
@@ -184,6 +145,45 @@ async def reply(ctx: PodContext, args: ReplyArgs) -> dict[str, Any]:
     return await _write_thread(ctx, args.thread_id, draft, now)
 
 
+class PartsArgs(Args):
+    """A statement in four parts; at least one is said."""
+
+    happened: OptionalText = ""
+    feeling: OptionalText = ""
+    need: OptionalText = ""
+    request: OptionalText = ""
+
+
+class ThreadPartsArgs(Args):
+    thread_id: Id
+    happened: OptionalText = ""
+    feeling: OptionalText = ""
+    need: OptionalText = ""
+    request: OptionalText = ""
+
+
+@op("feedback.clarify")
+async def clarify(ctx: PodContext, args: ThreadPartsArgs) -> dict[str, Any]:
+    """Draft the statement in four parts, as the giver or a steward (either reworks the other's)."""
+    me, now = caller(ctx), ctx.now()
+    draft = feedback.clarify(_thread(ctx, args.thread_id), me, args.happened, args.feeling,
+                             args.need, args.request)
+    return await _write_thread(ctx, args.thread_id, draft, now)
+
+
+class WithdrawArgs(Args):
+    thread_id: Id
+    note: OptionalText = ""
+
+
+@op("feedback.withdraw")
+async def withdraw(ctx: PodContext, args: WithdrawArgs) -> dict[str, Any]:
+    """As the giver: withdraw the thread; nothing is routed from it."""
+    me, now = caller(ctx), ctx.now()
+    draft = feedback.withdraw_thread(_thread(ctx, args.thread_id), me, args.note)
+    return await _write_thread(ctx, args.thread_id, draft, now)
+
+
 class RouteProposeArgs(Args):
     thread_id: Id
     route: Literal["team", "void", "leader", "dissolved"]
@@ -191,6 +191,9 @@ class RouteProposeArgs(Args):
     title: OptionalTitle = ""
     team_id: Id | None = None
     public: bool = False
+    parts: PartsArgs | None = None
+    #: The giver's own proposal only: their name travels with it.
+    named: bool = False
 
 
 class ProposalCreated(msgspec.Struct):
@@ -199,13 +202,15 @@ class ProposalCreated(msgspec.Struct):
 
 @op("feedback.propose_route")
 async def propose_route(ctx: PodContext, args: RouteProposeArgs) -> ProposalCreated:
-    """As a steward: propose where the clarified feedback goes; the giver answers."""
+    """As the giver or a steward: propose where the clarified feedback goes; the other side answers."""
     me, now = caller(ctx), ctx.now()
     item = _thread(ctx, args.thread_id)
     if args.route == "team" and args.team_id is not None:
         _team(ctx, args.team_id)
+    parts = None if args.parts is None else msgspec.structs.asdict(args.parts)
     record = await write(ctx, args.thread_id, feedback.propose_route(
-        item, me, args.route, args.statement, args.title, args.team_id, args.public), now)
+        item, me, args.route, args.statement, args.title, args.team_id, args.public, parts,
+        args.named), now)
     return ProposalCreated(proposal_id=record.id)
 
 
@@ -214,14 +219,16 @@ class ConsentArgs(Args):
     proposal_id: Id
     consent: bool
     note: OptionalText = ""
+    #: The giver only: their name travels with the statement (by default it does not).
+    named: bool = False
 
 
 @op("feedback.consent")
 async def consent(ctx: PodContext, args: ConsentArgs) -> dict[str, Any]:
-    """As the giver: consent to a proposal (or decline it). Nothing travels without it."""
+    """Answer a proposal: the giver a steward's (and whether their name travels), a steward the giver's."""
     me, now = caller(ctx), ctx.now()
     draft = feedback.answer_route(_thread(ctx, args.thread_id), me, args.proposal_id,
-                                  args.consent, args.note)
+                                  args.consent, args.note, args.named)
     return await _write_thread(ctx, args.thread_id, draft, now)
 
 
@@ -239,35 +246,32 @@ class RouteResult(msgspec.Struct):
 
 @op("feedback.route")
 async def route(ctx: PodContext, args: RouteArgs) -> RouteResult:
-    """Carry out a consented proposal: write the need, team item or statement, then record it."""
+    """As a steward: carry out an agreed proposal (write the need, team item or statement), then record it."""
     me, now = caller(ctx), ctx.now()
     plan = feedback.plan_route(_thread(ctx, args.thread_id), me, args.proposal_id)
     target_doc: str | None = None
     target_item: str | None = None
     if plan.route == "void":
         target_doc = ctx.collection(needs.KIND)
-        target_item = await _write_once(ctx, target_doc, feedback.void_need(plan), now)
+        target_item = await write_once(ctx, target_doc, feedback.void_need(plan), now)
     elif plan.route == "team":
         _team(ctx, str(plan.team))
         target_doc = ctx.collection(teams.ITEMS_KIND)
-        target_item = await _write_once(ctx, target_doc, teams.add_team_item(
+        target_item = await write_once(ctx, target_doc, teams.add_team_item(
             str(plan.team), plan.title, plan.statement, origin="feedback",
             proposal=plan.proposal), now)
     elif plan.route == "leader":
-        target_doc = await _deliver(ctx, feedback.statement_opening(plan), now)
+        target_doc = await _deliver(ctx, statements.statement_opening(plan), now)
     # Read again: the thread may have moved while the target was written.
     await write(ctx, args.thread_id, feedback.record_route(
         _thread(ctx, args.thread_id), me, args.proposal_id, target_doc, target_item), now)
+    done = feedback.thread(_thread(ctx, args.thread_id))
+    if done.routed is not None and not statements.recorded(
+            ctx.ledger.pod_records([statements.OUTCOME]), args.thread_id):
+        await write(ctx, ctx.pod_id, statements.outcome_draft(
+            args.thread_id, done.created_at, done.routed), now)
     return RouteResult(thread_id=args.thread_id, route=plan.route, target_doc=target_doc,
                        target_item=target_item)
-
-
-async def _write_once(ctx: PodContext, doc_id: str, draft: Draft, now: dt.datetime) -> str:
-    """The item ``draft`` creates in ``doc_id``: the one an earlier try wrote, or a new one."""
-    done = feedback.already_written(ctx.ledger.counted(doc_id), draft)
-    if done is not None:
-        return done
-    return (await write(ctx, doc_id, draft, now)).id
 
 
 async def _deliver(ctx: PodContext, opening: feedback.Opening, now: dt.datetime) -> str:
@@ -301,7 +305,7 @@ def _statement(ctx: PodContext, statement_id: str) -> Item:
 
 
 def _statement_view(ctx: PodContext, statement_id: str) -> dict[str, Any]:
-    return builtins(feedback.statement(_statement(ctx, statement_id)),
+    return builtins(statements.statement(_statement(ctx, statement_id)),
                     statement_id=statement_id)
 
 
@@ -326,15 +330,46 @@ async def get_statement(ctx: PodContext, args: StatementArgs) -> dict[str, Any]:
     return _statement_view(ctx, args.statement_id)
 
 
+class ResponseAgreementArgs(Args):
+    """The agreement a response becomes: what the leader will do (default: the
+    response itself), and when to revisit it."""
+
+    what: OptionalText = ""
+    review_on: dt.date | None = None
+
+
 class RespondArgs(Args):
     statement_id: Id
     text: Text
+    agreement: ResponseAgreementArgs | None = None
 
 
 @op("feedback.respond")
 async def respond(ctx: PodContext, args: RespondArgs) -> dict[str, Any]:
-    """As the leader: respond to a statement delivered to you."""
+    """As the leader: respond to a statement delivered to you; with ``agreement``, the
+    response becomes an agreement of yours (active at once; others may volunteer as reminders)."""
     me, now = caller(ctx), ctx.now()
-    draft = feedback.respond_to_statement(_statement(ctx, args.statement_id), me, args.text)
+    item = _statement(ctx, args.statement_id)
+    statements.respond_to_statement(item, me, args.text)  # refused before anything is written
+    agreement_id = None
+    if args.agreement is not None:
+        doc_id = ctx.collection(agreements.KIND)
+        proposed = agreements.propose_agreement(
+            now, args.agreement.what or args.text, [me], review_on=args.agreement.review_on)
+        agreement_id = (await write(ctx, doc_id, proposed, now)).id
+        await write(ctx, doc_id, agreements.affirm_agreement(
+            _agreement(ctx, doc_id, agreement_id), me, "my response to feedback"), now)
+    draft = statements.respond_to_statement(item, me, args.text, agreement_id)
     await write(ctx, args.statement_id, draft, now)
     return _statement_view(ctx, args.statement_id)
+
+
+def _agreement(ctx: PodContext, doc_id: str, agreement_id: str) -> Item:
+    return item(ctx, doc_id, agreement_id, agreements.PROPOSE, "agreement")
+
+
+@op("feedback.summary")
+async def summary(ctx: PodContext, args: NoArgs) -> statements.Summary:
+    """Where the pod's feedback ended up: counts per route and days taken; no content, no names."""
+    caller(ctx)
+    return statements.summary(ctx.ledger.pod_records())

@@ -1,7 +1,8 @@
-"""Operations on teams and the items a team is asked to attend to.
+"""Operations on teams, joined by consent, and the items a team is asked to attend to.
 
 Teams live in the pod document as signed records; :func:`pod_records` is what
-every reading of them (here and in feedback) starts from.
+every reading of them starts from. Adding someone else to a team invites them:
+they are in once they accept.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ TEAM_ITEMS = register(Kind("team item", domain.ITEMS_KIND, domain.ITEM_ADD,
 
 
 def pod_records(ctx: PodContext) -> list[Counted]:
-    """The pod document's counted team and steward records, in replay order."""
-    return ctx.ledger.pod_records(domain.POD_TYPES)
+    """The pod document's counted team records, in replay order."""
+    return ctx.ledger.pod_records(domain.TEAM_TYPES)
 
 
 async def _write_pod(ctx: PodContext, decide: Callable[[list[Counted], str], Draft]) -> None:
@@ -47,7 +48,7 @@ class TeamAddArgs(Args):
 
 @op("team.add")
 async def add(ctx: PodContext, args: TeamAddArgs) -> Created:
-    """Form a team (any member may)."""
+    """Form a team (any member may); you are in it if listed, the others listed are invited."""
     me = caller(ctx)
     members = active_members(ctx, args.members, "members")
     record = await write(ctx, ctx.pod_id, domain.create_team(
@@ -69,7 +70,7 @@ class TeamMemberArgs(Args):
 
 @op("team.join")
 async def join(ctx: PodContext, args: TeamMemberArgs) -> dict[str, Any]:
-    """Add a member to a team."""
+    """Join a team yourself, or invite another member (they accept or decline)."""
     caller(ctx)
     active_member(ctx, args.member)
     await _write_pod(ctx, lambda records, me: domain.add_team_member(
@@ -77,9 +78,27 @@ async def join(ctx: PodContext, args: TeamMemberArgs) -> dict[str, Any]:
     return builtins(domain.team(pod_records(ctx), args.team_id))
 
 
+class TeamArgs(Args):
+    team_id: Id
+
+
+@op("team.accept")
+async def accept(ctx: PodContext, args: TeamArgs) -> dict[str, Any]:
+    """Accept an invitation to a team: you are in it."""
+    await _write_pod(ctx, lambda records, me: domain.accept_team(records, args.team_id, me))
+    return builtins(domain.team(pod_records(ctx), args.team_id))
+
+
+@op("team.decline")
+async def decline(ctx: PodContext, args: TeamArgs) -> dict[str, Any]:
+    """Decline an invitation to a team."""
+    await _write_pod(ctx, lambda records, me: domain.decline_team(records, args.team_id, me))
+    return builtins(domain.team(pod_records(ctx), args.team_id))
+
+
 @op("team.leave")
 async def leave(ctx: PodContext, args: TeamMemberArgs) -> dict[str, Any]:
-    """Take a member out of a team (the change is kept in the pod's record)."""
+    """Leave a team, or take a member or an invitation out (kept in the pod's record)."""
     caller(ctx)
     known_member(ctx, args.member)
     await _write_pod(ctx, lambda records, me: domain.remove_team_member(

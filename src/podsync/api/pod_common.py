@@ -26,7 +26,7 @@ from podsync.api.trust_ops import NoArgs  # noqa: F401 - re-exported
 from podsync.errors import InvalidInput, NotFound, NotPermitted
 from podsync.ids import parse_document_id
 from podsync.pod import common as limits
-from podsync.pod.events import Item, items_from
+from podsync.pod.events import Item, already_written, items_from
 from podsync.records.format import Draft, Record
 from podsync.trust import roster as roster_mod
 
@@ -179,6 +179,15 @@ async def write_item(ctx: PodContext, kind: str, create: str, item_id: str, what
     draft = decide(item(ctx, doc_id, item_id, create, what), me, now)
     await write(ctx, doc_id, draft, now)
     return doc_id, item(ctx, doc_id, item_id, create, what), now
+
+
+async def write_once(ctx: PodContext, doc_id: str, draft: Draft, now: dt.datetime) -> str:
+    """The item ``draft`` creates in ``doc_id``: the one an earlier try wrote (created
+    by the same type with the same body, e.g. the same ``origin``), or a new one."""
+    done = already_written(ctx.ledger.counted(doc_id), draft)
+    if done is not None:
+        return done
+    return (await write(ctx, doc_id, draft, now)).id
 
 
 def builtins(value: Any, **extra: Any) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Commands for the advice process: ``podsync decision start/ask/advise/integrate/decide/list/show``."""
+"""Commands for the advice process: ``podsync decision start/ask/unask/advise/decline/
+integrate/deadline/link/decide/withdraw/list/show``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import typer
 
 from podsync.cli.context import escape, make_table, out, print_json
 from podsync.cli.lookup import (
-    ALL_OPTION, JSON_OPTION, Lookup, archived, moment, reconciliation, show, show_item,
+    ALL_OPTION, JSON_OPTION, NOTE_OPTION, Lookup, archived, moment, reconciliation, show, show_item,
 )
 
 decision_app = typer.Typer(help="Decisions by advice process: ask, listen, integrate, decide.",
@@ -25,10 +26,16 @@ def decision_start(ctx: typer.Context, title: str = typer.Argument(..., help="Wh
                    deadline: str = typer.Option(..., "--deadline", metavar="WHEN",
                                                 help="Until when advice is gathered: 3d, 12h, "
                                                      "or a date / date-time (local time)."),
+                   need: list[str] = typer.Option([], "--need", help="A need it touches (id; repeatable)."),
+                   agreement: list[str] = typer.Option([], "--agreement",
+                                                       help="An agreement it touches (id; repeatable)."),
                    json: bool = typer.Option(False, "--json", help='Print {"id": ...}.')) -> None:
     """Open a decision you will make after asking for advice."""
+    links = [{"kind": "need", "ref": n} for n in need] + \
+        [{"kind": "agreement", "ref": a} for a in agreement]
     result = Lookup.of(ctx).call("decision.start", {
-        "title": title, "proposal": proposal, "deadline": moment(deadline, "deadline")})
+        "title": title, "proposal": proposal, "deadline": moment(deadline, "deadline"),
+        "links": links})
     show(result, json, f"Started decision {result['id']}; ask for advice with "
                        f"[bold]podsync decision ask {result['id']} MEMBER --reason affected[/bold]")
 
@@ -69,15 +76,78 @@ def decision_integrate(ctx: typer.Context, decision_id: str = typer.Argument(...
     out().print(_line(result, "Recorded integration on"))
 
 
+@decision_app.command("unask")
+def decision_unask(ctx: typer.Context, decision_id: str = typer.Argument(..., metavar="ID"),
+                   member: str = typer.Argument(..., help="Member id or name."),
+                   note: str = typer.Option("", "--note", help="Why you withdraw the ask.")) -> None:
+    """As the decider: withdraw an ask (recorded, with a note)."""
+    lookup = Lookup.of(ctx)
+    member_id = lookup.member(member)
+    result = lookup.call("decision.unask", {"id": decision_id, "member": member_id, "note": note})
+    out().print(_line(result, f"Withdrew the ask of {escape(lookup.name(member_id))} on"))
+
+
+@decision_app.command("decline")
+def decision_decline(ctx: typer.Context, decision_id: str = typer.Argument(..., metavar="ID"),
+                     note: str = NOTE_OPTION) -> None:
+    """As a member asked: decline to advise (the decider no longer waits for you)."""
+    result = Lookup.of(ctx).call("decision.decline", {"id": decision_id, "note": note})
+    out().print(_line(result, "Declined to advise on"))
+
+
+@decision_app.command("deadline")
+def decision_deadline(ctx: typer.Context, decision_id: str = typer.Argument(..., metavar="ID"),
+                      deadline: str = typer.Argument(..., metavar="WHEN",
+                                                     help="3d, 12h, or a date / date-time."),
+                      note: str = NOTE_OPTION) -> None:
+    """As the decider: move the deadline for advice (recorded, with a note)."""
+    result = Lookup.of(ctx).call("decision.deadline", {
+        "id": decision_id, "deadline": moment(deadline, "deadline"), "note": note})
+    out().print(_line(result, "Moved the deadline of") + f" to {result['deadline']}")
+
+
+@decision_app.command("link")
+def decision_link(ctx: typer.Context, decision_id: str = typer.Argument(..., metavar="ID"),
+                  kind: str = typer.Argument(..., help="need or agreement."),
+                  ref: str = typer.Argument(..., metavar="ITEM_ID")) -> None:
+    """As the decider: link a need or an agreement the decision touches."""
+    result = Lookup.of(ctx).call("decision.link", {"id": decision_id, "kind": kind, "ref": ref})
+    out().print(_line(result, f"Linked a {escape(kind)} to"))
+
+
+@decision_app.command("withdraw")
+def decision_withdraw(ctx: typer.Context, decision_id: str = typer.Argument(..., metavar="ID"),
+                      note: str = typer.Option(..., "--note", help="Why (kept in the record).")
+                      ) -> None:
+    """As the decider: withdraw the whole decision."""
+    result = Lookup.of(ctx).call("decision.withdraw", {"id": decision_id, "note": note})
+    out().print(_line(result, "Withdrew"))
+
+
 @decision_app.command("decide")
 def decision_decide(ctx: typer.Context, decision_id: str = typer.Argument(..., metavar="ID"),
                     text: str = typer.Argument(..., help="The decision."),
                     review_on: str | None = typer.Option(None, "--review-on",
-                                                         metavar="YYYY-MM-DD")) -> None:
-    """As the decider: decide, once advice is heard and concerns answered."""
-    result = Lookup.of(ctx).call("decision.decide",
-                                 {"id": decision_id, "text": text, "review_on": review_on})
-    out().print(_line(result, "Decided"))
+                                                         metavar="YYYY-MM-DD"),
+                    no_one_affected: str = typer.Option(
+                        "", "--no-one-affected", metavar="WHY",
+                        help="Decide without advice: why nobody else is affected (recorded).")
+                    ) -> None:
+    """As the decider: decide, once advice from someone asked is heard and concerns
+    answered (or say why nobody else is affected)."""
+    result = Lookup.of(ctx).call("decision.decide", {
+        "id": decision_id, "text": text, "review_on": review_on,
+        "no_one_affected": no_one_affected})
+    out().print(_line(result, "Decided") + "; " + _basis(result))
+
+
+def _basis(d: dict[str, Any]) -> str:
+    basis = d["basis"]
+    if basis is None:
+        return ""
+    if basis["kind"] == "advice":
+        return f"following advice from {len(basis['advice'])} member(s) asked"
+    return f"with no advice: nobody else is affected ({escape(basis['reason'])})"
 
 
 @decision_app.command("list")
@@ -94,10 +164,18 @@ def decision_list(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = ALL_
                   + (" — integrated" if a["integration"] and a["integration"]["integrated"]
                      else " — not integrated" if a["integration"] else "")
                   for a in d["advice"]]
-        waiting = [escape(lookup.name(a["member"])) for a in d["asked"] if not a["answered"]]
+        waiting = [escape(lookup.name(a["member"])) for a in d["asked"]
+                   if not (a["answered"] or a["declined"] or a["withdrawn"])]
         if waiting and d["state"] == "gathering_advice":
             advice.append(f"waiting for {', '.join(waiting)} (until {d['deadline']})")
-        title = escape(d["title"]) + (f"\n→ {escape(d['decision'])}" if d["decision"] else "")
+        advice += [f"{escape(lookup.name(a['member']))}: declined to advise" for a in d["asked"]
+                   if a["declined"]]
+        advice += [f"{escape(lookup.name(a['member']))}: ask withdrawn" for a in d["asked"]
+                   if a["withdrawn"]]
+        title = escape(d["title"]) + (f"\n→ {escape(d['decision'])} ({_basis(d)})"
+                                      if d["decision"] else "")
+        if d["withdrawn_note"] is not None:
+            title += f"\nwithdrawn: {escape(d['withdrawn_note'])}"
         title += f"\n{reconciliation(d, lookup)}" if d["needs_reconciliation"] else ""
         table.add_row(d["id"], title, escape(lookup.name(d["decider"])),
                       d["state"] + archived(d), "\n".join(advice))

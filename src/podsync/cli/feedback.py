@@ -1,17 +1,21 @@
 """Commands for feedback pathways, and ``podsync export``.
 
-The pathway: the pod names stewards for a leader (``feedback stewards``); a member
+The pathway: stewards are named by consent (``podsync steward ...``); a member
 opens a private thread with them (``feedback give``); giver and stewards talk
-(``feedback reply``); a steward proposes where it goes (``feedback route THREAD
---to ...``); the giver consents (``feedback consent``); then either of them
-carries it out (``feedback route THREAD --carry-out PROPOSAL``). The leader reads
-statements delivered to them with ``feedback received``.
+(``feedback reply``) and draft the statement in four parts together
+(``feedback clarify``); one of them proposes where it goes (``feedback route
+THREAD --to ...``); the other answers (``feedback consent``; the giver chooses
+there whether their name travels, by default not); then a steward carries it out
+(``feedback route THREAD --carry-out PROPOSAL``). The giver may withdraw the
+thread (``feedback withdraw``). The leader reads statements delivered to them with
+``feedback received`` and may turn a response into an agreement.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import typer
@@ -27,11 +31,14 @@ feedback_app = typer.Typer(help="Feedback for a leader, heard first by their ste
 
 @feedback_app.command("stewards")
 def feedback_stewards(ctx: typer.Context, leader: str = typer.Argument(..., help="Member id or name."),
-                      add: list[str] = typer.Option([], "--add", help="Name a steward (repeatable)."),
-                      remove: list[str] = typer.Option([], "--remove",
-                                                       help="Stop naming a steward (repeatable)."),
+                      add: list[str] = typer.Option(
+                          [], "--add", help="Propose a steward (repeatable): in effect once they "
+                                            "affirm and the leader consents."),
+                      remove: list[str] = typer.Option(
+                          [], "--remove", help="End a steward's role, as the leader or as that "
+                                               "steward (repeatable)."),
                       json: bool = JSON_OPTION) -> None:
-    """Show, or change, who hears feedback meant for a leader."""
+    """Show who hears feedback meant for a leader; propose or end stewards."""
     lookup = Lookup.of(ctx)
     leader_id = lookup.member(leader)
     if add or remove:
@@ -74,11 +81,64 @@ def feedback_threads(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = A
                       f"{archived(t)}")
         for m in t["messages"]:
             console.print(f"  {m['at']} {escape(lookup.name(m['by']))}: {escape(m['text'])}")
+        if t["clarifications"]:
+            draft = t["clarifications"][-1]
+            console.print(f"  draft by {escape(lookup.name(draft['by']))}: " + "; ".join(
+                f"{label}: {escape(draft['parts'][part])}" for part, label in PARTS.items()
+                if draft["parts"][part]))
         for p in t["proposals"]:
-            answer = {True: "consented", False: "declined", None: "awaiting the giver"}[p["consent"]]
             console.print(f"  proposal {p['id']} by {escape(lookup.name(p['by']))}: {p['route']}"
                           f"{' (public)' if p['public'] else ''} {escape(p['title'])} "
-                          f"{escape(p['statement'])} — {answer}")
+                          f"{escape(p['statement'])} — {_answers(p)}")
+
+
+PARTS = {"happened": "what happened", "feeling": "the feeling", "need": "the need",
+         "request": "the request"}
+
+
+def _answers(p: dict[str, Any]) -> str:
+    giver = {True: "giver consents", False: "giver declined", None: "awaiting the giver"}
+    steward = {True: "a steward agrees", False: "a steward does not agree",
+               None: "awaiting a steward"}
+    name = "the giver's name travels" if p["named"] else "without the giver's name"
+    return f"{giver[p['consent']]}, {steward[p['agreed']]}, {name}"
+
+
+@feedback_app.command("clarify")
+def feedback_clarify(ctx: typer.Context, thread_id: str = typer.Argument(..., metavar="THREAD"),
+                     happened: str = typer.Option("", "--happened",
+                                                  help="What happened, as a camera would see it."),
+                     feeling: str = typer.Option("", "--feeling", help="The feeling it brings up."),
+                     need: str = typer.Option("", "--need", help="The need behind the feeling."),
+                     request: str = typer.Option("", "--request", help="A doable request.")) -> None:
+    """Draft the statement in four parts, as the giver or a steward (either reworks the other's)."""
+    result = Lookup.of(ctx).call("feedback.clarify", {
+        "thread_id": thread_id, "happened": happened, "feeling": feeling, "need": need,
+        "request": request})
+    out().print(f"Thread {thread_id}: draft {len(result['clarifications'])} of the statement")
+
+
+@feedback_app.command("withdraw")
+def feedback_withdraw(ctx: typer.Context, thread_id: str = typer.Argument(..., metavar="THREAD"),
+                      note: str = NOTE_OPTION) -> None:
+    """As the giver: withdraw the thread; nothing is routed from it."""
+    result = Lookup.of(ctx).call("feedback.withdraw", {"thread_id": thread_id, "note": note})
+    out().print(f"Thread {thread_id}: {result['state']}")
+
+
+@feedback_app.command("summary")
+def feedback_summary(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
+    """Where the pod's feedback ended up: counts per route and days taken (no content, no names)."""
+    result = Lookup.of(ctx).call("feedback.summary")
+    if json:
+        print_json(result)
+        return
+    console = out()
+    console.print(f"Feedback routed: {result['total']}")
+    for r in result["routes"]:
+        taken = (f" (median {r['median_days']} days, longest {r['longest_days']})"
+                 if r["count"] else "")
+        console.print(f"  {r['route']}: {r['count']}{taken}")
 
 
 @feedback_app.command("reply")
@@ -100,11 +160,18 @@ def feedback_route(ctx: typer.Context, thread_id: str = typer.Argument(..., meta
                    team: str | None = typer.Option(None, "--team", help="Team id or name."),
                    public: bool = typer.Option(False, "--public",
                                                help="Make a statement to the leader public."),
+                   named: bool = typer.Option(False, "--named",
+                                              help="As the giver: let your name travel with it."),
+                   happened: str = typer.Option("", "--happened", help="Part 1: what happened."),
+                   feeling: str = typer.Option("", "--feeling", help="Part 2: the feeling."),
+                   need: str = typer.Option("", "--need", help="Part 3: the need."),
+                   request: str = typer.Option("", "--request", help="Part 4: the request."),
                    carry_out: str | None = typer.Option(None, "--carry-out", metavar="PROPOSAL",
                                                         help="Carry out a consented proposal."),
                    json: bool = typer.Option(False, "--json", help="Print the result as JSON.")
                    ) -> None:
-    """Propose where feedback goes (--to), or carry out a consented proposal (--carry-out)."""
+    """Propose where feedback goes (--to), or, as a steward, carry out an agreed proposal
+    (--carry-out)."""
     if (to is None) == (carry_out is None):
         raise UsageError("give either --to ROUTE (to propose) or --carry-out PROPOSAL")
     lookup = Lookup.of(ctx)
@@ -116,11 +183,13 @@ def feedback_route(ctx: typer.Context, thread_id: str = typer.Argument(..., meta
                            + (f" ({result['target_item'] or result['target_doc']})"
                               if result["target_doc"] else ""))
         return
+    parts = {"happened": happened, "feeling": feeling, "need": need, "request": request}
     result = lookup.call("feedback.propose_route", {
         "thread_id": thread_id, "route": to, "statement": statement, "title": title,
-        "team_id": lookup.team(team) if team else None, "public": public})
-    show(result, json, f"Proposed {escape(str(to))} as proposal {result['proposal_id']}; the giver "
-                       f"answers with [bold]podsync feedback consent {thread_id} "
+        "team_id": lookup.team(team) if team else None, "public": public, "named": named,
+        "parts": parts if any(parts.values()) else None})
+    show(result, json, f"Proposed {escape(str(to))} as proposal {result['proposal_id']}; the "
+                       f"other side answers with [bold]podsync feedback consent {thread_id} "
                        f"{result['proposal_id']}[/bold]")
 
 
@@ -128,11 +197,16 @@ def feedback_route(ctx: typer.Context, thread_id: str = typer.Argument(..., meta
 def feedback_consent(ctx: typer.Context, thread_id: str = typer.Argument(..., metavar="THREAD"),
                      proposal_id: str = typer.Argument(..., metavar="PROPOSAL"),
                      decline: bool = typer.Option(False, "--decline", help="Decline it instead."),
+                     named: bool = typer.Option(
+                         False, "--named",
+                         help="As the giver: let your name travel with it (by default it does not)."),
                      note: str = NOTE_OPTION) -> None:
-    """As the giver: consent to a proposed route (or --decline it)."""
+    """Answer a proposed route: the giver a steward's, a steward the giver's (or --decline)."""
     Lookup.of(ctx).call("feedback.consent", {"thread_id": thread_id, "proposal_id": proposal_id,
-                                             "consent": not decline, "note": note})
-    out().print(f"{'Declined' if decline else 'Consented to'} proposal {proposal_id}.")
+                                             "consent": not decline, "note": note,
+                                             "named": named})
+    out().print(f"{'Declined' if decline else 'Consented to'} proposal {proposal_id}"
+                + (", with your name" if named and not decline else "") + ".")
 
 
 @feedback_app.command("received")
@@ -147,20 +221,34 @@ def feedback_received(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
     if not statements:
         console.print("No feedback statements.")
     for s in statements:
+        giver = f"from {escape(lookup.name(s['giver']))}" if s["giver"] else "the giver's name kept"
         console.print(f"[bold]Statement {s['statement_id']}[/bold] for "
                       f"{escape(lookup.name(s['leader']))}"
-                      f" ({'public' if s['public'] else 'private'}, {s['created_at']}):")
+                      f" ({'public' if s['public'] else 'private'}, {giver}, {s['created_at']}):")
         console.print(f"  {escape(s['statement'])}")
         for r in s["responses"]:
-            console.print(f"  response ({r['at']}): {escape(r['text'])}")
+            became = f" → agreement {r['agreement']}" if r["agreement"] else ""
+            console.print(f"  response ({r['at']}): {escape(r['text'])}{became}")
 
 
 @feedback_app.command("respond")
 def feedback_respond(ctx: typer.Context, statement_id: str = typer.Argument(..., metavar="STATEMENT"),
-                     text: str = typer.Argument(...)) -> None:
-    """As the leader: respond to a statement delivered to you."""
-    Lookup.of(ctx).call("feedback.respond", {"statement_id": statement_id, "text": text})
-    out().print(f"Responded to statement {statement_id}.")
+                     text: str = typer.Argument(...),
+                     agreement: bool = typer.Option(
+                         False, "--agreement", help="Make the response an agreement of yours."),
+                     what: str = typer.Option("", "--what",
+                                              help="The agreement's words (default: the response)."),
+                     review_on: str | None = typer.Option(None, "--review-on", metavar="YYYY-MM-DD",
+                                                          help="When to revisit the agreement.")
+                     ) -> None:
+    """As the leader: respond to a statement delivered to you (--agreement: it becomes one)."""
+    result = Lookup.of(ctx).call("feedback.respond", {
+        "statement_id": statement_id, "text": text,
+        "agreement": {"what": what, "review_on": review_on} if agreement else None})
+    became = result["responses"][-1]["agreement"] if result["responses"] else None
+    out().print(f"Responded to statement {statement_id}." + (
+        f" It is agreement {became}; others may volunteer as reminders with "
+        f"[bold]podsync agreement remind {became}[/bold]" if became else ""))
 
 
 def export_command(ctx: typer.Context,

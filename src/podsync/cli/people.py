@@ -1,7 +1,8 @@
-"""Commands for capacity, "are you mobilizing?" and teams.
+"""Commands for capacity and teams.
 
-``podsync capacity set/list``, ``podsync mobilizing ask/answer/discern/list``,
-``podsync team add/list/join/leave/items``. Load is shown per member, never ranked.
+``podsync capacity set/review/list``, ``podsync team add/list/join/accept/decline/leave/items``.
+Load is shown per member, never ranked. "Are you mobilizing?" and allies:
+:mod:`podsync.cli.mobilizing`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from podsync.cli.lookup import ALL_OPTION, JSON_OPTION, NOTE_OPTION, Lookup, arc
 
 capacity_app = typer.Typer(help="Where each member's capacity is, and what they hold.",
                            no_args_is_help=True)
-mobilizing_app = typer.Typer(help='Ask "are you mobilizing?" about a need, and discern together.',
-                             no_args_is_help=True)
 team_app = typer.Typer(help="Teams and the items they are asked to attend to.",
                        no_args_is_help=True)
 
@@ -22,10 +21,40 @@ team_app = typer.Typer(help="Teams and the items they are asked to attend to.",
 @capacity_app.command("set")
 def capacity_set(ctx: typer.Context,
                  level: str = typer.Argument(..., help="depleted, stretched, baseline or spacious."),
-                 note: str = NOTE_OPTION) -> None:
-    """Say where your capacity is now."""
-    Lookup.of(ctx).call("capacity.set", {"level": level, "note": note})
+                 note: str = NOTE_OPTION, json: bool = JSON_OPTION) -> None:
+    """Say where your capacity is now (stretched or depleted: each thing you hold, with
+    "still within my capacity?")."""
+    result = Lookup.of(ctx).call("capacity.set", {"level": level, "note": note})
+    if json:
+        print_json(result)
+        return
     out().print(f"Checked in: {escape(level)}" + (f" — {escape(note)}" if note else ""))
+    _print_review(result["review"])
+
+
+def _print_review(items: list[dict[str, str]]) -> None:
+    console = out()
+    if not items:
+        return
+    console.print("What you hold now — for each, still within your capacity?")
+    for x in items:
+        if x["kind"] == "agreement":
+            hint = f"if not: podsync agreement strain {x['id']} --note WHY"
+        else:
+            hint = f"if not: podsync need release {x['id']}"
+        console.print(f"  {x['kind']} [bold]{escape(x['title'])}[/bold] — {x['question']} ({hint})")
+
+
+@capacity_app.command("review")
+def capacity_review(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
+    """Each agreement and need you hold, with "still within my capacity?"."""
+    items = Lookup.of(ctx).call("capacity.review")
+    if json:
+        print_json(items)
+        return
+    _print_review(items)
+    if not items:
+        out().print("You hold no agreement and no need right now.")
 
 
 @capacity_app.command("list")
@@ -35,70 +64,16 @@ def capacity_list(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
     if json:
         print_json(rows)
         return
-    table = make_table("member", "capacity", "needs held", "agreements", title="Capacity and load")
+    table = make_table("member", "capacity", "needs held", "agreements", "strained",
+                       title="Capacity and load")
     for r in rows:
         current = r["current"]
         capacity = (f"{current['level']}" + (f" — {escape(current['note'])}" if current["note"]
                                               else "") + f"\n({current['at']})") if current else "—"
         table.add_row(escape(r["name"] or r["member"]), capacity,
                       "\n".join(escape(n["title"]) for n in r["load"]["needs"]),
-                      "\n".join(escape(a["title"]) for a in r["load"]["agreements"]))
-    out().print(table)
-
-
-@mobilizing_app.command("ask")
-def mobilizing_ask(ctx: typer.Context, member: str = typer.Argument(..., help="Member id or name."),
-                   need_id: str = typer.Argument(..., metavar="NEED_ID"),
-                   question: str = typer.Option("", "--question", help="What you would like to know."),
-                   json: bool = typer.Option(False, "--json", help='Print {"id": ...}.')) -> None:
-    """Ask a member "are you mobilizing?" about a need."""
-    lookup = Lookup.of(ctx)
-    member_id = lookup.member(member)
-    result = lookup.call("mobilizing.ask", {"member": member_id, "need_id": need_id,
-                                            "question": question})
-    show(result, json, f"Asked {escape(lookup.name(member_id))} (ask {result['id']})")
-
-
-OUTCOME_HELP = "continue, release, ask_for_support or take_on."
-
-
-@mobilizing_app.command("answer")
-def mobilizing_answer(ctx: typer.Context, ask_id: str = typer.Argument(..., metavar="ASK_ID"),
-                      text: str = typer.Argument(..., help="Your answer."),
-                      outcome: str | None = typer.Option(None, "--outcome", help=OUTCOME_HELP),
-                      note: str = NOTE_OPTION) -> None:
-    """As the member asked: answer (and, if you discerned it together, the outcome)."""
-    result = Lookup.of(ctx).call("mobilizing.answer", {"ask_id": ask_id, "text": text,
-                                                       "outcome": outcome, "note": note})
-    out().print(f"Answered ask {result['id']}: {result['state']}")
-
-
-@mobilizing_app.command("discern")
-def mobilizing_discern(ctx: typer.Context, ask_id: str = typer.Argument(..., metavar="ASK_ID"),
-                       outcome: str = typer.Argument(..., help=OUTCOME_HELP),
-                       note: str = NOTE_OPTION) -> None:
-    """As asker or member: record what you discerned together."""
-    result = Lookup.of(ctx).call("mobilizing.discern",
-                                 {"ask_id": ask_id, "outcome": outcome, "note": note})
-    out().print(f"Recorded for ask {result['id']}: {result['discernment']}")
-
-
-@mobilizing_app.command("list")
-def mobilizing_list(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = ALL_OPTION) -> None:
-    """Every "are you mobilizing?" ask with its answer and discernment."""
-    lookup = Lookup.of(ctx)
-    asks = lookup.call("mobilizing.list", {"all": True} if all else {})
-    if json:
-        print_json(asks)
-        return
-    table = make_table("id", "asked", "need", "answer", "discernment", title="Are you mobilizing?")
-    for a in asks:
-        table.add_row(a["id"], f"{escape(lookup.name(a['asker']))} → "
-                               f"{escape(lookup.name(a['member']))}", a["need"],
-                      escape(a["answer"] or "—"),
-                      escape((a["discernment"] or "") + (f" — {a['discernment_note']}"
-                                                         if a["discernment_note"] else ""))
-                      + archived(a))
+                      "\n".join(escape(a["title"]) for a in r["load"]["agreements"]),
+                      "\n".join(escape(a["title"]) for a in r["strained"]))
     out().print(table)
 
 
@@ -119,9 +94,10 @@ def team_list(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
     if json:
         print_json(lookup.teams)
         return
-    table = make_table("id", "team", "members", title="Teams")
+    table = make_table("id", "team", "members", "invited", title="Teams")
     for t in lookup.teams:
-        table.add_row(t["id"], escape(t["name"]), escape(lookup.names(t["members"])))
+        table.add_row(t["id"], escape(t["name"]), escape(lookup.names(t["members"])),
+                      escape(lookup.names(t["invited"])))
     out().print(table)
 
 
@@ -129,21 +105,44 @@ def _membership(ctx: typer.Context, op: str, team: str, member: str) -> None:
     lookup = Lookup.of(ctx)
     result = lookup.call(op, {"team_id": lookup.team(team), "member": lookup.member(member)})
     out().print(f"Team [bold]{escape(result['name'])}[/bold]: "
-                f"{escape(lookup.names(result['members'])) or 'no members'}")
+                f"{escape(lookup.names(result['members'])) or 'no members'}"
+                + (f"; invited: {escape(lookup.names(result['invited']))}"
+                   if result["invited"] else ""))
 
 
 @team_app.command("join")
 def team_join(ctx: typer.Context, team: str = typer.Argument(..., help="Team id or name."),
-              member: str = typer.Argument(..., help="Member id or name.")) -> None:
-    """Add a member to a team."""
+              member: str = typer.Argument(..., help="Member id or name (yourself to join).")
+              ) -> None:
+    """Join a team yourself, or invite another member (they accept or decline)."""
     _membership(ctx, "team.join", team, member)
 
 
 @team_app.command("leave")
 def team_leave(ctx: typer.Context, team: str = typer.Argument(..., help="Team id or name."),
                member: str = typer.Argument(..., help="Member id or name.")) -> None:
-    """Take a member out of a team."""
+    """Leave a team, or take a member or an invitation out of it."""
     _membership(ctx, "team.leave", team, member)
+
+
+def _answer_invitation(ctx: typer.Context, op: str, team: str) -> None:
+    lookup = Lookup.of(ctx)
+    result = lookup.call(op, {"team_id": lookup.team(team)})
+    out().print(f"Team [bold]{escape(result['name'])}[/bold]: "
+                f"{escape(lookup.names(result['members'])) or 'no members'}")
+
+
+@team_app.command("accept")
+def team_accept(ctx: typer.Context, team: str = typer.Argument(..., help="Team id or name.")) -> None:
+    """Accept an invitation to a team."""
+    _answer_invitation(ctx, "team.accept", team)
+
+
+@team_app.command("decline")
+def team_decline(ctx: typer.Context,
+                 team: str = typer.Argument(..., help="Team id or name.")) -> None:
+    """Decline an invitation to a team."""
+    _answer_invitation(ctx, "team.decline", team)
 
 
 @team_app.command("items")
@@ -167,5 +166,4 @@ def team_items(ctx: typer.Context,
 
 def register(app: typer.Typer) -> None:
     app.add_typer(capacity_app, name="capacity")
-    app.add_typer(mobilizing_app, name="mobilizing")
     app.add_typer(team_app, name="team")

@@ -162,14 +162,15 @@ def agreement_list(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = ALL
         return
     table = make_table("id", "agreement", "state", "parties", "review on", title="Agreements")
     for a in agreements:
-        parties = "\n".join(
-            escape(lookup.name(p["member"])) + ": " + (
-                "within my capacity" if p["affirmed"] else
-                f"no longer within my capacity ({escape(p['no_longer'])})"
-                if p["no_longer"] is not None else "not yet affirmed")
-            for p in a["parties"])
+        parties = "\n".join(_party(p, lookup) for p in a["parties"])
         what = escape(a["what"]) + (f"\n{reconciliation(a, lookup)}" if a["needs_reconciliation"]
                                     else "")
+        revision = a["revision"]
+        if revision:
+            what += (f"\n[bold]proposed v{revision['version']}[/bold]: {escape(revision['what'])}"
+                     f" — " + "; ".join(_party(p, lookup) for p in revision["parties"]))
+            if revision["leaving"]:
+                what += f" (leaves out {escape(lookup.names(revision['leaving']))})"
         table.add_row(a["id"], what, f"{a['state']} (v{a['version']}){archived(a)}", parties,
                       a["review_on"] or "")
     out().print(table)
@@ -184,6 +185,16 @@ def agreement_show(ctx: typer.Context, agreement_id: str = typer.Argument(..., m
     show_item(agreement, json, lookup, agreement["what"])
 
 
+def _party(p: dict[str, Any], lookup: Lookup) -> str:
+    said = ("withdrew" if p.get("withdrawn") else "within my capacity" if p["affirmed"] else
+            f"no longer within my capacity ({escape(p['no_longer'])})"
+            if p["no_longer"] is not None else
+            f"declined: not within my capacity ({escape(p['declined'] or '')})"
+            if p.get("declined") is not None else "not yet affirmed")
+    return escape(lookup.name(p["member"])) + ": " + said + (
+        ", consents to retire" if p.get("retiring") else "")
+
+
 def _agreement_command(name: str, op: str, doing: str, doc: str,
                        note_required: bool = False) -> None:
     def command(ctx: typer.Context, agreement_id: str = typer.Argument(..., metavar="ID"),
@@ -195,15 +206,33 @@ def _agreement_command(name: str, op: str, doing: str, doc: str,
     agreement_app.command(name)(command)
 
 
-_agreement_command("affirm", "agreement.affirm", "Affirmed",
-                   "As a party: this agreement is within my capacity.")
+VERSION_OPTION = typer.Option(None, "--version", metavar="N",
+                              help="A proposed revision's number (default: the version in force).")
+
+
+def _versioned_command(name: str, op: str, doing: str, doc: str) -> None:
+    def command(ctx: typer.Context, agreement_id: str = typer.Argument(..., metavar="ID"),
+                note: str = NOTE_OPTION, version: int | None = VERSION_OPTION) -> None:
+        out().print(_agreement_line(Lookup.of(ctx).call(op, {
+            "id": agreement_id, "note": note, "version": version}), doing))
+    command.__doc__ = doc
+    agreement_app.command(name)(command)
+
+
+_versioned_command("affirm", "agreement.affirm", "Affirmed",
+                   "As a party: this agreement (or revision --version N) is within my capacity.")
+_versioned_command("decline", "agreement.decline", "Declined",
+                   "As a party: this proposed agreement (or revision) is not within my capacity.")
 _agreement_command("strain", "agreement.strain", "Renegotiating",
                    "As a party: this is no longer within my capacity (say why).",
                    note_required=True)
+_agreement_command("withdraw", "agreement.withdraw", "Withdrew from",
+                   "As a party: take yourself out of it (the others renegotiate it).")
 _agreement_command("pause", "agreement.pause", "Paused", "Pause an agreement.")
 _agreement_command("resume", "agreement.resume", "Resumed", "Resume a paused agreement.")
-_agreement_command("retire", "agreement.retire", "Retired",
-                   "Retire an agreement (it stays in the record).")
+_agreement_command("retire", "agreement.retire", "Retire",
+                   "Consent to retire it: retired once every party has (at once while it is "
+                   "renegotiated); it stays in the record.")
 
 
 @agreement_app.command("review")
@@ -219,16 +248,53 @@ def agreement_review(ctx: typer.Context, agreement_id: str = typer.Argument(...,
 
 @agreement_app.command("revise")
 def agreement_revise(ctx: typer.Context, agreement_id: str = typer.Argument(..., metavar="ID"),
-                     what: str = typer.Option(..., "--what", help="What will be done now."),
-                     party: list[str] = PARTY_OPTION, principle: list[str] = PRINCIPLE_OPTION,
-                     need: list[str] = NEED_OPTION, review_on: str | None = REVIEW_OPTION,
+                     what: str | None = typer.Option(None, "--what",
+                                                     help="What will be done now."),
+                     party: list[str] = typer.Option(
+                         [], "--party", help="A party of the new version (repeat for each)."),
+                     principle: list[str] = PRINCIPLE_OPTION, need: list[str] = NEED_OPTION,
+                     no_anchors: bool = typer.Option(False, "--no-anchors",
+                                                     help="Anchor nothing any more."),
+                     review_on: str | None = REVIEW_OPTION,
+                     no_review: bool = typer.Option(False, "--no-review-date",
+                                                    help="Drop the review date."),
                      note: str = NOTE_OPTION) -> None:
-    """Make a new version (the old one is kept); every party affirms it afresh."""
+    """Make a new version; what you leave out carries over. Changing the parties or the
+    text proposes it: in force once every party of the new version affirms it."""
     lookup = Lookup.of(ctx)
-    result = lookup.call("agreement.revise", {
-        "id": agreement_id, "what": what, "parties": [lookup.member(p) for p in party],
-        "anchors": _anchors(principle, need), "review_on": review_on, "note": note})
-    out().print(_agreement_line(result, "Revised"))
+    args: dict[str, Any] = {"id": agreement_id, "note": note}
+    if what is not None:
+        args["what"] = what
+    if party:
+        args["parties"] = [lookup.member(p) for p in party]
+    if principle or need or no_anchors:
+        args["anchors"] = _anchors(principle, need)
+    if review_on is not None or no_review:
+        args["review_on"] = review_on
+    result = lookup.call("agreement.revise", args)
+    revision = result["revision"]
+    out().print(_agreement_line(result, "Revised") + (
+        f"; version {revision['version']} is proposed: each of its parties affirms it with "
+        f"[bold]podsync agreement affirm {result['id']} --version {revision['version']}[/bold]"
+        if revision else ""))
+
+
+@agreement_app.command("awaiting")
+def agreement_awaiting(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
+    """What the agreements ask of you now: versions to affirm, revisions that leave you out."""
+    lookup = Lookup.of(ctx)
+    found = lookup.call("agreement.awaiting")
+    if json:
+        print_json(found)
+        return
+    said = {"affirm": "waits for your word (affirm or decline)",
+            "removed": "a proposed revision leaves you out",
+            "retire": "other parties consent to retire it"}
+    for x in found:
+        out().print(f"agreement {x['agreement']} v{x['version']} [bold]{escape(x['what'])}"
+                    f"[/bold]: {said[x['reason']]}")
+    if not found:
+        out().print("Nothing waits for you.")
 
 
 @agreement_app.command("remind")

@@ -69,9 +69,18 @@ class Status(msgspec.Struct):
     last_synced: dict[str, str] = {}  # member id -> ISO 8601 of the last sync with any of their devices
     last_wake: dict[str, Any] | None = None  # {"at", "reason"}: the last sleep or network change noticed
     service: dict[str, Any] | None = None  # the login service, when one is installed for this home
-    #: Records kept but never used because they do not verify: {"total", "documents":
-    #: [{"url", "kind", "count", "reasons": {why: n}}]}.
+    #: Records kept but never used because they do not verify (bad signature, another
+    #: pod, a removed signer...): {"total", "documents": [{"url", "kind", "count", "reasons"}]}.
     unverified_records: dict[str, Any] | None = None
+    #: Private documents whose id a member also claimed for an app's document: kept,
+    #: served to nobody (known while the node runs).
+    contested_documents: list[str] = []
+    #: The pod's relays: [{"url", "reachable", "last_exchange", "behind", ...}] (reachable
+    #: and the rest only while the node runs).
+    relays: list[dict[str, Any]] = []
+    #: The relay side of a running node: epoch key id, outbox generation, entries
+    #: refused (by reason) and the latest refusals.
+    relay: dict[str, Any] | None = None
 
 
 def _documents(home: Home) -> tuple[list[DocumentEntry], list[DamagedEntry]]:
@@ -134,6 +143,7 @@ def collect_status(home: Home) -> Status:
     config = config_mod.load_config(home)
     node = msgspec.convert(record, NodeRecord) if record is not None else None
     documents, damaged = _documents(home)
+    unverified, relays = _from_records(home, config)
     return _with_service(home, Status(
         device_id=identity.device_id,
         member_id=config.member_id,
@@ -149,13 +159,16 @@ def collect_status(home: Home) -> Status:
         member_name=config.member_name,
         version=podsync.__version__,
         last_synced=SyncTimes.load(home).by_member(),
-        unverified_records=_unverified(home, config),
+        unverified_records=unverified,
+        relays=relays,
     ))
 
 
-def _unverified(home: Home, config: config_mod.Config) -> dict[str, Any]:
-    """Records in this home's documents that do not verify (as a running node reports)."""
+def _from_records(home: Home, config: config_mod.Config) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Records in this home's documents that do not verify (as a running node
+    reports them), and the relays the pod's records list."""
     from podsync.api.context import open_ledger  # noqa: PLC0415
+    from podsync.relay import directory  # noqa: PLC0415
     from podsync.repo import Repo  # noqa: PLC0415
     from podsync.store import DocumentStore  # noqa: PLC0415
     from podsync.trust import identity as identity_mod  # noqa: PLC0415
@@ -165,7 +178,9 @@ def _unverified(home: Home, config: config_mod.Config) -> dict[str, Any]:
         repo = Repo(store, identity.device_id)
         ledger = open_ledger(config, repo, None)
         if ledger.roster is None:
-            return {"total": 0, "documents": []}
+            return {"total": 0, "documents": []}, []
+        relays = [{"url": r.url, "added_by": r.added_by, "added_at": r.added_at, "reachable": False}
+                  for r in directory.read(ledger).relays]
         for info in store.list_documents():
             if info.damaged is None and ledger.may_read(config.member_id, info.doc_id):
                 ledger.document_changed(info.doc_id)
@@ -173,7 +188,7 @@ def _unverified(home: Home, config: config_mod.Config) -> dict[str, Any]:
                  "count": sum(reasons.values()), "reasons": reasons}
                 for doc_id, reasons in sorted(ledger.unverifiable().items())
                 if ledger.may_read(config.member_id, doc_id) or doc_id == config.pod_id]
-    return {"total": sum(d["count"] for d in docs), "documents": docs}
+    return {"total": sum(d["count"] for d in docs), "documents": docs}, relays
 
 
 def _with_service(home: Home, status: Status) -> Status:
@@ -220,10 +235,18 @@ def _print_human(home: Home, status: Status) -> None:
     elif status.last_synced:
         for member, at in sorted(status.last_synced.items()):
             console.print(f"  last synced with member {escape(member)} at {at}")
-    unverified = (status.unverified_records or {}).get("total", 0)
-    if unverified:
-        console.print(f"  [yellow]{unverified} record(s) could not be verified[/yellow]: kept, never "
-                      "used (details with --json, under unverified_records)")
+    if status.relays:
+        relays = make_table("relay", "reachable", "last exchange", "behind", title="Relays")
+        for relay in status.relays:
+            behind = relay.get("behind")
+            relays.add_row(escape(relay["url"]), "yes" if relay.get("reachable") else "no",
+                           relay.get("last_exchange") or "never",
+                           "-" if not behind else f"{behind['documents']} document(s)")
+        console.print(relays)
+    refused = sum(((status.relay or {}).get("refused") or {}).values())
+    if refused:
+        console.print(f"  [yellow]{refused} relay entr{'y' if refused == 1 else 'ies'} refused[/yellow]: "
+                      "altered, forged or not allowed; never used (details with --json, under relay)")
     if status.documents:
         docs = make_table("document", "kind", "heads", title="Documents")
         for doc in status.documents:
@@ -231,9 +254,16 @@ def _print_human(home: Home, status: Status) -> None:
         console.print(docs)
     else:
         console.print("  no documents yet")
+    unverified = (status.unverified_records or {}).get("total") or 0
+    if unverified:
+        console.print(f"  [yellow]{unverified} record(s) could not be verified[/yellow]: kept, "
+                      "never used (`podsync status --json` lists them by document and reason)")
     for bad in status.damaged_documents:
-        console.print(f"  [red]damaged[/red] {escape(bad.url)} ({escape(bad.kind)}): "
+        console.print(f"  [red]quarantined[/red] {escape(bad.url)} ({escape(bad.kind)}): "
                       f"{escape(bad.reason)}")
+    if status.damaged_documents:
+        console.print("  Quarantined documents stay on disk, unread; the node serves everything "
+                      "else. See [bold]podsync quarantine list[/bold].")
 
 
 def status_command(

@@ -24,6 +24,7 @@ from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZerocon
 
 from podsync.discovery import netview
 from podsync.discovery.tag import pod_tag, tag_epoch, tag_matches
+from podsync.net.trouble import is_network_trouble
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +154,11 @@ class Discovery:
         while not self._stopping.is_set():
             try:
                 ran = await self._session()
-            except Exception:
-                log.warning("mDNS discovery failed; retrying in %.0f s", backoff, exc_info=True)
+            except Exception as exc:
+                if is_network_trouble(exc):
+                    log.warning("mDNS: the network is not reachable (%s); retrying in %.0f s", exc, backoff)
+                else:
+                    log.warning("mDNS discovery failed; retrying in %.0f s", backoff, exc_info=True)
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
             else:

@@ -84,6 +84,9 @@ class NodePolicy:
         self._claims: set[asyncio.Task[None]] = set()
         #: The pod document goes first on every link: its records say who reads the rest.
         self.first: frozenset[str] = frozenset()
+        #: Documents whose changes were refused for grafting history onto a private
+        #: document (see accept()): reported by the node's status.
+        self.contested: set[str] = set()
 
     def _link(self, peer_id: str) -> tuple[str, str | None] | None:
         return self._link_of_peer(peer_id) if self.access is not None else None
@@ -164,6 +167,24 @@ class NodePolicy:
             return False
         ledger.admit_candidate(doc_id, doc)
         return True
+
+    def accept(self, peer_id: str, doc_id: str, doc: am.Document) -> bool:
+        """Changes a peer sent to a document this node holds (it may read and write
+        it): a private document never takes history that does not descend from its
+        creation (content someone planted under its id elsewhere)."""
+        if self.access is None:
+            return False
+        if not self.access.ledger.would_graft(doc_id, doc):
+            return True
+        log.warning("document %s: this node holds content under that id which does not "
+                    "descend from the document's creation record; it keeps it apart and "
+                    "serves the document to nobody", doc_id)
+        self.contested.add(doc_id)
+        return False
+
+    def content_changed(self, doc_id: str) -> None:
+        if self.access is not None:
+            self.access.ledger.forget_access(doc_id)
 
     def _claim(self, doc_id: str) -> None:
         assert self.access is not None

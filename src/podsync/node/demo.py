@@ -78,7 +78,6 @@ async def run_demo(console: Console | None = None) -> bool:
         for home, name in zip(homes[1:], NAMES[1:]):
             invite = await ops.run(ada.context, "invite.create", {})
             await join_pod(home, invite.code, name)
-        console.print("Ada founded the pod and invited Bo and Cy; they joined with the codes.")
         bo = Node(homes[1], options([ada.listen_addresses[0]]))
         await bo.start()
         cy = Node(homes[2], options([bo.listen_addresses[0]]))
@@ -87,6 +86,7 @@ async def run_demo(console: Console | None = None) -> bool:
         try:
             console.print("[bold]podsync demo[/bold]: three members' nodes on this computer "
                           "(Bo dials Ada, Cy dials Bo).")
+            console.print("Ada founded the pod and invited Bo and Cy; they joined with the codes.")
             board = ada.ledger.collections()[needs.KIND]
             took = await until(lambda: all(n.repo.has(board) for n in nodes))
             console.print(f"1. Ada's pod has a needs board {document_url(board)}; "

@@ -22,6 +22,7 @@ from aiohttp import web
 from podsync import __version__
 from podsync.addresses import format_address, normalize_address, parse_address
 from podsync.api import ops as api_ops
+from podsync.api import ops_mobilizing as follow
 from podsync.api.context import PodContext, open_ledger
 from podsync.api.server import MAX_BODY_BYTES, Api, error_response, json_errors
 from podsync.config import Config, load_config
@@ -30,6 +31,7 @@ from podsync.home import Home, atomic_write_json
 from podsync.ids import document_url, hex_heads
 from podsync.discovery import Discovery
 from podsync.net import LOCAL_WS_PATH, Link, LinkTable, websocket_handler
+from podsync.net.trouble import quiet_network_trouble
 from podsync.node.access import NodePolicy, PodAccess
 from podsync.node.lastsync import SyncTimes, iso
 from podsync.node.peering import Peering
@@ -40,6 +42,7 @@ from podsync.sync import Effect, PeerConnected, PeerDisconnected
 from podsync.records.book import RECORDS_IDLE_SECONDS
 from podsync.records.format import Record
 from podsync.records.verify import Signer
+from podsync.sync.intake import Measured
 from podsync.trust import join as join_mod
 from podsync.trust import membership
 from podsync.trust import roster as roster_mod
@@ -116,10 +119,13 @@ class Node:
         self._policy_pending = False
         #: Set once the pod's items are derived after the start (or that failed).
         self.warmed = asyncio.Event()
+        self._following: asyncio.Task[None] | None = None
+        self._follow_again = False
 
     # -- lifecycle ------------------------------------------------------------
 
     async def start(self) -> None:
+        quiet_network_trouble()
         self.identity = load_identity(self.home)
         self.config = load_config(self.home)
         self.token = load_api_token(self.home)
@@ -129,6 +135,9 @@ class Node:
         try:
             self.policy = policy = NodePolicy(self._link_of_peer, lambda d: self.repo.has(d))
             self.repo = Repo(self.store, self.identity.device_id, policy)
+            # Before anything reads them: a document that does not load is set
+            # aside here, and the node serves everything else.
+            self.repo.open_stored()
             self.ledger = open_ledger(self.config, self.repo, signer)
             if self.ledger.is_legacy():
                 raise LegacyPod(LEGACY_MESSAGE)
@@ -157,12 +166,15 @@ class Node:
         self.peering.start(run_peers)
         if self.options.discovery:
             await self._start_discovery()
+        await self._start_relays()
         self._tasks.append(asyncio.get_running_loop().create_task(self.repo.run_timers()))
         self._tasks.append(asyncio.get_running_loop().create_task(self.wake.run()))
         self._tasks.append(asyncio.get_running_loop().create_task(self.sync_times.run()))
         self._tasks.append(asyncio.get_running_loop().create_task(self._warm_views()))
         self._tasks.append(asyncio.get_running_loop().create_task(self._forget_idle_records()))
         self._started = True
+        # Outcomes confirmed while this node was down, or before it carried them out.
+        self._follow()
         atomic_write_json(self.home.node_file, self.runtime_info())
         log.info("node %s up: peers on %s, api on %s", self.identity.device_id,
                  ", ".join(self.listen_addresses), self.api_address)
@@ -206,9 +218,12 @@ class Node:
             for site in list(runner.sites):
                 await site.stop()
         await self.peering.stop()
+        await self.relays.stop()
         self._links.close_all("node is shutting down")
         await self.policy.settle()
         await self._settle_repairs()
+        if self._following is not None:
+            await asyncio.gather(self._following, return_exceptions=True)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -240,6 +255,15 @@ class Node:
         api_sockets = await self._run_app(api_app, api_host, api_port, "--api", None)
         self.listen_addresses = [_format_sockname(s) for s in peer_sockets]
         self.api_address = _format_sockname(api_sockets[0])
+
+    async def _start_relays(self) -> None:
+        """The relays the pod lists: a second path to members elsewhere (:mod:`podsync.relay`)."""
+        from podsync.relay.service import RelayService  # noqa: PLC0415
+        assert self._session is not None
+        self.relays = RelayService(self.home, self.config, self.identity.device_id, self.ledger,
+                                   self.repo, self._session)
+        self.repo.listeners.append(self.relays.document_changed)
+        await self.relays.start()
 
     def add_ui_routes(self, app: web.Application) -> None:
         """The web UI's pages, static files and invite QR code (:mod:`podsync.web`)."""
@@ -287,7 +311,9 @@ class Node:
         return client_context(self.identity, None, self.access.active_certs)
 
     def _open_peer_ids(self) -> list[str]:
-        return [info.peer_id for info in self.repo.engine.peers()]
+        """Devices with an open peer link (a local app's link counts for none)."""
+        return [info.peer_id for info in self.repo.engine.peers()
+                if (link := self._links.links.get(info.conn)) is not None and link.endpoint == "peer"]
 
     async def _start_discovery(self) -> None:
         """Advertise on and browse the LAN with mDNS, unless the peer endpoint
@@ -331,11 +357,38 @@ class Node:
             self._drop_removed_links()
             self.peering.roster_changed(self._discovery.peers.values() if self._discovery else ())
             access_changed = True
+        if event.origin == "remote" and event.doc_id == self.ledger.collections().get(
+                follow.FOLLOWED_KIND):
+            self._follow()
         if access_changed and not self._policy_pending:
             # After the effects being carried out now (this change's own pushes go
             # first, so peers learn a new reader record before what it governs).
             self._policy_pending = True
             asyncio.get_running_loop().call_soon(self._apply_policy)
+
+    def _follow(self) -> None:
+        """Carry out outcomes confirmed about this member on another node (one run at
+        a time; changes arriving during a run make it run once more)."""
+        if self._following is not None:
+            self._follow_again = True
+            return
+        self._following = asyncio.get_running_loop().create_task(self._follow_through())
+
+    async def _follow_through(self) -> None:
+        try:
+            while True:
+                self._follow_again = False
+                try:
+                    done = await follow.follow_through(self.context)
+                except PodsyncError as err:
+                    log.warning("could not carry out a confirmed discernment: %s", err)
+                    done = 0
+                if done:
+                    log.info("carried out %d confirmed discernment(s) on the needs board", done)
+                if not self._follow_again or not self._started:
+                    return
+        finally:
+            self._following = None
 
     def _apply_policy(self) -> None:
         self._policy_pending = False
@@ -395,23 +448,29 @@ class Node:
         if not self._started:
             link.close("node is shutting down")
             return
-        # A peer link's senderId must be the device its certificate proves.
+        # A peer link's senderId must be the device its certificate proves; a
+        # local app may not take the id of this or any device of the pod.
         expected = link.device_id if link.endpoint == "peer" else None
         self.repo.dispatch(self.repo.engine.connect(link.conn, link.role, time.monotonic(),
-                                                    expected_peer_id=expected))
+                                                    expected_peer_id=expected,
+                                                    reserved=self._is_pod_device))
         self.peering.link_opened(link)
 
-    def _on_frame(self, conn: int, data: bytes) -> None:
+    def _is_pod_device(self, peer_id: str) -> bool:
+        return peer_id == self.identity.device_id or self.access.is_active_device(peer_id)
+
+    def _on_frame(self, conn: int, frame: Measured) -> None:
         record = self._peers.get(conn)
         if record is not None and record.endpoint == "peer":
             self.sync_times.heard(record.peer_id, record.member_id, time.time())
-        self.repo.dispatch(self.repo.engine.receive(conn, data, time.monotonic()))
+        self.repo.dispatch(self.repo.engine.receive_measured(conn, frame, time.monotonic()))
 
     def _on_wake(self, reason: str) -> None:
         """After sleep or a network change (:mod:`podsync.node.wake`): announce
         afresh and redial every member not linked now, back-off or not."""
         self.peering.set_own_addresses([*self.listen_addresses, *self.reachable_addresses()])
         self.peering.wake_all()
+        self.relays.wake()
         if self._discovery is not None:
             self._discovery.refresh()
 
@@ -492,6 +551,7 @@ class Node:
             documents.append({"url": document_url(info.doc_id), "kind": info.kind,
                               "heads": hex_heads(info.heads),
                               "in_sync_with": sorted(p for p, ok in states.items() if ok)})
+        relays, relay = self.relays.status()
         return {
             "device_id": self.identity.device_id,
             "member_id": self.config.member_id,
@@ -509,7 +569,13 @@ class Node:
                               for r in self._peers.values() if r.endpoint == "local"],
             "documents": documents,
             "damaged_documents": damaged,
+            "relays": relays,
+            "relay": relay,
             "unverified_records": self.unverified_records(),
+            # Private documents whose id also carries history that does not descend
+            # from their creation (planted under a claim): kept apart, served to nobody.
+            "contested_documents": sorted(document_url(d) for d in set(
+                self.ledger.contested(self.repo.held_ids())) | self.policy.contested),
             "last_synced": self.sync_times.by_member(),
             "last_wake": self._last_wake(),
         }

@@ -3,15 +3,18 @@
 Documents, by kind, and who reads them (decided by podsync.trust.ledger from
 signed records only):
 
-- ``pod``: membership (podsync.trust), teams and stewards (:mod:`.teams`) — pod.
+- ``pod``: membership (podsync.trust), teams (:mod:`.teams`), stewards
+  (:mod:`.stewards`), where feedback ended up (:mod:`.statements`) — pod.
 - ``needs``: the needs board (:mod:`.needs`) — pod.
 - ``agreements``: agreements and their versions (:mod:`.agreements`) — pod.
 - ``decisions``: advice-process decisions (:mod:`.decisions`) — pod.
-- ``capacity``: check-ins and "are you mobilizing?" asks (:mod:`.capacity`) — pod.
+- ``capacity``: check-ins (:mod:`.capacity`), "are you mobilizing?" asks
+  (:mod:`.discernment`) and allies (:mod:`.allies`) — pod.
 - ``team-items``: matters a team is asked to attend to (:mod:`.teams`) — pod.
 - ``feedback-thread``: one private thread (:mod:`.feedback`) — giver and stewards.
-- ``feedback-statement``: a clarified statement for a leader — stewards and
-  leader, or the pod when made public with the giver's consent.
+- ``feedback-statement``: a clarified statement for a leader (:mod:`.statements`)
+  — stewards and leader (and the giver, if they chose that their name travels),
+  or the pod when made public with the giver's consent.
 
 An item is the record that created it plus every counted record about it
 (:class:`.events.Item`). Each later record is an event ``{id, at, by (the

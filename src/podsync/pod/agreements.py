@@ -1,68 +1,86 @@
-"""Agreements: concrete actions, each within the capacity of every party.
+"""Agreements: concrete actions, each within the capacity of every party, changed
+only by all their parties.
 
 Document kind ``agreements``. An agreement is created by a ``propose`` record
 whose body holds version 1 (``what``, ``parties``, ``anchors``, ``review_on``);
-who proposed it and when are its signer and time. A ``revise`` record carries a
-whole new version; older versions stay in the history and in ``versions``.
+who proposed it and when are its signer and time.
 
-State events: ``affirm`` (a party: within my capacity, with a note),
-``no_longer`` (a party: no longer within my capacity), ``renew`` (new review
-date), ``revise``, ``pause``, ``resume``, ``retire``, ``settle``. Events that
-change no state: ``remind`` / ``unremind`` (volunteering as a reminder), ``note``.
+State events, each a party's (replay applies the rules the operations check —
+:func:`_refusal` and the body an operation would write — so a signed record
+from a non-party, or one the rules refuse, changes nothing):
 
-States: ``proposed`` → ``active`` once every party of the current version has
-affirmed → ``review_due`` (derived: active and the review date reached) →
-renewed (active again, new review date) / revised (a new version, ``proposed``
-again) / ``paused`` / ``retired``. A party saying it is no longer within their
-capacity moves it to ``renegotiating`` — an agreement is never "broken"; it
-becomes active again when that party affirms again, or is revised or retired.
+- ``affirm`` {``note``, ``version``}: within my capacity. Without ``version``,
+  or naming the version in force, it is about that version; naming a proposed
+  revision (below), about that revision.
+- ``decline`` {``note``, ``version``}: a proposed version is not within my
+  capacity. The agreement (or the revision) cannot start while a decline
+  stands; the party may still affirm later.
+- ``no_longer`` {``note``}: an agreement a party affirmed is no longer within
+  their capacity → ``renegotiating``, never "broken".
+- ``withdraw`` {``note``}: a party takes themselves out (always possible): the
+  others affirm again without them → ``renegotiating``; nobody left → retired.
+- ``revise`` {whole terms, ``note``}: a new version. One that changes the
+  parties or the text, of an agreement in force, is a *proposed revision*: the
+  version in force stays until every party of the revision affirms it, and a
+  party it leaves out sees that (:func:`awaiting`). Of an agreement not yet in
+  force, it replaces the proposal. Changing only anchors or the review date
+  takes effect at once, keeping every affirmation.
+- ``renew`` {``review_on``}, ``pause``, ``resume``.
+- ``retire``: each party's consent to retire; retired once every party has
+  consented, or at once when it is being renegotiated or was never in force.
+- ``settle``. Events that change no state: ``remind`` / ``unremind``, ``note``.
 
-Every state event is a party's: replay applies the same rules the operations
-check (:func:`_refusal`, and the body an operation would write), so a signed
-record from a non-party, or one the rules refuse, changes nothing.
+States: ``proposed`` (or ``declined``) → ``active`` once every party affirmed →
+``review_due`` (derived: active and the review date reached) → renewed /
+revised / ``paused`` / ``renegotiating`` / ``retired``.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import msgspec
 
 from podsync.errors import InvalidInput, NotFound, NotPermitted, PodsyncError, TransitionRefused
 from podsync.pod import common as v
+from podsync.pod.admission import admitted
 from podsync.pod.common import Note
 from podsync.pod.events import (
-    SETTLE, Candidate, Current, Event, Item, Lifecycle, Replayed, chronological, current,
-    event_draft, notes, replay, settle, state_draft,
+    Candidate, Current, Event, Item, Lifecycle, Replayed, chronological, current, event_draft,
+    notes, replay, settle, state_draft,
 )
-from podsync.records.format import MAX_PARENTS, Draft
-
-S = TypeVar("S")
+from podsync.records.format import Draft
 
 KIND = "agreements"
 PROPOSE = "propose"
-STATES = ("proposed", "active", "review_due", "renegotiating", "paused", "retired")
+STATES = ("proposed", "declined", "active", "review_due", "renegotiating", "paused", "retired")
 ANCHOR_KINDS = ("principle", "need")
 #: A need is named by its id, the id of the record that named it (32 hex digits).
 _NEED_ID = re.compile(r"[0-9a-f]{32}")
+#: Agreement states in which the version in force asks something of its parties.
+IN_FORCE = ("active", "renegotiating", "paused")
 
-#: The states each party operation acts in (``review_due`` is ``active``, derived).
+#: The states each party operation acts in (``review_due`` is ``active``, derived);
+#: ``affirm`` and ``decline`` of a proposed revision act in any state but retired.
 _ACTS_IN: dict[str, tuple[str, ...]] = {
-    "affirm": ("proposed", "renegotiating"),
-    "no_longer": ("proposed", "active", "renegotiating", "paused"),
+    "affirm": ("proposed", "declined", "renegotiating"),
+    "decline": ("proposed", "declined"),
+    "no_longer": ("active", "renegotiating", "paused"),
+    "withdraw": ("proposed", "declined", "active", "renegotiating", "paused"),
     "renew": ("active",),
-    "revise": ("proposed", "active", "renegotiating", "paused"),
+    "revise": ("proposed", "declined", "active", "renegotiating", "paused"),
     "pause": ("active", "renegotiating"),
     "resume": ("paused",),
-    "retire": ("proposed", "active", "renegotiating", "paused"),
+    "retire": ("proposed", "declined", "active", "renegotiating", "paused"),
 }
-_DOING = {"affirm": "affirm it", "no_longer": "say it is no longer within your capacity",
-          "renew": "renew it", "revise": "revise it", "pause": "pause it",
-          "resume": "resume it", "retire": "retire it"}
+_DOING = {"affirm": "affirm it", "decline": "decline it",
+          "no_longer": "say it is no longer within your capacity",
+          "withdraw": "withdraw from it", "renew": "renew it", "revise": "revise it",
+          "pause": "pause it", "resume": "resume it", "retire": "retire it"}
 
 
 class Anchor(msgspec.Struct, frozen=True):
@@ -80,6 +98,12 @@ class Party(msgspec.Struct, frozen=True):
     #: Set when the party said it is no longer within their capacity (and has not
     #: affirmed since): the note they gave.
     no_longer: str | None
+    #: Set when the party declined the proposed version: their note.
+    declined: str | None = None
+    #: The party took themselves out of it.
+    withdrawn: bool = False
+    #: The party consents to retire it.
+    retiring: bool = False
 
 
 class Version(msgspec.Struct, frozen=True):
@@ -90,6 +114,20 @@ class Version(msgspec.Struct, frozen=True):
     review_on: str | None
     at: str
     by: str
+
+
+class Revision(msgspec.Struct, frozen=True):
+    """A proposed version, waiting for every one of its parties to affirm it."""
+
+    version: int
+    what: str
+    parties: list[Party]
+    anchors: list[Anchor]
+    review_on: str | None
+    at: str
+    by: str
+    #: Parties of the version in force this revision leaves out.
+    leaving: list[str]
 
 
 class Agreement(msgspec.Struct, frozen=True):
@@ -104,6 +142,7 @@ class Agreement(msgspec.Struct, frozen=True):
     review_on: str | None
     renewed_at: str | None
     versions: list[Version]
+    revision: Revision | None
     reminders: list[str]
     notes: list[Note]
     needs_reconciliation: bool
@@ -111,19 +150,33 @@ class Agreement(msgspec.Struct, frozen=True):
     history: list[Event]
 
 
+Said = tuple[tuple[str, str], ...]  # (member, note)
+Affirmed = tuple[tuple[str, str, str], ...]  # (member, at, note)
+
+
 @dataclass(frozen=True)
 class _State:
     status: str
     versions: tuple[Version, ...]
     version_event: str
-    affirmed: tuple[tuple[str, str, str], ...]  # (member, at, note), current version
-    no_longer: tuple[tuple[str, str], ...]  # (member, note), current version
+    affirmed: Affirmed
+    no_longer: Said
+    declined: Said
+    withdrawn: tuple[str, ...]
+    retiring: tuple[str, ...]
     review_on: str | None
     renewed_at: str | None
+    #: The highest version number given so far (revisions replaced keep theirs).
+    numbered: int = 1
+    revision: Version | None = None
+    revision_event: str = ""
+    revision_affirmed: Affirmed = ()
+    revision_declined: Said = ()
 
     @property
     def parties(self) -> list[str]:
-        return self.versions[-1].parties
+        """The parties of the version in force who have not withdrawn."""
+        return [m for m in self.versions[-1].parties if m not in self.withdrawn]
 
     def has_affirmed(self, member: str) -> bool:
         return any(m == member for m, _, _ in self.affirmed)
@@ -133,51 +186,125 @@ class _State:
         return {m for m, _, _ in self.affirmed} >= set(self.parties)
 
 
-def _refusal(s: _State, op: str, by: str) -> PodsyncError | None:
+def _about_revision(s: _State, args: dict[str, Any]) -> bool:
+    """Whether an ``affirm`` or ``decline`` names the proposed revision."""
+    return s.revision is not None and args.get("version") == s.revision.version
+
+
+def _refusal(s: _State, op: str, by: str, args: dict[str, Any]) -> PodsyncError | None:
     """Why ``by`` may not ``op`` the agreement in state ``s`` (None: they may).
     The operations raise it; replay skips a record it refuses."""
+    if op in ("affirm", "decline") and _about_revision(s, args):
+        assert s.revision is not None
+        if by not in s.revision.parties:
+            return NotPermitted(f"only a party to version {s.revision.version} can {_DOING[op]}")
+        if s.status == "retired":
+            return TransitionRefused("the agreement is retired")
+        done = s.revision_affirmed if op == "affirm" else s.revision_declined
+        if any(x[0] == by for x in done):
+            did = "affirmed" if op == "affirm" else "declined"
+            return TransitionRefused(f"you have already {did} version {s.revision.version}")
+        return None
+    if "version" in args and args["version"] != s.versions[-1].version:
+        return TransitionRefused(f"version {args['version']} is not the version in force "
+                                 "nor a proposed revision")
     if by not in s.parties:
         return NotPermitted(f"only a party to the agreement can {_DOING[op]}")
     if s.status not in _ACTS_IN[op]:
-        return TransitionRefused(f"cannot {_DOING[op]}: the agreement is {s.status}")
+        hint = "; decline it instead" if op == "no_longer" and s.status == "proposed" else ""
+        return TransitionRefused(f"cannot {_DOING[op]}: the agreement is {s.status}{hint}")
     if op == "affirm" and s.has_affirmed(by):
         return TransitionRefused("you have already affirmed this version")
-    if op == "no_longer" and s.status == "renegotiating" and not s.has_affirmed(by):
-        return TransitionRefused("the agreement is already being renegotiated without you")
+    if op == "decline" and any(m == by for m, _ in s.declined):
+        return TransitionRefused("you have already declined this version")
+    if op == "no_longer" and not s.has_affirmed(by):
+        return TransitionRefused("you have not affirmed it; it is being renegotiated already"
+                                 if s.status == "renegotiating" else
+                                 "you have not affirmed it")
+    if op == "retire" and by in s.retiring:
+        return TransitionRefused("you have already consented to retire it")
     return None
+
+
+def _without(said: Any, member: str) -> Any:
+    return tuple(x for x in said if x[0] != member)
 
 
 def _apply(s: _State, e: Event) -> _State:
     a = e.args
-    if e.op not in _ACTS_IN or _refusal(s, e.op, e.by) is not None or not _body_ok(e.op, a):
+    if e.op not in _ACTS_IN or _refusal(s, e.op, e.by, a) is not None or not _body_ok(e.op, a):
         return s
+    note = a.get("note") or ""
+    if e.op in ("affirm", "decline") and _about_revision(s, a):
+        return _on_revision(s, e, note)
     if e.op == "affirm":
-        affirmed = s.affirmed + ((e.by, e.at, a.get("note") or ""),)
-        after = replace(s, affirmed=affirmed,
-                        no_longer=tuple(x for x in s.no_longer if x[0] != e.by))
-        return replace(after, status="active" if after.all_affirmed else s.status)
+        after = replace(s, affirmed=s.affirmed + ((e.by, e.at, note),),
+                        no_longer=_without(s.no_longer, e.by), declined=_without(s.declined, e.by))
+        if after.declined:
+            return after
+        return replace(after, status="active" if after.all_affirmed else
+                       "proposed" if s.status == "declined" else s.status)
+    if e.op == "decline":
+        return replace(s, status="declined", affirmed=_without(s.affirmed, e.by),
+                       declined=s.declined + ((e.by, note),))
     if e.op == "no_longer":
-        return replace(s, status="renegotiating",
-                       affirmed=tuple(x for x in s.affirmed if x[0] != e.by),
-                       no_longer=tuple(x for x in s.no_longer if x[0] != e.by)
-                       + ((e.by, a.get("note") or ""),))
+        return replace(s, status="renegotiating", affirmed=_without(s.affirmed, e.by),
+                       no_longer=_without(s.no_longer, e.by) + ((e.by, note),), retiring=())
+    if e.op == "withdraw":
+        after = replace(s, withdrawn=s.withdrawn + (e.by,), affirmed=(), retiring=(),
+                        no_longer=_without(s.no_longer, e.by), declined=_without(s.declined, e.by))
+        return replace(after, status="renegotiating" if after.parties else "retired")
     if e.op == "renew":
         return replace(s, review_on=_shown_day(a.get("review_on")), renewed_at=e.at)
     if e.op == "revise":
-        version = _version(a, len(s.versions) + 1, e.at, e.by)
-        return replace(s, status="proposed", versions=s.versions + (version,), version_event=e.id,
-                       affirmed=(), no_longer=(), review_on=version.review_on, renewed_at=None)
+        return _revised(s, e)
     if e.op == "pause":
         return replace(s, status="paused")
     if e.op == "resume":
         return replace(s, status="active" if s.all_affirmed else "renegotiating")
-    return replace(s, status="retired")
+    # retire
+    if s.status in ("proposed", "declined", "renegotiating") \
+            or set(s.retiring + (e.by,)) >= set(s.parties):
+        return replace(s, status="retired", revision=None, retiring=s.retiring + (e.by,))
+    return replace(s, retiring=s.retiring + (e.by,))
+
+
+def _on_revision(s: _State, e: Event, note: str) -> _State:
+    """An affirmation or a decline of the proposed revision."""
+    assert s.revision is not None
+    if e.op == "decline":
+        return replace(s, revision_affirmed=_without(s.revision_affirmed, e.by),
+                       revision_declined=s.revision_declined + ((e.by, note),))
+    affirmed = s.revision_affirmed + ((e.by, e.at, note),)
+    declined = _without(s.revision_declined, e.by)
+    if declined or {m for m, _, _ in affirmed} < set(s.revision.parties):
+        return replace(s, revision_affirmed=affirmed, revision_declined=declined)
+    # Every party of the revision affirmed it: it is the version in force.
+    return _State("active", s.versions + (s.revision,), s.revision_event, affirmed, (), (), (), (),
+                  s.revision.review_on, None, s.numbered)
+
+
+def _revised(s: _State, e: Event) -> _State:
+    current = s.versions[-1]
+    number = s.numbered + 1
+    version = _version(e.args, number, e.at, e.by)
+    if (version.what, version.parties) == (current.what, current.parties):
+        # Anchors or the review date only: nothing anyone affirmed has changed.
+        return replace(s, versions=s.versions + (version,), review_on=version.review_on,
+                       numbered=number)
+    if s.status in ("proposed", "declined"):
+        return _State("proposed", s.versions + (version,), e.id, (), (), (), (), (),
+                      version.review_on, None, number)
+    return replace(s, revision=version, revision_event=e.id, revision_affirmed=(),
+                   revision_declined=(), numbered=number)
 
 
 def _body_ok(op: str, body: dict[str, Any]) -> bool:
     """Whether ``body`` is one the operation ``op`` would write."""
     try:
         v.text(body.get("note"), "note", required=False)
+        if op in ("affirm", "decline") and "version" in body and type(body["version"]) is not int:
+            return False
         if op == "renew":
             if body_date(body.get("review_on"), "review_on") is None:
                 return False
@@ -261,132 +388,23 @@ def _version(raw: dict[str, Any], number: int, at: str, by: str) -> Version:
 
 LIFECYCLE: Lifecycle[_State] = Lifecycle(
     states=STATES, state_ops=frozenset(_ACTS_IN),
-    apply=_apply, name=lambda s: s.status, key=lambda s: (s.status, s.version_event),
-    summary=lambda s: {"version": len(s.versions), "what": s.versions[-1].what,
-                       "affirmed": [m for m, _, _ in s.affirmed], "review_on": s.review_on},
+    apply=_apply, name=lambda s: s.status,
+    key=lambda s: (s.status, s.version_event, s.revision_event if s.revision else ""),
+    summary=lambda s: {"version": s.versions[-1].version, "what": s.versions[-1].what,
+                       "affirmed": [m for m, _, _ in s.affirmed], "review_on": s.review_on,
+                       "revision": s.revision.what if s.revision else None},
 )
 
 
 def _initial(item: Item) -> _State:
     first = _version(item.fields, 1, item.created_at, item.created_by)
-    return _State("proposed", (first,), "", (), (), first.review_on, None)
-
-
-# -- counting only what the rules allow -------------------------------------------
-#
-# Kind-independent: the needs board, teams and capacity would use it as well.
-
-#: Judging a state event that joins branches (a settle, or a change made after
-#: nodes that were apart met) means replaying the item up to it. An honest item
-#: joins branches a handful of times over a few dozen events; 20,000 replayed
-#: events (about 0.2 s here) is far past that, and bounds what one view costs
-#: when a member signs records that join branches over and over. Past it, joins
-#: do not count.
-MAX_JOIN_REPLAY = 20_000
-
-
-def admitted(item: Item, lc: Lifecycle[S], initial: Callable[[Item], S],
-             allows: Callable[[Replayed[S], Event], bool]) -> Item:
-    """``item`` with only the state events the rules allowed where each was made.
-
-    Each state event is judged against the item as its author had it: the replay
-    of its causal past (its ``after``). ``allows(past, event)`` decides for state
-    ops; a ``settle`` counts only if its past needs reconciliation and it keeps
-    exactly one candidate. A refused event is left out of the replay altogether,
-    not merely ignored by ``apply``: otherwise a record a member signs against
-    the rules, naming no parents, would be a head of its own and make the item
-    look disagreed about. The verdicts depend on each event's past only, so every
-    node reaches the same ones. Other events (notes, advice...) pass as they are.
-    """
-    graph_ops = lc.state_ops | {SETTLE}
-    start = initial(item)
-    kept: list[Event] = []
-    masks: dict[str, int] = {}  # kept id -> its kept ancestors and itself, as bits of ``kept``
-    after: dict[str, Replayed[S]] = {}  # kept id -> the item just after it
-    via: dict[str, list[str]] = {}  # refused id -> the kept heads it followed
-    budget = MAX_JOIN_REPLAY
-    for e in _parents_first([e for e in item.events if e.op in graph_ops]):
-        named: set[str] = set()
-        for p in e.after:
-            named.update([p] if p in masks else via.get(p, []))
-        if len(named) > MAX_PARENTS:  # only through refused records: keeps ``via`` small
-            via[e.id] = []
-            continue
-        # The heads among what it follows (the rest are their ancestors), latest first.
-        heads, union = [], 0
-        for p in sorted(named, key=lambda p: masks[p].bit_length(), reverse=True):
-            if not union >> (masks[p].bit_length() - 1) & 1:
-                heads.append(p)
-                union |= masks[p]
-        # Replays this costs: of its past when it joins branches, of itself if a settle.
-        size = union.bit_count()
-        cost = (size if len(heads) > 1 else 0) + (size + 1 if e.op == SETTLE else 0)
-        if cost > budget:
-            via[e.id] = heads
-            continue
-        budget -= cost
-        if not heads:
-            past: Replayed[S] = Replayed(start, [], [])
-        elif len(heads) == 1:
-            past = after[heads[0]]
-        else:
-            past = replay(_selected(kept, union), lc, start)
-        if not (_settles(past, e) if e.op == SETTLE else allows(past, e)):
-            via[e.id] = heads
-            continue
-        masks[e.id] = union | 1 << len(kept)
-        if set(e.after) != set(heads):
-            # Replay follows ``after``: through refused events, to what they followed.
-            e = msgspec.structs.replace(e, after=heads)
-        kept.append(e)
-        if e.op == SETTLE:
-            after[e.id] = replay(_selected(kept, masks[e.id]), lc, start)
-        else:
-            after[e.id] = Replayed(lc.apply(past.state, e), [e.id], [])
-    counted = {e.id: e for e in kept}
-    return Item(item.id, item.created_by, item.created_at, item.fields,
-                [counted.get(e.id, e) for e in item.events
-                 if e.op not in graph_ops or e.id in counted])
-
-
-def _settles(past: Replayed[Any], e: Event) -> bool:
-    """Whether ``e`` is a settle its author could write: a disagreement, one candidate kept."""
-    keep = e.args.get("keep")
-    if not past.needs_reconciliation or not isinstance(keep, list) \
-            or not all(isinstance(k, str) for k in keep):
-        return False
-    return any(set(keep) == set(c.events) for c in past.candidates)
-
-
-def _selected(events: list[Event], mask: int) -> list[Event]:
-    return [e for i, e in enumerate(events) if mask >> i & 1]
-
-
-def _parents_first(events: list[Event]) -> list[Event]:
-    """``events`` with every event after the events it names (record ids are hashes
-    of what they name, so there are no cycles)."""
-    by_id = {e.id: e for e in events}
-    waiting = {e.id: len({p for p in e.after if p in by_id}) for e in events}
-    children: dict[str, list[str]] = {}
-    for e in events:
-        for p in {p for p in e.after if p in by_id}:
-            children.setdefault(p, []).append(e.id)
-    ready = sorted(eid for eid, n in waiting.items() if n == 0)
-    order: list[Event] = []
-    while ready:
-        eid = ready.pop()
-        order.append(by_id[eid])
-        for c in children.get(eid, []):
-            waiting[c] -= 1
-            if waiting[c] == 0:
-                ready.append(c)
-    return order
+    return _State("proposed", (first,), "", (), (), (), (), (), first.review_on, None)
 
 
 def _allows(past: Replayed[_State], e: Event) -> bool:
     """What the operations check, asked of a state event where it was made."""
     return not past.needs_reconciliation and e.op in _ACTS_IN \
-        and _refusal(past.state, e.op, e.by) is None and _body_ok(e.op, e.args)
+        and _refusal(past.state, e.op, e.by, e.args) is None and _body_ok(e.op, e.args)
 
 
 # -- operations ------------------------------------------------------------------
@@ -427,22 +445,44 @@ def _load(item: Item, *, settled: bool = True) -> Current[_State]:
 
 def _party_draft(item: Item, by: str, op: str, **args: Any) -> Draft:
     cur = _load(item)
-    refusal = _refusal(cur.state, op, by)
+    refusal = _refusal(cur.state, op, by, args)
     if refusal is not None:
         raise refusal
     return state_draft(cur, op, **args)
 
 
-def affirm_agreement(item: Item, by: str, note: str = "") -> Draft:
-    """A party records that the agreement is within their capacity."""
+def _version_arg(version: int | None) -> dict[str, int]:
+    if version is None:
+        return {}
+    if type(version) is not int or version < 1:
+        raise InvalidInput("version: a version number (1, 2, ...)")
+    return {"version": version}
+
+
+def affirm_agreement(item: Item, by: str, note: str = "", version: int | None = None) -> Draft:
+    """A party records that the agreement (or its proposed revision ``version``) is
+    within their capacity."""
     by, note = v.member_id(by, "by"), v.text(note, "note", required=False)
-    return _party_draft(item, by, "affirm", note=note)
+    return _party_draft(item, by, "affirm", note=note, **_version_arg(version))
+
+
+def decline_agreement(item: Item, by: str, note: str = "", version: int | None = None) -> Draft:
+    """A party says a proposed agreement (or revision ``version``) is not within their
+    capacity: it does not start while that stands."""
+    by, note = v.member_id(by, "by"), v.text(note, "note", required=False)
+    return _party_draft(item, by, "decline", note=note, **_version_arg(version))
 
 
 def no_longer_within_capacity(item: Item, by: str, note: str = "") -> Draft:
     """A party says the agreement is no longer within their capacity: renegotiating."""
     by, note = v.member_id(by, "by"), v.text(note, "note", required=False)
     return _party_draft(item, by, "no_longer", note=note)
+
+
+def withdraw_from_agreement(item: Item, by: str, note: str = "") -> Draft:
+    """A party takes themselves out: the others renegotiate it without them."""
+    by, note = v.member_id(by, "by"), v.text(note, "note", required=False)
+    return _party_draft(item, by, "withdraw", note=note)
 
 
 def renew_agreement(item: Item, by: str, now: _dt.datetime, review_on: _dt.date,
@@ -455,12 +495,27 @@ def renew_agreement(item: Item, by: str, now: _dt.datetime, review_on: _dt.date,
     return _party_draft(item, by, "renew", review_on=review, note=note)
 
 
-def revise_agreement(item: Item, by: str, now: _dt.datetime, what: str, parties: Iterable[str],
-                     anchors: Iterable[Anchor] = (), review_on: _dt.date | None = None,
+def revise_agreement(item: Item, by: str, now: _dt.datetime, what: str | None = None,
+                     parties: Iterable[str] | None = None, anchors: Iterable[Anchor] | None = None,
+                     review_on: _dt.date | None | msgspec.UnsetType = msgspec.UNSET,
                      note: str = "") -> Draft:
-    """A new version (the old one is kept); every party affirms it afresh."""
+    """A new version. What is not given (None, or UNSET for ``review_on``) carries over
+    from the version in force. Changing the parties or the text of an agreement in
+    force proposes a revision that every one of its parties affirms."""
     by, note = v.member_id(by, "by"), v.text(note, "note", required=False)
-    terms = _terms(now, what, parties, anchors, review_on)
+    cur = _load(item)
+    latest = cur.state.versions[-1]
+    if review_on is msgspec.UNSET:
+        review_on = _dt.date.fromisoformat(latest.review_on) if latest.review_on else None
+        if review_on is not None and review_on.isoformat() <= _today(now):
+            review_on = None  # a review date already reached is not carried into a new version
+    terms = _terms(now, latest.what if what is None else what,
+                   latest.parties if parties is None else parties,
+                   latest.anchors if anchors is None else anchors, review_on)
+    if terms == {"what": latest.what, "parties": latest.parties,
+                 "anchors": [msgspec.to_builtins(a) for a in latest.anchors],
+                 "review_on": latest.review_on}:
+        raise TransitionRefused("this revision changes nothing")
     return _party_draft(item, by, "revise", note=note, **terms)
 
 
@@ -475,6 +530,8 @@ def resume_agreement(item: Item, by: str, note: str = "") -> Draft:
 
 
 def retire_agreement(item: Item, by: str, note: str = "") -> Draft:
+    """A party consents to retire the agreement: retired once every party has, or at
+    once when it is being renegotiated or was never in force."""
     by, note = v.member_id(by, "by"), v.text(note, "note", required=False)
     return _party_draft(item, by, "retire", note=note)
 
@@ -532,6 +589,15 @@ def agreement(items: dict[str, Item], agreement_id: str, now: _dt.datetime) -> A
     return derive(item, now)
 
 
+def _parties(members: list[str], affirmed: Affirmed, no_longer: Said, declined: Said,
+             withdrawn: tuple[str, ...] = (), retiring: tuple[str, ...] = ()) -> list[Party]:
+    said = {m: (at, note) for m, at, note in affirmed}
+    strained, refused = dict(no_longer), dict(declined)
+    return [Party(m, m in said, said.get(m, (None, ""))[0], said.get(m, (None, ""))[1],
+                  strained.get(m), refused.get(m), m in withdrawn, m in retiring)
+            for m in members]
+
+
 def derive(item: Item, now: _dt.datetime) -> Agreement:
     """The agreement as of ``now``; total: whatever a signed record's body holds."""
     events = item.events
@@ -540,16 +606,54 @@ def derive(item: Item, now: _dt.datetime) -> Agreement:
     state = s.status
     if state == "active" and v.date_reached(s.review_on, now):
         state = "review_due"
-    affirmed = {m: (at, note) for m, at, note in s.affirmed}
-    no_longer = dict(s.no_longer)
     latest = s.versions[-1]
+    revision = None
+    if s.revision is not None and s.status != "retired":
+        revision = Revision(
+            version=s.revision.version, what=s.revision.what,
+            parties=_parties(s.revision.parties, s.revision_affirmed, (), s.revision_declined),
+            anchors=s.revision.anchors, review_on=s.revision.review_on, at=s.revision.at,
+            by=s.revision.by, leaving=[m for m in s.parties if m not in s.revision.parties])
     return Agreement(
         id=item.id, created_by=item.created_by, created_at=item.created_at, state=state,
         version=latest.version, what=latest.what,
-        parties=[Party(m, m in affirmed, affirmed.get(m, (None, ""))[0],
-                       affirmed.get(m, (None, ""))[1], no_longer.get(m))
-                 for m in latest.parties],
+        parties=_parties(latest.parties, s.affirmed, s.no_longer, s.declined, s.withdrawn,
+                         s.retiring),
         anchors=latest.anchors, review_on=s.review_on, renewed_at=s.renewed_at,
-        versions=list(s.versions), reminders=_reminders(events), notes=notes(events),
-        needs_reconciliation=r.needs_reconciliation, candidates=r.candidates,
+        versions=list(s.versions), revision=revision, reminders=_reminders(events),
+        notes=notes(events), needs_reconciliation=r.needs_reconciliation, candidates=r.candidates,
         history=chronological(events))
+
+
+class Awaiting(msgspec.Struct, frozen=True):
+    """An agreement that asks something of a member now, and why."""
+
+    agreement: str
+    what: str
+    #: ``affirm``: a proposed version waits for their word; ``removed``: a proposed
+    #: revision leaves them out; ``retire``: other parties consent to retire it.
+    reason: Literal["affirm", "removed", "retire"]
+    version: int
+
+
+def awaiting(found: Iterable[Agreement], member: str) -> list[Awaiting]:
+    """What the agreements ask of ``member`` now (an inbox reads this)."""
+    out = []
+    for a in found:
+        if a.needs_reconciliation or a.state == "retired":
+            continue
+        me = next((p for p in a.parties if p.member == member and not p.withdrawn), None)
+        if me is not None and a.state in ("proposed", "declined", "renegotiating") \
+                and not me.affirmed and me.declined is None and me.no_longer is None:
+            out.append(Awaiting(a.id, a.what, "affirm", a.version))
+        if me is not None and any(p.retiring for p in a.parties) and not me.retiring:
+            out.append(Awaiting(a.id, a.what, "retire", a.version))
+        r = a.revision
+        if r is None:
+            continue
+        mine = next((p for p in r.parties if p.member == member), None)
+        if mine is not None and not mine.affirmed and mine.declined is None:
+            out.append(Awaiting(a.id, r.what, "affirm", r.version))
+        if member in r.leaving:
+            out.append(Awaiting(a.id, r.what, "removed", r.version))
+    return out

@@ -2,9 +2,9 @@
 
 An item leaves the live listings once it is closed and nothing has happened to
 it for as long as the pod's archive setting says (:mod:`podsync.pod.settings`):
-an attended or let-be need, a retired agreement, a decided decision, an
-addressed team item, a routed feedback thread, a discerned "are you
-mobilizing?" ask. A note on a closed item is something happening: it is live
+an attended or let-be need, a declined or retired agreement, a decided or
+withdrawn decision, an addressed team item, a routed or withdrawn feedback
+thread, a discerned "are you mobilizing?" ask. A note on a closed item is something happening: it is live
 again for that long. An item that needs reconciliation, and a decision whose
 review is due, are never archived: they wait for a person.
 
@@ -19,8 +19,8 @@ import datetime as _dt
 from typing import Any
 
 from podsync.pod.agreements import Agreement
-from podsync.pod.capacity import Ask
 from podsync.pod.decisions import Decision
+from podsync.pod.discernment import Ask
 from podsync.pod.feedback import Thread
 from podsync.pod.needs import Need
 from podsync.pod.teams import TeamItem
@@ -28,10 +28,10 @@ from podsync.pod.teams import TeamItem
 #: The states in which each kind of item is done with.
 CLOSED: dict[type, frozenset[str]] = {
     Need: frozenset({"attended", "let_be"}),
-    Agreement: frozenset({"retired"}),
-    Decision: frozenset({"decided"}),
+    Agreement: frozenset({"declined", "retired"}),
+    Decision: frozenset({"decided", "withdrawn"}),
     TeamItem: frozenset({"addressed"}),
-    Thread: frozenset({"routed"}),
+    Thread: frozenset({"routed", "withdrawn"}),
     Ask: frozenset({"discerned"}),
 }
 

@@ -1,41 +1,30 @@
-"""Capacity: check-ins, each member's load, and "are you mobilizing?" asks.
+"""Capacity: check-ins and each member's load.
 
-Document kind ``capacity``, holding two kinds of item:
-
-- a **check-in** is one ``checkin`` record whose body holds ``level``
-  (depleted / stretched / baseline / spacious) and ``note``; the member is its
-  signer and the time its record's. Check-ins are never changed, so the history
-  is kept; a member's latest check-in is their current capacity. A check-in
-  whose level is not one of the levels counts for nothing.
-- an **ask** is created by an ``ask`` record (the asker is its signer) whose body
-  holds ``member`` (who is asked), ``need`` and ``question``. State events:
-  ``answer`` (only the member asked), ``discern`` (only the asker or the member:
-  continue / release / ask_for_support / take_on, with a note), ``settle``;
-  ``note`` changes nothing. States: ``asked`` → ``answered`` → ``discerned``.
-  Replay applies the same rules the operations check, so an answer signed by
-  anyone else, or a discernment with another outcome, changes nothing; an ask
-  of the asker themself is not an ask at all.
+Document kind ``capacity``. A **check-in** is one ``checkin`` record whose body
+holds ``level`` (depleted / stretched / baseline / spacious) and ``note``; the
+member is its signer and the time its record's. Check-ins are never changed,
+so the history is kept; a member's latest check-in is their current capacity.
+A check-in whose level is not one of the levels counts for nothing. The same
+document holds "are you mobilizing?" asks (:mod:`.discernment`) and allies'
+recurring check-ins (:mod:`.allies`).
 
 Load is derived, never stored: the needs a member holds and the agreements they
-are a party to (active, review due or renegotiating). It is listed by member id,
-never ranked — it exists to help the pod discern together, not to compare.
+are a party to (active, review due or renegotiating). An agreement a member
+said is no longer within their capacity is listed apart (``strained``), not in
+their load. It is listed by member id, never ranked — it exists to help the pod
+discern together, not to compare. Checking in stretched or depleted brings up
+each thing a member holds with "still within my capacity?" (:func:`review`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
-from podsync.errors import NotFound, NotPermitted, TransitionRefused
 from podsync.pod import common as v
-from podsync.pod.common import Note
-from podsync.pod.events import (
-    Candidate, Current, Event, Item, Lifecycle, chronological, current, event_draft, notes,
-    replay, settle, state_draft,
-)
+from podsync.pod.events import Item
 from podsync.records.format import Draft
 
 if TYPE_CHECKING:
@@ -44,12 +33,14 @@ if TYPE_CHECKING:
 
 KIND = "capacity"
 CHECKIN = "checkin"
-ASK = "ask"
 LEVELS = ("depleted", "stretched", "baseline", "spacious")
-ASK_STATES = ("asked", "answered", "discerned")
-DISCERNMENTS = ("continue", "release", "ask_for_support", "take_on")
+#: Check-ins that bring up "still within my capacity?" for each thing held.
+REVIEW_LEVELS = ("depleted", "stretched")
 #: Agreement states that ask something of their parties now.
 LOAD_AGREEMENT_STATES = ("active", "review_due", "renegotiating")
+#: Agreement states in which a party is still holding it (paused ones too).
+HELD_AGREEMENT_STATES = LOAD_AGREEMENT_STATES + ("paused",)
+STILL_WITHIN = "Still within my capacity?"
 
 
 class CheckIn(msgspec.Struct, frozen=True):
@@ -58,24 +49,6 @@ class CheckIn(msgspec.Struct, frozen=True):
     at: str
     level: str
     note: str
-
-
-class Ask(msgspec.Struct, frozen=True):
-    id: str
-    asker: str
-    member: str
-    need: str
-    question: str
-    created_at: str
-    state: str
-    answer: str | None
-    answered_at: str | None
-    discernment: str | None
-    discernment_note: str | None
-    notes: list[Note]
-    needs_reconciliation: bool
-    candidates: list[Candidate]
-    history: list[Event]
 
 
 class LoadItem(msgspec.Struct, frozen=True):
@@ -90,6 +63,17 @@ class MemberLoad(msgspec.Struct, frozen=True):
     checked_in_at: str | None
     needs: list[LoadItem]
     agreements: list[LoadItem]
+    #: Agreements they said are no longer within their capacity: not in the load.
+    strained: list[LoadItem]
+
+
+class ReviewItem(msgspec.Struct, frozen=True):
+    """Something a member holds, with the question a low check-in brings up."""
+
+    kind: Literal["agreement", "need"]
+    id: str
+    title: str
+    question: str
 
 
 # -- check-ins -------------------------------------------------------------------
@@ -115,124 +99,6 @@ def current_capacity(items: dict[str, Item]) -> dict[str, CheckIn]:
     return {c.member: c for c in checkins(items)}
 
 
-# -- "are you mobilizing?" -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _State:
-    asker: str
-    member: str
-    status: str
-    answer: str | None
-    answered_at: str | None
-    outcome: str | None
-    note: str | None
-
-
-def _apply(s: _State, e: Event) -> _State:
-    if e.op == "answer" and s.status == "asked" and e.by == s.member:
-        return replace(s, status="answered", answer=v.shown(e.args.get("text")), answered_at=e.at)
-    if e.op == "discern" and s.status == "answered" and e.by in (s.asker, s.member) \
-            and e.args.get("outcome") in DISCERNMENTS:
-        return replace(s, status="discerned", outcome=e.args["outcome"],
-                       note=v.shown(e.args.get("note")))
-    return s
-
-
-LIFECYCLE: Lifecycle[_State] = Lifecycle(
-    states=ASK_STATES, state_ops=frozenset({"answer", "discern"}), apply=_apply,
-    name=lambda s: s.status, key=lambda s: (s.status, s.answer, s.outcome, s.note),
-    summary=lambda s: {"answer": s.answer, "discernment": s.outcome, "note": s.note},
-)
-
-
-def _initial(item: Item) -> _State:
-    return _State(item.created_by, v.shown(item.fields.get("member")), "asked",
-                  None, None, None, None)
-
-
-def _is_ask(item: Item) -> bool:
-    """An ask of the asker themself is refused when written; signed anyway, it is
-    no ask."""
-    return item.fields.get("member") != item.created_by
-
-
-def ask_mobilizing(by: str, member: str, need_id: str, question: str = "") -> Draft:
-    """``by`` asks ``member`` "are you mobilizing?" about a need."""
-    body = {"member": v.member_id(member), "need": v.item_id(need_id, "need"),
-            "question": v.text(question, "question", required=False)}
-    if v.member_id(by, "by") == body["member"]:
-        raise NotPermitted("this question is asked of someone else; check in instead")
-    return Draft(ASK, body)
-
-
-def _load(item: Item, *, settled: bool = True) -> Current[_State]:
-    if not _is_ask(item):
-        raise NotFound(f"no ask {item.id}")
-    return current(item, LIFECYCLE, _initial, settled=settled)
-
-
-def answer_ask(item: Item, by: str, text: str) -> Draft:
-    """The asked member answers."""
-    by, body = v.member_id(by, "by"), v.text(text, "text")
-    cur = _load(item)
-    if by != cur.state.member:
-        raise NotPermitted("only the member asked can answer")
-    if cur.state.status != "asked":
-        raise TransitionRefused("this ask has already been answered")
-    return state_draft(cur, "answer", text=body)
-
-
-def record_discernment(item: Item, by: str, outcome: str, note: str = "") -> Draft:
-    """What asker and member discerned together: continue / release / ask for support / take on."""
-    by = v.member_id(by, "by")
-    outcome = v.choice(outcome, "outcome", DISCERNMENTS)
-    note = v.text(note, "note", required=False)
-    cur = _load(item)
-    if by not in (cur.state.asker, cur.state.member):
-        raise NotPermitted("the discernment is recorded by the asker or the member asked")
-    if cur.state.status != "answered":
-        raise TransitionRefused(f"cannot record a discernment: the ask is {cur.state.status}")
-    return state_draft(cur, "discern", outcome=outcome, note=note)
-
-
-def note_ask(item: Item, by: str, text: str) -> Draft:
-    v.member_id(by, "by")
-    return event_draft(_load(item, settled=False), "note", text=v.text(text, "text"))
-
-
-def settle_ask(item: Item, by: str, choice: str) -> Draft:
-    v.member_id(by, "by")
-    return settle(_load(item, settled=False), choice)
-
-
-def asks(items: dict[str, Item]) -> list[Ask]:
-    """Every ask (``ask`` items), oldest first."""
-    out = [derive(i) for i in items.values() if _is_ask(i)]
-    return sorted(out, key=lambda a: (a.created_at, a.id))
-
-
-def ask(items: dict[str, Item], ask_id: str) -> Ask:
-    found = items.get(ask_id)
-    if found is None or not _is_ask(found):
-        raise NotFound(f"no ask {ask_id}")
-    return derive(found)
-
-
-def derive(item: Item) -> Ask:
-    """The ask as its records make it; total: whatever a signed record's body holds."""
-    events = item.events
-    r = replay(events, LIFECYCLE, _initial(item))
-    s = r.state
-    return Ask(
-        id=item.id, asker=s.asker, member=s.member, need=v.shown(item.fields.get("need")),
-        question=v.shown(item.fields.get("question")), created_at=item.created_at,
-        state=s.status, answer=s.answer, answered_at=s.answered_at, discernment=s.outcome,
-        discernment_note=s.note, notes=notes(events),
-        needs_reconciliation=r.needs_reconciliation, candidates=r.candidates,
-        history=chronological(events))
-
-
 # -- load ------------------------------------------------------------------------
 
 
@@ -250,14 +116,32 @@ def loads(needs: Iterable[Need], agreements: Iterable[Agreement], checkins: Iter
             for h in n.holders:
                 held.setdefault(h.member, []).append(LoadItem(n.id, n.title))
     parties: dict[str, list[LoadItem]] = {}
+    strained: dict[str, list[LoadItem]] = {}
     for a in agreements:
-        if a.state in LOAD_AGREEMENT_STATES:
-            for p in a.parties:
+        for p in a.parties:
+            if p.withdrawn or a.state not in HELD_AGREEMENT_STATES:
+                continue
+            if p.no_longer is not None:
+                strained.setdefault(p.member, []).append(LoadItem(a.id, a.what))
+            elif a.state in LOAD_AGREEMENT_STATES:
                 parties.setdefault(p.member, []).append(LoadItem(a.id, a.what))
     latest = {c.member: c for c in sorted(checkins, key=lambda c: (c.at, c.id))}
-    everyone = set(members) | set(held) | set(parties) | set(latest)
+    everyone = set(members) | set(held) | set(parties) | set(strained) | set(latest)
     return [MemberLoad(member=m, capacity=latest[m].level if m in latest else None,
                        capacity_note=latest[m].note if m in latest else "",
                        checked_in_at=latest[m].at if m in latest else None,
-                       needs=held.get(m, []), agreements=parties.get(m, []))
+                       needs=held.get(m, []), agreements=parties.get(m, []),
+                       strained=strained.get(m, []))
             for m in sorted(everyone)]
+
+
+def review(member: str, needs: Iterable[Need], agreements: Iterable[Agreement]) -> list[ReviewItem]:
+    """Everything ``member`` holds now — agreements they have not said are beyond
+    them, needs they hold — each with "still within my capacity?"."""
+    out = [ReviewItem("agreement", a.id, a.what, STILL_WITHIN) for a in agreements
+           if a.state in HELD_AGREEMENT_STATES and any(
+               p.member == member and not p.withdrawn and p.no_longer is None
+               for p in a.parties)]
+    out += [ReviewItem("need", n.id, n.title, STILL_WITHIN) for n in needs
+            if n.state == "held" and any(h.member == member for h in n.holders)]
+    return out

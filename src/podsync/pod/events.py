@@ -281,6 +281,15 @@ def items_from(counted: Iterable[Source], create: str) -> dict[str, Item]:
     return created
 
 
+def already_written(counted: Iterable[Source], draft: Draft) -> str | None:
+    """The item a retry of creation ``draft`` finds written already: created by the
+    same type with the same body (one carrying its ``origin`` is written once)."""
+    for c in counted:
+        if c.record.item is None and c.record.type == draft.type and c.record.body == draft.body:
+            return c.record.id
+    return None
+
+
 @dataclass(frozen=True)
 class Current(Generic[S]):
     """An item as an operation reads it, before deciding what to write."""

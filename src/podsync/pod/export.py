@@ -22,8 +22,8 @@ from podsync.pod.common import iso_at
 EXPORT_FORMAT = "podsync-export"
 EXPORT_VERSION = 1
 #: The export's lists of items, each entry a view plus the ``document`` it came from.
-SECTIONS = ("teams", "needs", "agreements", "decisions", "checkins", "mobilizing_asks",
-            "team_items", "feedback_statements", "feedback_threads")
+SECTIONS = ("teams", "steward_nominations", "needs", "agreements", "decisions", "checkins",
+            "mobilizing_asks", "allies", "team_items", "feedback_statements", "feedback_threads")
 
 
 class Contents:
@@ -35,6 +35,7 @@ class Contents:
         self.roster: Any = None
         self.stewards: dict[str, list[str]] = {}
         self.loads: list[Any] = []
+        self.feedback_summary: Any = None
         self.sections: dict[str, list[dict[str, Any]]] = {s: [] for s in SECTIONS}
         self.other: list[dict[str, Any]] = []
 
@@ -61,12 +62,16 @@ def export_json(contents: Contents, now: _dt.datetime) -> dict[str, Any]:
         "documents": [{"id": doc_id, "kind": kind}
                       for doc_id, kind in sorted(contents.documents.items())],
         "roster": msgspec.to_builtins(contents.roster), "teams": sections["teams"],
-        "stewards": dict(sorted(contents.stewards.items())), "needs": sections["needs"],
+        "stewards": dict(sorted(contents.stewards.items())),
+        "steward_nominations": sections["steward_nominations"], "needs": sections["needs"],
         "agreements": sections["agreements"], "decisions": sections["decisions"],
         "checkins": sections["checkins"], "mobilizing_asks": sections["mobilizing_asks"],
+        "allies": sections["allies"],
         "loads": msgspec.to_builtins(contents.loads), "team_items": sections["team_items"],
         "feedback_statements": sections["feedback_statements"],
-        "feedback_threads": sections["feedback_threads"], "other": contents.other,
+        "feedback_threads": sections["feedback_threads"],
+        "feedback_summary": msgspec.to_builtins(contents.feedback_summary),
+        "other": contents.other,
     }
 
 
@@ -81,6 +86,12 @@ def export_markdown(contents: Contents, now: _dt.datetime) -> str:
     md.section("Stewards")
     for leader, stewards in data["stewards"].items():
         md.line(f"- for {leader}: {', '.join(stewards)}")
+    for x in data["steward_nominations"]:
+        ended = f", {x['ending']} by {x['ended_by']} {x['ended_at']}" if x["ending"] else ""
+        md.line(f"- nomination {x['id']}: {x['steward']} for {x['leader']}, proposed by "
+                f"{x['proposed_by']} {x['proposed_at']} — {x['state']}"
+                f"{', affirmed ' + x['affirmed_at'] if x['affirmed_at'] else ''}"
+                f"{', consented ' + x['consented_at'] if x['consented_at'] else ''}{ended}")
     md.section("Needs")
     for n in data["needs"]:
         md.item(n, n["title"], [
@@ -102,6 +113,9 @@ def export_markdown(contents: Contents, now: _dt.datetime) -> str:
                 for p in a["parties"])),
             ("anchors", "; ".join(f"{x['kind']}: {x['ref']}" for x in a["anchors"])),
             ("reminders", ", ".join(a["reminders"])),
+            ("proposed revision", f"v{a['revision']['version']}: {a['revision']['what']} "
+             f"(parties {', '.join(p['member'] for p in a['revision']['parties'])})"
+             if a["revision"] else None),
             ("earlier versions", "; ".join(f"v{x['version']}: {x['what']}"
                                            for x in a["versions"][:-1]))])
     md.section("Decisions")
@@ -114,7 +128,12 @@ def export_markdown(contents: Contents, now: _dt.datetime) -> str:
                     f" [{'integrated' if x['integration']['integrated'] else 'not integrated'}: "
                     f"{x['integration']['why']}]" if x["integration"] else "")
                 for x in d["advice"])),
-            ("decision", d["decision"]), ("review on", d["review_on"])])
+            ("decision", d["decision"]), ("review on", d["review_on"]),
+            ("basis", (f"advice {', '.join(d['basis']['advice'])}" if d["basis"]["kind"] == "advice"
+                       else f"nobody else is affected: {d['basis']['reason']}")
+             if d["basis"] else None),
+            ("withdrawn", d["withdrawn_note"]),
+            ("links", "; ".join(f"{x['kind']} {x['ref']}" for x in d["links"]))])
     md.section("Capacity")
     for c in data["checkins"]:
         note = f" — {c['note']}" if c["note"] else ""
@@ -124,13 +143,29 @@ def export_markdown(contents: Contents, now: _dt.datetime) -> str:
                 f"{len(load['agreements'])} agreements")
     md.section("Are you mobilizing?")
     for x in data["mobilizing_asks"]:
-        md.item(x, f"{x['asker']} asked {x['member']} about need {x['need']}", [
-            ("question", x["question"]), ("answer", x["answer"]),
-            ("discernment", x["discernment"]), ("discernment note", x["discernment_note"])])
+        about = f"need {x['need']}" if x["need"] else "a pattern"
+        md.item(x, f"{x['asker']} asked {x['member']} about {about}", [
+            ("question", x["question"]),
+            ("views", "; ".join(f"{w['by']}: " + ", ".join(
+                f"{k} {w[k]}" for k in ("purpose", "within", "around", "void", "over") if w[k])
+                for w in x["views"])),
+            ("proposed", "; ".join(f"{p['outcome']} by {p['by']} (confirmed by "
+                                   f"{', '.join(p['confirmed_by'])})" for p in x["proposals"])),
+            ("outcome", x["outcome"]["outcome"] if x["outcome"] else None)])
+    for x in data["allies"]:
+        md.line(f"- allies {' and '.join(x['allies'])} every {x['every_days']} days: "
+                f"{x['focus']} — {x['state']}" + (f", next due {x['due_at']}" if x["due_at"] else ""))
     md.section("Team items")
     for x in data["team_items"]:
         md.item(x, x["title"], [("team", x["team"]), ("detail", x["detail"]),
                                 ("origin", x["origin"]), ("addressed", x["addressed_note"])])
+    summary = data["feedback_summary"]
+    if summary:
+        md.section("Where feedback ended up")
+        for r in summary["routes"]:
+            md.line(f"- {r['route']}: {r['count']}" + (
+                f" (median {r['median_days']} days, longest {r['longest_days']})"
+                if r["count"] else ""))
     md.section("Feedback statements")
     for x in data["feedback_statements"]:
         md.line(f"### For {x['leader']} ({'public' if x['public'] else 'private'})")
@@ -141,7 +176,8 @@ def export_markdown(contents: Contents, now: _dt.datetime) -> str:
     for x in data["feedback_threads"]:
         md.item(x, f"Feedback from {x['giver']} for {x['leader']}", [
             ("stewards", ", ".join(x["stewards"])),
-            ("routed", x["routed"]["route"] if x["routed"] else None)])
+            ("routed", x["routed"]["route"] if x["routed"] else None),
+            ("withdrawn by the giver", x["withdrawn"]["at"] if x["withdrawn"] else None)])
         for m in x["messages"]:
             md.line(f"  - {m['at']} {m['by']}: {m['text']}")
     if data["other"]:

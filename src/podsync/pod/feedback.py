@@ -6,7 +6,8 @@ document's kind and readers from that record alone, never from anything else
 the document holds, and nobody can put another creation record under an
 existing id. Every later record in the document has the document id as its
 scope and the creation record's id as its item; :func:`document_item` reads
-them as one :class:`~podsync.pod.events.Item`.
+them as one :class:`~podsync.pod.events.Item`. This module is the thread; the
+statement delivered to a leader is :mod:`podsync.pod.statements`.
 
 **Thread** (``feedback-thread``), signed by the giver::
 
@@ -28,37 +29,43 @@ words without the giver's consent, which is what this pathway exists to
 prevent. Naming a steward later changes who hears new feedback, not who reads
 old threads; a giver who wants more people to hear opens a new thread.
 
-Records in a thread: ``message`` (giver or a steward), ``propose`` (a steward
-proposes where the clarified feedback goes), ``answer`` (the giver consents to
-a proposal, or not) and ``route`` (giver or steward: where it went), plus
-``settle``. ``answer`` and ``route`` are state events, so a route follows the
-consent it relied on causally, and a consent withdrawn while apart from a
-routing shows as a disagreement to settle. States: ``open`` → ``routed``.
-Replay counts only records signed by the giver or a steward, and applies the
-rules the operations check: a proposal by a non-steward, a consent by anyone
-but the giver, a route of a proposal without the giver's consent change
-nothing.
+Records in a thread, each signed by the giver or a steward:
 
-**Statement** (``feedback-statement``), signed by whoever routes it::
+- ``message``: talking.
+- ``clarify``: a draft of the statement in four parts (``happened``,
+  ``feeling``, ``need``, ``request``), written by the giver and the stewards
+  together; the latest is the current draft.
+- ``propose``: where the clarified feedback goes (a route, the statement and,
+  for a team or a need, a title; optionally the four parts). The giver or a
+  steward proposes; a giver's proposal carries whether their name travels.
+- ``answer``: the other side's word on a proposal. The giver answers a
+  steward's proposal (consent or not, and whether their name travels: by
+  default it does not); a steward answers a giver's proposal. A proposal
+  travels only once both the giver and a steward are for it.
+- ``withdraw``: the giver withdraws the thread; nothing is routed after.
+- ``route``: a steward records where it went (only stewards carry routes out,
+  so nothing written elsewhere is signed by the giver).
+- ``settle``.
 
-    {kind: "feedback-statement", readers: [giver, leader, stewards...] | "pod",
-     leader, giver, stewards, statement, origin}
-
-``readers`` is ``"pod"`` when the consented proposal made it public (that is
-all ``public`` means); ``origin`` is the proposal's id, so routing again finds
-the statement already written. Later records: ``respond``, by the leader only.
+``answer``, ``withdraw`` and ``route`` are state events, so a route follows the
+answers it relied on causally, and an answer changed while apart from a
+routing shows as a disagreement to settle. States: ``open`` → ``routed`` or
+``withdrawn``. Replay counts only records signed by the giver or a steward,
+and applies the rules the operations check.
 
 Routes: ``team`` (a team item, with ``origin``), ``void`` (a need on the needs
 board, with ``origin``), ``leader`` (a statement) or ``dissolved`` (nothing is
-forwarded). The raw thread never travels: only the consented proposal's title
-and statement are written elsewhere. Routing spans two documents, so it goes:
-1. ``plan = plan_route(thread, by, proposal_id)``: refused unless the giver's
-   latest answer to that proposal is consent and the thread is still open;
-2. write the outcome (:func:`void_need`, a team item, or :func:`statement_opening`)
-   unless a retry finds it written already (same body, same ``origin``);
-3. :func:`record_route` in the thread. Two routings made while apart (two
-   proposals, or one proposal into two targets) show the thread as needing
-   reconciliation.
+forwarded). The raw thread never travels: only the agreed proposal's title and
+statement are written elsewhere, and the giver's name only if they chose so.
+Routing spans documents, so it goes:
+1. ``plan = plan_route(thread, steward, proposal_id)``: refused unless giver and
+   a steward are both for that proposal and the thread is still open;
+2. write the outcome (:func:`void_need`, a team item, or
+   :func:`podsync.pod.statements.statement_opening`) unless a retry finds it
+   written already (same body, same ``origin``);
+3. :func:`record_route` in the thread, then the outcome, without content or
+   names, for the pod's summary (:mod:`podsync.pod.statements`). Two routings
+   made while apart show the thread as needing reconciliation.
 """
 
 from __future__ import annotations
@@ -79,12 +86,14 @@ from podsync.pod.events import (
     items_from, replay, settle, state_draft,
 )
 from podsync.records.format import Draft, Record, derived_id
-from podsync.trust.ledger import CREATE, POD
+from podsync.trust.ledger import CREATE
 
 THREAD_KIND = "feedback-thread"
 STATEMENT_KIND = "feedback-statement"
-STATES = ("open", "routed")
+STATES = ("open", "routed", "withdrawn")
 ROUTES = ("team", "void", "leader", "dissolved")
+#: The four parts of a clarified statement, in the order they are said.
+PARTS = ("happened", "feeling", "need", "request")
 
 
 class Opening(msgspec.Struct, frozen=True):
@@ -105,6 +114,24 @@ def creation_draft(kind: str, readers: list[str] | Literal["pod"],
     return Draft(CREATE, {**fields, "kind": kind, "readers": readers})
 
 
+class Parts(msgspec.Struct, frozen=True):
+    """A statement in four parts: what happened, the feeling, the need, the request."""
+
+    happened: str
+    feeling: str
+    need: str
+    request: str
+
+
+class Clarification(msgspec.Struct, frozen=True):
+    """One draft of the statement, by the giver or a steward."""
+
+    id: str
+    at: str
+    by: str
+    parts: Parts
+
+
 class Proposal(msgspec.Struct, frozen=True):
     id: str
     by: str
@@ -114,9 +141,16 @@ class Proposal(msgspec.Struct, frozen=True):
     statement: str
     team: str | None
     public: bool
-    #: The giver's latest answer: True consent, False declined, None not yet.
+    parts: Parts | None
+    #: The giver's word: True consent (a giver's own proposal is consented), False
+    #: declined, None not yet.
     consent: bool | None
     consent_note: str
+    #: A steward's word on a giver's proposal (a steward's own proposal: True).
+    agreed: bool | None
+    agreed_by: str | None
+    #: Whether the giver's name travels with it (the giver's choice; by default not).
+    named: bool
 
 
 class Routed(msgspec.Struct, frozen=True):
@@ -128,6 +162,11 @@ class Routed(msgspec.Struct, frozen=True):
     target_item: str | None
 
 
+class Withdrawn(msgspec.Struct, frozen=True):
+    at: str
+    note: str
+
+
 class Thread(msgspec.Struct, frozen=True):
     giver: str
     leader: str
@@ -135,15 +174,17 @@ class Thread(msgspec.Struct, frozen=True):
     created_at: str
     state: str
     messages: list[Note]
+    clarifications: list[Clarification]
     proposals: list[Proposal]
     routed: Routed | None
+    withdrawn: Withdrawn | None
     needs_reconciliation: bool
     candidates: list[Candidate]
     history: list[Event]
 
 
 class RoutePlan(msgspec.Struct, frozen=True):
-    """A consented proposal, ready to be written where it belongs."""
+    """An agreed proposal, ready to be written where it belongs."""
 
     proposal: str
     route: str
@@ -151,20 +192,12 @@ class RoutePlan(msgspec.Struct, frozen=True):
     statement: str
     team: str | None
     public: bool
+    parts: Parts | None
+    #: Whether the giver chose that their name travels with it.
+    named: bool
     giver: str
     leader: str
     stewards: list[str]
-
-
-class Statement(msgspec.Struct, frozen=True):
-    leader: str
-    giver: str
-    stewards: list[str]
-    statement: str
-    public: bool
-    created_by: str
-    created_at: str
-    responses: list[Note]
 
 
 # -- the document and its people ----------------------------------------------
@@ -188,7 +221,7 @@ def _creates(record: Record, doc_id: str) -> bool:
             and derived_id("doc", record.payload) == doc_id)
 
 
-def _members(value: Any) -> list[str]:
+def members_of(value: Any) -> list[str]:
     """The distinct strings of a list from a signed body (anything else: none)."""
     out: list[str] = []
     for x in value if isinstance(value, list) else []:
@@ -203,7 +236,7 @@ def _people(item: Item) -> tuple[str, str, list[str]]:
     readers = item.fields.get("readers")
     if not isinstance(readers, list) or leader in readers:
         return item.created_by, leader, []  # not private from the leader: nobody answers
-    return item.created_by, leader, [r for r in _members(readers)
+    return item.created_by, leader, [r for r in members_of(readers)
                                      if r not in (item.created_by, leader)]
 
 
@@ -211,81 +244,25 @@ def thread_readers(creation: Record, changes: list[tuple[Record, str]]) -> froze
     """Who reads a thread: its creation record's readers, never its leader.
     Reader changes (``changes``) are not taken: a thread's readers are fixed."""
     leader = creation.body.get("leader")
-    return frozenset(r for r in _members(creation.body.get("readers")) if r != leader)
+    return frozenset(r for r in members_of(creation.body.get("readers")) if r != leader)
 
 
-# -- replay ---------------------------------------------------------------------
+# -- what each record's body must be (written and replayed alike) -----------------
 
 
-@dataclass(frozen=True)
-class _State:
-    giver: str
-    stewards: frozenset[str]
-    #: Proposals that count (made by a steward, well formed); fixed for the thread.
-    proposals: dict[str, Proposal]
-    #: Proposal id -> the giver's latest answer and its note.
-    answers: dict[str, tuple[bool, str]]
-    routed: Routed | None
+def parts_body(value: Any, field: str = "parts") -> dict[str, str]:
+    """The four parts of a statement; at least one is said."""
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{field}: give what happened, the feeling, the need and the request")
+    out = {p: v.text(value.get(p), f"{field}.{p}", required=False) for p in PARTS}
+    if not any(out.values()):
+        raise InvalidInput(f"{field}: say at least one of what happened, the feeling, "
+                           "the need, the request")
+    return out
 
 
-def _apply(s: _State, e: Event) -> _State:
-    a, proposal = e.args, e.args.get("proposal")
-    if s.routed is not None or not isinstance(proposal, str) or proposal not in s.proposals:
-        return s
-    if e.op == "answer" and e.by == s.giver and isinstance(a.get("consent"), bool):
-        note = a.get("note", "")
-        return replace(s, answers={**s.answers, proposal: (a["consent"], v.shown(note))})
-    # Replay sees only records the giver and the stewards signed (_participants_only).
-    if e.op == "route" and s.answers.get(proposal, (False, ""))[0] is True:
-        route = s.proposals[proposal].route
-        try:
-            target_doc, target_item = _targets(route, a.get("target_doc"), a.get("target_item"))
-        except InvalidInput:
-            return s
-        return replace(s, routed=Routed(proposal, route, e.by, e.at, target_doc, target_item))
-    return s
-
-
-LIFECYCLE: Lifecycle[_State] = Lifecycle(
-    states=STATES, state_ops=frozenset({"answer", "route"}), apply=_apply,
-    name=lambda s: "routed" if s.routed else "open",
-    # One proposal routed into two places (two needs written apart) is two outcomes.
-    key=lambda s: (s.routed.proposal, s.routed.target_doc, s.routed.target_item)
-    if s.routed else None,
-    summary=lambda s: {"route": s.routed.route if s.routed else None,
-                       "proposal": s.routed.proposal if s.routed else None},
-)
-
-
-def _initial(item: Item) -> _State:
-    giver, _, stewards = _people(item)
-    proposals = {}
-    for e in chronological(item.events):
-        if e.op == "propose" and e.by in stewards:
-            a = e.args
-            try:
-                args = _proposal_args(a.get("route"), a.get("statement"), a.get("title"),
-                                      a.get("team"), a.get("public", False))
-            except InvalidInput:
-                continue
-            proposals[e.id] = Proposal(id=e.id, by=e.by, at=e.at, consent=None, consent_note="",
-                                       **args)
-    return _State(giver, frozenset(stewards), proposals, {}, None)
-
-
-def _participants_only(item: Item) -> Item:
-    """The thread with only the records its giver and stewards signed."""
-    giver, _, stewards = _people(item)
-    return msgspec.structs.replace(item, events=[e for e in item.events
-                                                 if e.by == giver or e.by in stewards])
-
-
-def _load(item: Item, *, settled: bool = True) -> Current[_State]:
-    return current(_participants_only(item), LIFECYCLE, _initial, settled=settled)
-
-
-def _proposal_args(route: Any, statement: Any, title: Any, team: Any,
-                   public: Any) -> dict[str, Any]:
+def _proposal_args(route: Any, statement: Any, title: Any, team: Any, public: Any,
+                   parts: Any = None, named: Any = False) -> dict[str, Any]:
     """A proposal's fields, checked the same way when writing and when replaying."""
     route = v.choice(route, "route", ROUTES)
     out: dict[str, Any] = {"route": route, "title": "", "team": None,
@@ -299,7 +276,11 @@ def _proposal_args(route: Any, statement: Any, title: Any, team: Any,
         raise InvalidInput("public: yes or no")
     if public and route != "leader":
         raise InvalidInput("public: only a statement to the leader can be made public")
+    if not isinstance(named, bool):
+        raise InvalidInput("named: yes or no")
     out["public"] = public
+    out["parts"] = None if parts is None else parts_body(parts)
+    out["named"] = named
     return out
 
 
@@ -320,6 +301,118 @@ def _targets(route: str, target_doc: Any, target_item: Any) -> tuple[str | None,
             raise InvalidInput("target_item: a statement is a document of its own")
         return target_doc, None
     return target_doc, v.item_id(target_item, "target_item")
+
+
+# -- replay ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Proposed:
+    id: str
+    by: str
+    at: str
+    args: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _State:
+    giver: str
+    stewards: frozenset[str]
+    #: Proposals that count (by the giver or a steward, well formed); fixed for the thread.
+    proposals: dict[str, _Proposed]
+    #: Proposal id -> the other side's latest word: (yes, note, by, the giver's name travels).
+    answers: dict[str, tuple[bool, str, str, bool]]
+    routed: Routed | None
+    withdrawn: Withdrawn | None
+
+    @property
+    def open(self) -> bool:
+        return self.routed is None and self.withdrawn is None
+
+    def answering(self, proposal: _Proposed, by: str) -> bool:
+        """Whether ``by`` gives the other side's word on ``proposal``."""
+        if proposal.by == self.giver:
+            return by in self.stewards
+        return by == self.giver
+
+    def agreed(self, pid: str) -> bool:
+        """Both sides are for it: the proposer, and the answer from the other side."""
+        return self.answers.get(pid, (False, "", "", False))[0] is True
+
+    def named(self, pid: str) -> bool:
+        p = self.proposals[pid]
+        if p.by == self.giver:
+            return bool(p.args["named"])
+        return self.answers.get(pid, (False, "", "", False))[3]
+
+
+def _apply(s: _State, e: Event) -> _State:
+    a = e.args
+    if not s.open:
+        return s
+    if e.op == "withdraw" and e.by == s.giver:
+        return replace(s, withdrawn=Withdrawn(e.at, v.shown(a.get("note"))))
+    proposal = s.proposals.get(a.get("proposal")) if isinstance(a.get("proposal"), str) else None
+    if proposal is None:
+        return s
+    if e.op == "answer" and s.answering(proposal, e.by) and isinstance(a.get("consent"), bool):
+        named = a.get("named", False)
+        if not isinstance(named, bool) or (named and e.by != s.giver):
+            return s
+        return replace(s, answers={**s.answers, proposal.id: (
+            a["consent"], v.shown(a.get("note")), e.by, named)})
+    if e.op == "route" and e.by in s.stewards and s.agreed(proposal.id):
+        route = proposal.args["route"]
+        try:
+            target_doc, target_item = _targets(route, a.get("target_doc"), a.get("target_item"))
+        except InvalidInput:
+            return s
+        return replace(s, routed=Routed(proposal.id, route, e.by, e.at, target_doc, target_item))
+    return s
+
+
+def _name(s: _State) -> str:
+    return "routed" if s.routed else "withdrawn" if s.withdrawn else "open"
+
+
+LIFECYCLE: Lifecycle[_State] = Lifecycle(
+    states=STATES, state_ops=frozenset({"answer", "route", "withdraw"}), apply=_apply,
+    name=_name,
+    # One proposal routed into two places (two needs written apart) is two outcomes.
+    key=lambda s: (s.routed.proposal, s.routed.target_doc, s.routed.target_item)
+    if s.routed else _name(s),
+    summary=lambda s: {"route": s.routed.route if s.routed else None,
+                       "proposal": s.routed.proposal if s.routed else None},
+)
+
+
+def _initial(item: Item) -> _State:
+    giver, _, stewards = _people(item)
+    proposals = {}
+    for e in chronological(item.events):
+        if e.op == "propose" and (e.by == giver or e.by in stewards):
+            a = e.args
+            try:
+                args = _proposal_args(a.get("route"), a.get("statement"), a.get("title"),
+                                      a.get("team"), a.get("public", False), a.get("parts"),
+                                      a.get("named", False))
+            except InvalidInput:
+                continue
+            if args["named"] and e.by != giver:
+                continue
+            proposals[e.id] = _Proposed(e.id, e.by, e.at, args)
+    return _State(giver, frozenset(stewards), proposals, {}, None, None)
+
+
+def _participants_only(item: Item) -> Item:
+    """The thread with only the records its giver and stewards signed."""
+    giver, _, stewards = _people(item)
+    return msgspec.structs.replace(item, events=[e for e in item.events
+                                                 if e.by == giver or e.by in stewards])
+
+
+def _load(item: Item, *, settled: bool = True) -> Current[_State]:
+    return current(_participants_only(item), LIFECYCLE, _initial, settled=settled)
 
 
 # -- the thread ----------------------------------------------------------------
@@ -347,6 +440,11 @@ def _taking_part(cur: Current[_State], by: str, doing: str) -> None:
         raise NotPermitted(f"only the giver and the stewards {doing}")
 
 
+def _still_open(cur: Current[_State], doing: str) -> None:
+    if not cur.state.open:
+        raise TransitionRefused(f"cannot {doing}: this thread has been {_name(cur.state)}")
+
+
 def reply(item: Item, by: str, text: str) -> Draft:
     """A message from the giver or a steward."""
     by, body = v.member_id(by, "by"), v.text(text, "text")
@@ -355,50 +453,90 @@ def reply(item: Item, by: str, text: str) -> Draft:
     return event_draft(cur, "message", text=body)
 
 
-def propose_route(item: Item, by: str, route: str, statement: str = "", title: str = "",
-                  team_id: str | None = None, public: bool = False) -> Draft:
-    """A steward proposes where the clarified feedback goes; the giver answers."""
+def clarify(item: Item, by: str, happened: str = "", feeling: str = "", need: str = "",
+            request: str = "") -> Draft:
+    """A draft of the statement in four parts, by the giver or a steward; either may
+    rework the other's."""
     by = v.member_id(by, "by")
-    args = _proposal_args(route, statement, title, team_id, public)
+    body = parts_body({"happened": happened, "feeling": feeling, "need": need,
+                       "request": request})
+    cur = _load(item, settled=False)
+    _taking_part(cur, by, "draft the statement")
+    _still_open(cur, "draft the statement")
+    return event_draft(cur, "clarify", **body)
+
+
+def propose_route(item: Item, by: str, route: str, statement: str = "", title: str = "",
+                  team_id: str | None = None, public: bool = False,
+                  parts: dict[str, str] | None = None, named: bool = False) -> Draft:
+    """The giver or a steward proposes where the clarified feedback goes; the other
+    side answers. ``named`` (the giver's own proposal only): their name travels."""
+    by = v.member_id(by, "by")
+    args = _proposal_args(route, statement, title, team_id, public, parts, named)
     cur = _load(item)
-    if by not in cur.state.stewards:
-        raise NotPermitted("only a steward proposes where the feedback goes")
-    if cur.state.routed:
-        raise TransitionRefused("this thread has already been routed")
+    _taking_part(cur, by, "propose where the feedback goes")
+    if named and by != cur.state.giver:
+        raise InvalidInput("named: only the giver chooses whether their name travels")
+    _still_open(cur, "propose a route")
+    if args["parts"] is None:
+        del args["parts"]
     return event_draft(cur, "propose", **args)
 
 
-def answer_route(item: Item, by: str, proposal_id: str, consent: bool, note: str = "") -> Draft:
-    """The giver consents to a proposal (or declines it); only consent lets it travel."""
+def answer_route(item: Item, by: str, proposal_id: str, consent: bool, note: str = "",
+                 named: bool = False) -> Draft:
+    """The other side's word on a proposal: the giver on a steward's (consent, and
+    whether their name travels: by default it does not), a steward on the giver's."""
     by, note = v.member_id(by, "by"), v.text(note, "note", required=False)
     if not isinstance(consent, bool):
         raise InvalidInput("consent: yes or no")
+    if not isinstance(named, bool):
+        raise InvalidInput("named: yes or no")
     cur = _load(item)
-    if by != cur.state.giver:
-        raise NotPermitted("only the giver consents to where their feedback goes")
-    if cur.state.routed:
-        raise TransitionRefused("this thread has already been routed")
-    if proposal_id not in cur.state.proposals:
-        raise NotFound(f"no proposal {proposal_id} in this thread")
-    return state_draft(cur, "answer", proposal=proposal_id, consent=consent, note=note)
-
-
-def plan_route(item: Item, by: str, proposal_id: str) -> RoutePlan:
-    """Check that ``proposal_id`` may be routed now, and say what to write where."""
-    by = v.member_id(by, "by")
-    cur = _load(item)
-    _taking_part(cur, by, "route this feedback")
-    if cur.state.routed:
-        raise TransitionRefused("this thread has already been routed; it is routed only once")
     proposal = cur.state.proposals.get(proposal_id)
     if proposal is None:
         raise NotFound(f"no proposal {proposal_id} in this thread")
-    if cur.state.answers.get(proposal_id, (False, ""))[0] is not True:
-        raise TransitionRefused("the giver has not consented to this proposal; "
-                                "nothing is routed without their consent")
+    if not cur.state.answering(proposal, by):
+        raise NotPermitted("the giver answers a steward's proposal, and a steward the giver's"
+                           if by in cur.state.stewards or by == cur.state.giver
+                           else "only the giver and the stewards answer proposals")
+    if named and by != cur.state.giver:
+        raise InvalidInput("named: only the giver chooses whether their name travels")
+    _still_open(cur, "answer a proposal")
+    return state_draft(cur, "answer", proposal=proposal_id, consent=consent, note=note,
+                       named=named)
+
+
+def withdraw_thread(item: Item, by: str, note: str = "") -> Draft:
+    """The giver withdraws the thread: nothing is routed from it."""
+    by, note = v.member_id(by, "by"), v.text(note, "note", required=False)
+    cur = _load(item)
+    if by != cur.state.giver:
+        raise NotPermitted("only the giver withdraws their feedback")
+    _still_open(cur, "withdraw it")
+    return state_draft(cur, "withdraw", note=note)
+
+
+def plan_route(item: Item, by: str, proposal_id: str) -> RoutePlan:
+    """Check that ``proposal_id`` may be routed now by ``by`` (a steward), and say
+    what to write where."""
+    by = v.member_id(by, "by")
+    cur = _load(item)
+    if by not in cur.state.stewards:
+        raise NotPermitted("a steward carries out the route, so nothing written elsewhere "
+                           "is signed by the giver")
+    _still_open(cur, "route it")
+    proposal = cur.state.proposals.get(proposal_id)
+    if proposal is None:
+        raise NotFound(f"no proposal {proposal_id} in this thread")
+    if not cur.state.agreed(proposal_id):
+        raise TransitionRefused("the giver and a steward are not both for this proposal; "
+                                "nothing is routed without the giver's consent")
     _, leader, stewards = _people(item)
-    return RoutePlan(proposal.id, proposal.route, proposal.title, proposal.statement,
-                     proposal.team, proposal.public, cur.state.giver, leader, stewards)
+    a = proposal.args
+    return RoutePlan(proposal.id, a["route"], a["title"], a["statement"], a["team"], a["public"],
+                     Parts(**a["parts"]) if a["parts"] else None, cur.state.named(proposal_id),
+                     cur.state.giver, leader, stewards)
 
 
 def void_need(plan: RoutePlan) -> Draft:
@@ -406,15 +544,6 @@ def void_need(plan: RoutePlan) -> Draft:
     if plan.route != "void":
         raise InvalidInput(f"route: a {plan.route} route puts no need on the board")
     return _needs.add_need(plan.title, plan.statement, "void", origin=plan.proposal)
-
-
-def already_written(counted: Iterable[Source], draft: Draft) -> str | None:
-    """The item a retry of ``draft`` (a need or team item carrying its proposal as
-    ``origin``) finds written already: created by the same type with the same body."""
-    for c in counted:
-        if c.record.item is None and c.record.type == draft.type and c.record.body == draft.body:
-            return c.record.id
-    return None
 
 
 def record_route(item: Item, by: str, proposal_id: str, target_doc: str | None = None,
@@ -433,57 +562,44 @@ def settle_thread(item: Item, by: str, choice: str) -> Draft:
     return settle(cur, choice)
 
 
+def _shown_parts(value: Any) -> Parts | None:
+    try:
+        return Parts(**parts_body(value))
+    except InvalidInput:
+        return None
+
+
 def thread(item: Item) -> Thread:
     """The thread as its counted records make it; total, whatever their bodies hold."""
     giver, leader, stewards = _people(item)
     visible = _participants_only(item)
     r = replay(visible.events, LIFECYCLE, _initial(visible))
+    s = r.state
     first = Note(id=item.id, at=item.created_at, by=giver, text=v.shown(item.fields.get("text")))
+    events = chronological(visible.events)
     messages = [first] + [Note(id=e.id, at=e.at, by=e.by, text=v.shown(e.args.get("text")))
-                          for e in chronological(visible.events) if e.op == "message"]
+                          for e in events if e.op == "message"]
+    clarifications = []
+    for e in events:
+        parts = _shown_parts(e.args) if e.op == "clarify" else None
+        if parts is not None:
+            clarifications.append(Clarification(e.id, e.at, e.by, parts))
     proposals = []
-    for p in r.state.proposals.values():
-        answer = r.state.answers.get(p.id)
-        proposals.append(msgspec.structs.replace(
-            p, consent=answer[0] if answer else None, consent_note=answer[1] if answer else ""))
+    for p in s.proposals.values():
+        answer = s.answers.get(p.id)
+        by_giver = p.by == s.giver
+        a = p.args
+        proposals.append(Proposal(
+            id=p.id, by=p.by, at=p.at, route=a["route"], title=a["title"],
+            statement=a["statement"], team=a["team"], public=a["public"],
+            parts=Parts(**a["parts"]) if a["parts"] else None,
+            consent=True if by_giver else (answer[0] if answer else None),
+            consent_note="" if by_giver or not answer else answer[1],
+            agreed=(answer[0] if answer else None) if by_giver else True,
+            agreed_by=(answer[2] if answer else None) if by_giver else p.by,
+            named=s.named(p.id)))
     return Thread(
         giver=giver, leader=leader, stewards=stewards, created_at=item.created_at,
-        state=LIFECYCLE.name(r.state), messages=messages, proposals=proposals,
-        routed=r.state.routed, needs_reconciliation=r.needs_reconciliation,
-        candidates=r.candidates, history=chronological(visible.events))
-
-
-# -- the statement delivered to the leader -----------------------------------
-
-
-def statement_opening(plan: RoutePlan) -> Opening:
-    """A leader route's statement: a new document, signed by whoever routes it."""
-    if plan.route != "leader":
-        raise InvalidInput(f"route: a {plan.route} route delivers no statement to the leader")
-    readers: list[str] | Literal["pod"] = \
-        POD if plan.public else sorted({plan.giver, plan.leader, *plan.stewards})
-    return Opening(STATEMENT_KIND, readers, {
-        "leader": plan.leader, "giver": plan.giver, "stewards": list(plan.stewards),
-        "statement": plan.statement, "origin": plan.proposal})
-
-
-def respond_to_statement(item: Item, by: str, text: str) -> Draft:
-    """The leader's response to the statement delivered to them."""
-    by, body = v.member_id(by, "by"), v.text(text, "text")
-    if by != item.fields.get("leader"):
-        raise NotPermitted("only the leader the statement is for responds to it")
-    return Draft("respond", {"text": body}, item=item.id)
-
-
-def statement(item: Item) -> Statement:
-    """The statement as its counted records make it; total, whatever their bodies hold."""
-    raw = item.fields
-    leader = v.shown(raw.get("leader"))
-    return Statement(
-        leader=leader, giver=v.shown(raw.get("giver")),
-        stewards=[s for s in _members(raw.get("stewards")) if s != leader],
-        statement=v.shown(raw.get("statement")), public=raw.get("readers") == POD,
-        created_by=item.created_by, created_at=item.created_at,
-        responses=[Note(id=e.id, at=e.at, by=e.by, text=v.shown(e.args.get("text")))
-                   for e in chronological(item.events)
-                   if e.op == "respond" and leader and e.by == leader])
+        state=_name(s), messages=messages, clarifications=clarifications, proposals=proposals,
+        routed=s.routed, withdrawn=s.withdrawn, needs_reconciliation=r.needs_reconciliation,
+        candidates=r.candidates, history=events)

@@ -1,21 +1,22 @@
-"""Teams, stewards of members in leadership, and the items a team attends to.
+"""Teams, joined by consent, and the items a team attends to.
 
-Teams and stewards are records in the pod document, next to the membership
-records (hence the namespaced types). They are read from the pod document's
-counted records in replay order (``Ledger.pod_records``), folded in that order:
+Teams are records in the pod document, next to the membership records (hence
+the namespaced types). They are read from the pod document's counted records in
+replay order (``Ledger.pod_records``), folded in that order:
 
 - ``team.create`` (no item; the team id is the record's id): body ``name`` and
-  ``members`` (member ids). ``team.add`` / ``team.remove`` (item: the team) with
-  body ``member`` add a member or take one out; the records stay, so the pod
-  sees who changed what.
-- ``steward.name`` / ``steward.remove`` (no item), body ``leader`` and
-  ``steward``: name a listener for feedback meant for ``leader``, or stop naming
-  them. A leader is never their own steward: such a record counts for nothing.
-  Threads capture the stewards when they open, so naming or removing a steward
-  later changes who hears new feedback, not who read the old.
+  ``members`` (member ids). The signer is a member at once if listed; everyone
+  else listed is *invited*.
+- ``team.add`` (item: the team), body ``member``: signed by that member, they
+  join; signed by anyone else, it invites them. Being added to a team is an
+  invitation the member accepts (``team.accept``) or declines
+  (``team.decline``), both signed by the invited member only.
+- ``team.remove`` (item: the team), body ``member``: takes a member (or an
+  invitation) out; the records stay, so the pod sees who changed what.
 
-Any member may form a team, change its members and name stewards; the ledger
-counts only records whose signer was an active member when signing.
+Any member may form a team and invite; the ledger counts only records whose
+signer was an active member when signing. Stewards of members in leadership are
+records in the same document too: :mod:`podsync.pod.stewards`.
 
 Document kind ``team-items``: one item per matter a team is asked to attend to
 (from a member, or routed from feedback: then it carries only the clarified
@@ -46,12 +47,10 @@ POD_KIND = "pod"
 TEAM_CREATE = "team.create"
 TEAM_ADD = "team.add"
 TEAM_REMOVE = "team.remove"
-STEWARD_NAME = "steward.name"
-STEWARD_REMOVE = "steward.remove"
-TEAM_TYPES = frozenset({TEAM_CREATE, TEAM_ADD, TEAM_REMOVE})
-STEWARD_TYPES = frozenset({STEWARD_NAME, STEWARD_REMOVE})
+TEAM_ACCEPT = "team.accept"
+TEAM_DECLINE = "team.decline"
 #: Every pod-document record type this module reads and writes.
-POD_TYPES = TEAM_TYPES | STEWARD_TYPES
+TEAM_TYPES = frozenset({TEAM_CREATE, TEAM_ADD, TEAM_REMOVE, TEAM_ACCEPT, TEAM_DECLINE})
 ITEMS_KIND = "team-items"
 ITEM_ADD = "add"
 ITEM_STATES = ("open", "addressed")
@@ -64,6 +63,8 @@ class Team(msgspec.Struct, frozen=True):
     created_by: str
     created_at: str
     members: list[str]
+    #: Members invited who have not accepted or declined yet.
+    invited: list[str]
 
 
 class TeamItem(msgspec.Struct, frozen=True):
@@ -98,6 +99,7 @@ def teams(records: Iterable[Source]) -> list[Team]:
     of other types are passed over)."""
     found: dict[str, Team] = {}
     members: dict[str, dict[str, None]] = {}  # team id -> its members, an ordered set
+    invited: dict[str, dict[str, None]] = {}
     for c in records:
         r = c.record
         if r.type == TEAM_CREATE and r.item is None:
@@ -105,18 +107,34 @@ def teams(records: Iterable[Source]) -> list[Team]:
             named = [m for m in (listed if isinstance(listed, list) else [])[:v.MAX_LIST_ITEMS]
                      if _member(m) is not None]
             found[r.id] = Team(id=r.id, name=v.shown(r.body.get("name"), v.MAX_TITLE_CHARS),
-                               created_by=c.member, created_at=r.at, members=[])
-            members[r.id] = dict.fromkeys(named)
-        elif r.type in (TEAM_ADD, TEAM_REMOVE) and r.item in members:
-            member = _member(r.body.get("member"))
-            if member is None:
-                continue
-            if r.type == TEAM_ADD:
-                members[r.item][member] = None
-            else:
-                members[r.item].pop(member, None)
-    out = [msgspec.structs.replace(t, members=sorted(members[t.id])) for t in found.values()]
+                               created_by=c.member, created_at=r.at, members=[], invited=[])
+            members[r.id] = dict.fromkeys(m for m in named if m == c.member)
+            invited[r.id] = dict.fromkeys(m for m in named if m != c.member)
+        elif r.item in members:
+            _fold(r.type, c.member, _member(r.body.get("member")), members[r.item],
+                  invited[r.item])
+    out = [msgspec.structs.replace(t, members=sorted(members[t.id]), invited=sorted(invited[t.id]))
+           for t in found.values()]
     return sorted(out, key=lambda t: (t.name.casefold(), t.id))
+
+
+def _fold(op: str, signer: str, member: str | None, members: dict[str, None],
+          invited: dict[str, None]) -> None:
+    """Apply one membership record about a team, as the rules allow it."""
+    if op == TEAM_ADD and member is not None and member not in members:
+        if member == signer:  # joining oneself needs nobody else's word
+            members[member] = None
+            invited.pop(member, None)
+        else:
+            invited[member] = None
+    elif op == TEAM_ACCEPT and signer in invited:
+        del invited[signer]
+        members[signer] = None
+    elif op == TEAM_DECLINE and signer in invited:
+        del invited[signer]
+    elif op == TEAM_REMOVE and member is not None:
+        members.pop(member, None)
+        invited.pop(member, None)
 
 
 def team(records: Iterable[Source], team_id: str) -> Team:
@@ -128,7 +146,8 @@ def team(records: Iterable[Source], team_id: str) -> Team:
 
 def create_team(records: Iterable[Source], by: str, name: str,
                 members: Iterable[str] = ()) -> Draft:
-    """Form a team named ``name`` (no other team may have that name, in any case)."""
+    """Form a team named ``name`` (no other team may have that name, in any case).
+    ``by`` is a member if listed; the others listed are invited."""
     v.member_id(by, "by")
     name = v.title(name, "name")
     listed = v.member_ids(members, "members", required=False)
@@ -138,65 +157,43 @@ def create_team(records: Iterable[Source], by: str, name: str,
 
 
 def add_team_member(records: Iterable[Source], team_id: str, by: str, member: str) -> Draft:
-    v.member_id(by, "by")
+    """``by`` joins the team (``member`` is ``by``) or invites ``member`` to it."""
+    by = v.member_id(by, "by")
     member = v.member_id(member)
     found = team(records, v.item_id(team_id, "team"))
     if member in found.members:
         raise TransitionRefused(f"{member} is already in the team")
+    if member in found.invited and member != by:
+        raise TransitionRefused(f"{member} is already invited; they accept or decline")
     return Draft(TEAM_ADD, {"member": member}, item=found.id)
 
 
+def _invited(records: Iterable[Source], team_id: str, by: str) -> Team:
+    by = v.member_id(by, "by")
+    found = team(records, v.item_id(team_id, "team"))
+    if by not in found.invited:
+        raise TransitionRefused("you have not been invited to this team")
+    return found
+
+
+def accept_team(records: Iterable[Source], team_id: str, by: str) -> Draft:
+    """The invited member accepts: they are in the team."""
+    return Draft(TEAM_ACCEPT, {}, item=_invited(records, team_id, by).id)
+
+
+def decline_team(records: Iterable[Source], team_id: str, by: str) -> Draft:
+    """The invited member declines: the invitation is gone, nothing else changes."""
+    return Draft(TEAM_DECLINE, {}, item=_invited(records, team_id, by).id)
+
+
 def remove_team_member(records: Iterable[Source], team_id: str, by: str, member: str) -> Draft:
+    """Take a member, or an invitation, out of the team (leaving, when ``member`` is ``by``)."""
     v.member_id(by, "by")
     member = v.member_id(member)
     found = team(records, v.item_id(team_id, "team"))
-    if member not in found.members:
+    if member not in found.members and member not in found.invited:
         raise TransitionRefused(f"{member} is not in the team")
     return Draft(TEAM_REMOVE, {"member": member}, item=found.id)
-
-
-# -- stewards ------------------------------------------------------------------
-
-
-def stewardships(records: Iterable[Source]) -> dict[str, list[str]]:
-    """Leader → their current stewards (never the leader themself), from the pod's
-    counted records in replay order (records of other types are passed over)."""
-    named: dict[str, dict[str, None]] = {}  # leader -> stewards, an ordered set
-    for c in records:
-        r = c.record
-        if r.type not in STEWARD_TYPES:
-            continue
-        leader, steward = _member(r.body.get("leader")), _member(r.body.get("steward"))
-        if leader is None or steward is None or leader == steward:
-            continue
-        if r.type == STEWARD_NAME:
-            named.setdefault(leader, {})[steward] = None
-        else:
-            named.get(leader, {}).pop(steward, None)
-    return {leader: sorted(s) for leader, s in sorted(named.items()) if s}
-
-
-def stewards_of(records: Iterable[Source], leader: str) -> list[str]:
-    return stewardships(records).get(leader, [])
-
-
-def name_steward(records: Iterable[Source], by: str, leader: str, steward: str) -> Draft:
-    """Name ``steward`` as a listener for feedback meant for ``leader``."""
-    v.member_id(by, "by")
-    leader, steward = v.member_id(leader, "leader"), v.member_id(steward, "steward")
-    if leader == steward:
-        raise InvalidInput("steward: a leader cannot be their own steward")
-    if steward in stewards_of(records, leader):
-        raise TransitionRefused(f"{steward} is already a steward for {leader}")
-    return Draft(STEWARD_NAME, {"leader": leader, "steward": steward})
-
-
-def remove_steward(records: Iterable[Source], by: str, leader: str, steward: str) -> Draft:
-    v.member_id(by, "by")
-    leader, steward = v.member_id(leader, "leader"), v.member_id(steward, "steward")
-    if steward not in stewards_of(records, leader):
-        raise TransitionRefused(f"{steward} is not a steward for {leader}")
-    return Draft(STEWARD_REMOVE, {"leader": leader, "steward": steward})
 
 
 # -- team items ----------------------------------------------------------------

@@ -89,24 +89,59 @@ class DocRecords:
     #: Subject -> the version at which one of its records was added or had its
     #: signature answer change (what a cache of items compares against).
     changed: dict[str, int] = field(default_factory=dict)
+    #: prev id -> the records naming it as their signer's previous one.
+    named_as_prev: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, record: Record, ok: bool | None) -> bool:
-        """Hold ``record`` with its signature answer; False when nothing changed."""
+        """Hold ``record`` with its signature answer (an authentic one stays
+        authentic); False when nothing changed."""
         if record.id not in self.records:
             self.records[record.id] = record
             self.subjects.setdefault(record.subject, []).append(record.id)
-        elif self.signed.get(record.id) == ok:
+            if record.prev is not None:
+                self.named_as_prev.setdefault(record.prev, []).append(record.id)
+        elif self.signed.get(record.id) is True or self.signed.get(record.id) == ok:
             return False
-        self.signed[record.id] = ok
-        self.version = next(_versions)
-        self.changed[record.subject] = self.version
+        if self.signed.get(record.id) is not True:
+            self.signed[record.id] = ok
+        self._changed(record.subject)
         return True
 
     def answer(self, record_id: str, ok: bool) -> None:
         """A signature answer for a record held (its signer became known)."""
         self.signed[record_id] = ok
+        self._changed(self.records[record_id].subject)
+
+    def _changed(self, subject: str) -> None:
         self.version = next(_versions)
-        self.changed[self.records[record_id].subject] = self.version
+        self.changed[subject] = self.version
+
+    def vouch(self, records: Iterable[Record]) -> list[str]:
+        """Apply the chain rule to ``records`` (just added or just checked): a record
+        is authentic when its signature verifies, or when an authentic record of the
+        same signer names it as ``prev`` (that signer signed its hash). Whatever
+        order records arrive in, every node ends with the same answers. Returns the
+        ids whose answer turned authentic here."""
+        flipped: list[str] = []
+        queue = []
+        for r in records:
+            if self.signed.get(r.id) is True:
+                queue.append(r)
+            elif any(self.signed.get(c) is True and self.records[c].by == r.by
+                     for c in self.named_as_prev.get(r.id, ())):
+                self.signed[r.id] = True
+                flipped.append(r.id)
+                queue.append(r)
+        while queue:
+            r = queue.pop()
+            p = self.records.get(r.prev) if r.prev is not None else None
+            if p is not None and p.by == r.by and self.signed.get(p.id) is not True:
+                self.signed[p.id] = True
+                flipped.append(p.id)
+                queue.append(p)
+        for rid in flipped:
+            self._changed(self.records[rid].subject)
+        return flipped
 
 
 @dataclass(frozen=True)
@@ -191,6 +226,7 @@ class RecordBook:
         for record, ok in parsed:
             if isinstance(record, Record):
                 book.add(record, ok if ok is not None else answers.get(record.id))
+        book.vouch(book.records.values())
         book.heads = heads or []
         return book
 
@@ -215,6 +251,7 @@ class RecordBook:
                 book.add(record, True)
             book.heads = heads
             self._save(doc_id, own, heads)
+            self._save_flipped(doc_id, book, book.vouch(own), exclude={r.id for r in own})
             return Ingest([], [])
         obj = records_object(doc)
         keys = self._changed_keys(doc, book.heads, heads) if obj is not None else None
@@ -241,6 +278,7 @@ class RecordBook:
         answers = self.verifier.check_many(added)
         for record in added:
             book.add(record, answers.get(record.id))
+        self._save_flipped(doc_id, book, book.vouch(added), exclude={r.id for r in added})
         checked = keys if keys is not None else list(book.records)
         missing = [book.records[k] for k in checked
                    if k in book.records and book.signed.get(k) is True
@@ -280,8 +318,20 @@ class RecordBook:
 
     def add_own(self, doc_id: str, record: Record) -> None:
         """A record this node wrote into ``doc_id`` (its signature is its own)."""
-        if self.known(doc_id).add(record, True):
+        book = self.known(doc_id)
+        if book.add(record, True):
             self._save(doc_id, [record], None)
+            self._save_flipped(doc_id, book, book.vouch([record]), exclude={record.id})
+
+    def adopt(self, doc_id: str, records: Iterable[Record]) -> None:
+        """Records already checked elsewhere (a document admitted before it is stored)."""
+        book = self.known(doc_id)
+        fresh = [r for r in records if r.id not in book.records]
+        answers = self.verifier.check_many(fresh)
+        for r in fresh:
+            book.add(r, answers.get(r.id))
+        self._save(doc_id, fresh, None)
+        self._save_flipped(doc_id, book, book.vouch(fresh), exclude={r.id for r in fresh})
 
     def recheck(self) -> list[str]:
         """Check again the signatures whose signer was unknown (after new devices
@@ -296,6 +346,8 @@ class RecordBook:
             if got:
                 for rid, ok in got.items():
                     book.answer(rid, ok)
+                for rid in book.vouch([book.records[rid] for rid in got]):
+                    got[rid] = True
                 changed.append(doc_id)
                 if self.store is not None:
                     self._saving[doc_id] = self.store.submit_records(
@@ -379,6 +431,13 @@ class RecordBook:
         for key, (value, _) in zip(keys[:MAX_RECORDS_PER_DOCUMENT], values):
             out[key] = value if isinstance(value, am.ObjType) else value[1]
         return out
+
+    def _save_flipped(self, doc_id: str, book: DocRecords, flipped: list[str],
+                      exclude: set[str]) -> None:
+        """Store the answers the chain rule changed for records stored before."""
+        rows = [(rid, book.records[rid].sealed, True) for rid in flipped if rid not in exclude]
+        if rows and self.store is not None:
+            self._saving[doc_id] = self.store.submit_records(doc_id, rows)
 
     def _save(self, doc_id: str, records: list[Record], heads: list[bytes] | None) -> None:
         if self.store is None or (not records and heads is None):

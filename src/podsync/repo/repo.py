@@ -37,6 +37,8 @@ KIND_KEY = "@kind"
 FOREIGN_KIND = "automerge"
 #: How often the engine's timers (handshakes, finds relayed to other peers) run.
 TICK_SECONDS = 0.25
+#: Stored documents loaded per query at start: bounds the chunks held at once.
+PRELOAD_BATCH = 200
 #: How long find() waits for the network before giving up. automerge-repo waits
 #: 60 s; a member at a prompt should hear sooner that nobody has the document.
 FIND_TIMEOUT_SECONDS = 10.0
@@ -79,10 +81,38 @@ class Repo:
         self._writes: set[asyncio.Future[None]] = set()
         #: The document's kind as the trust layer establishes it (None: not known).
         self.kind_resolver: Callable[[str], str | None] = lambda doc_id: None
+        self._preloaded: dict[str, am.Document] = {}
+
+    def open_stored(self) -> dict[str, str]:
+        """Load every stored document into memory now; those that do not load,
+        or would cost more than MAX_STORED_BYTES / MAX_STORED_ENTRIES, are
+        quarantined: kept on disk as they are, reported, never served. Returns
+        {document id: reason} of the quarantined.
+
+        Done at start, before anything is served, so that no load from disk ever
+        holds the event loop afterwards.
+        """
+        quarantined: dict[str, str] = {}
+        ids = [info.doc_id for info in self.store.list_documents() if info.damaged is None]
+        for i in range(0, len(ids), PRELOAD_BATCH):
+            loaded = self.store.load_all(ids[i:i + PRELOAD_BATCH])
+            quarantined.update(loaded.damaged)
+            self._preloaded.update(loaded.documents)
+            for doc_id in loaded.documents:
+                self.engine.open(doc_id)
+                self.engine.note_size(doc_id, loaded.sizes[doc_id])
+            self._preloaded.clear()
+        for doc_id, reason in quarantined.items():
+            log.error("document %s is quarantined: %s (it stays on disk; see `podsync quarantine`)",
+                      doc_id, reason)
+        return quarantined
 
     # -- DocumentSource, for the engine ---------------------------------------
 
     def load(self, doc_id: str) -> am.Document | None:
+        preloaded = self._preloaded.pop(doc_id, None)
+        if preloaded is not None:
+            return preloaded
         try:
             return self.store.load(doc_id)
         except NotFound:
@@ -137,6 +167,25 @@ class Repo:
             self._mark_dirty(doc_id)
             await self._write(doc_id, [c.bytes for c in changes], doc.get_heads(), self.kind_of(doc_id))
         return result
+
+    async def absorb(self, doc_id: str, apply: Callable[[am.Document], None]) -> bool:
+        """Merge changes that came by another path than a peer link (a relay):
+        ``apply`` adds them to the live document; what it added is stored (durable
+        on return) and pushed to linked peers. False when nothing was new."""
+        doc = self.get(doc_id)
+        before = doc.get_heads()
+        try:
+            apply(doc)
+        finally:
+            # Whatever got in before a failure is real: store it and spread it.
+            changes = doc.get_changes(before)
+            if changes:
+                self._mark_dirty(doc_id)
+                write = self._write(doc_id, [c.bytes for c in changes], doc.get_heads(),
+                                    self.kind_of(doc_id))
+        if changes:
+            await write
+        return bool(changes)
 
     def get(self, doc_id: str) -> am.Document:
         """The live document (loaded from the store on first use)."""
@@ -193,10 +242,14 @@ class Repo:
     # -- runtime --------------------------------------------------------------
 
     async def run_timers(self) -> None:
-        """Drive the engine's timers until cancelled."""
+        """Drive the engine's timers until cancelled; a tick that fails is logged
+        and the next one runs all the same."""
         while True:
             await asyncio.sleep(TICK_SECONDS)
-            self._dispatch(self.engine.tick(time.monotonic()))
+            try:
+                self._dispatch(self.engine.tick(time.monotonic()))
+            except Exception:  # noqa: BLE001 - a bug in one tick must not stop every timer
+                log.exception("the sync engine's timers failed; they run again in %.2f s", TICK_SECONDS)
 
     async def flush(self) -> None:
         """Push pending local changes and wait until every received change is stored."""
@@ -209,20 +262,30 @@ class Repo:
         self._dispatch(effects)
 
     def _dispatch(self, effects: list[Effect]) -> None:
+        """Carry out each effect on its own: one that fails is logged, with its
+        document and link, and the rest still run (the engine already counts
+        them as done)."""
         for effect in effects:
-            if isinstance(effect, Persist):
-                self._persist(effect)
-            elif isinstance(effect, DocumentChanged):
-                self._publish(ChangeEvent(effect.doc_id, effect.heads, effect.origin, effect.peer_id))
-                if effect.heads:
-                    self._resolve_finds(effect.doc_id, None)
-            elif isinstance(effect, DocumentUnavailable):
-                self._resolve_finds(effect.doc_id, NotFound(
-                    f"document {effect.doc_id} is not available from any connected peer"))
-            elif isinstance(effect, EphemeralReceived):
-                self._publish(ChangeEvent(effect.doc_id, [], "ephemeral", effect.sender_id, effect.data))
-            else:
-                self.transport(effect)
+            try:
+                self._carry_out(effect)
+            except Exception:  # noqa: BLE001 - isolation: see the docstring
+                log.exception("carrying out %s failed (document %s, link %s)", type(effect).__name__,
+                              getattr(effect, "doc_id", "-"), getattr(effect, "conn", "-"))
+
+    def _carry_out(self, effect: Effect) -> None:
+        if isinstance(effect, Persist):
+            self._persist(effect)
+        elif isinstance(effect, DocumentChanged):
+            self._publish(ChangeEvent(effect.doc_id, effect.heads, effect.origin, effect.peer_id))
+            if effect.heads:
+                self._resolve_finds(effect.doc_id, None)
+        elif isinstance(effect, DocumentUnavailable):
+            self._resolve_finds(effect.doc_id, NotFound(
+                f"document {effect.doc_id} is not available from any connected peer"))
+        elif isinstance(effect, EphemeralReceived):
+            self._publish(ChangeEvent(effect.doc_id, [], "ephemeral", effect.sender_id, effect.data))
+        else:
+            self.transport(effect)
 
     def _write(self, doc_id: str, changes: list[bytes], heads: list[bytes],
                kind: str) -> asyncio.Future[None]:
@@ -245,7 +308,12 @@ class Repo:
 
     def _publish(self, event: ChangeEvent) -> None:
         for listener in self.listeners:
-            listener(event)
+            try:
+                listener(event)
+            except Exception:  # noqa: BLE001 - one failing listener must not silence the others
+                log.exception("listener %s failed on a %s change to document %s (peer %s)",
+                              getattr(listener, "__qualname__", listener), event.origin, event.doc_id,
+                              event.peer_id or "-")
         for queue in self._subscribers:
             queue.put_nowait(event)
 

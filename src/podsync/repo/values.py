@@ -13,17 +13,64 @@ from typing import Any
 
 import automerge.core as am
 
+from podsync.errors import UnreadableValue
+
 Obj = bytes
 
+#: Deepest nesting of maps and lists read from a document. podsync's own records
+#: nest five levels at most (a document, a collection, an item, its events, an
+#: event's fields); anyone may write a document, and a value nested thousands
+#: deep would otherwise exhaust Python's recursion (RecursionError).
+MAX_VALUE_DEPTH = 64
+#: Most values (map entries, list items, scalars) one read may visit. A pod's
+#: largest document, its needs board after years of use, holds some tens of
+#: thousands; a hostile one with millions must not stall the node in one read.
+MAX_VALUE_ITEMS = 200_000
 
-def to_python(doc: am.Document, obj: Obj = am.ROOT) -> Any:
-    """The whole object ``obj`` (default: the document root) as plain Python."""
-    kind = doc.object_type(obj)
-    if kind == am.ObjType.Map:
-        return {key: _value(doc, doc.get(obj, key)) for key in doc.keys(obj)}
-    if kind == am.ObjType.List:
-        return [_value(doc, item) for item in doc.values(obj)]
-    return doc.text(obj)
+
+def to_python(doc: am.Document, obj: Obj = am.ROOT, *, max_depth: int = MAX_VALUE_DEPTH,
+              max_items: int = MAX_VALUE_ITEMS) -> Any:
+    """The whole object ``obj`` (default: the document root) as plain Python.
+
+    Raises :class:`~podsync.errors.UnreadableValue` if it nests deeper than
+    ``max_depth`` or holds more than ``max_items`` values; views catch it and
+    skip the record (automerge documents cannot hold cycles, so every read ends).
+    """
+    return _Reader(doc, max_depth, max_items).object(obj, 0)
+
+
+class _Reader:
+    def __init__(self, doc: am.Document, max_depth: int, max_items: int) -> None:
+        self.doc = doc
+        self.max_depth = max_depth
+        self.left = max_items
+
+    def object(self, obj: Obj, depth: int) -> Any:
+        if depth > self.max_depth:
+            raise UnreadableValue(f"a value nests deeper than {self.max_depth} levels")
+        kind = self.doc.object_type(obj)
+        if kind == am.ObjType.Map:
+            keys = self.doc.keys(obj)
+            self.spend(len(keys))
+            return {key: self.value(self.doc.get(obj, key), depth) for key in keys}
+        if kind == am.ObjType.List:
+            items = self.doc.values(obj)
+            self.spend(len(items))
+            return [self.value(item, depth) for item in items]
+        return self.doc.text(obj)
+
+    def spend(self, n: int) -> None:
+        self.left -= n
+        if self.left < 0:
+            raise UnreadableValue("a value holds too many items to read")
+
+    def value(self, found: tuple[Any, bytes] | None, depth: int) -> Any:
+        if found is None:
+            return None
+        value, obj_id = found
+        if isinstance(value, am.ObjType):
+            return self.object(obj_id, depth + 1)
+        return _scalar(value)
 
 
 def get_path(doc: am.Document, *path: str | int) -> Any:
@@ -37,15 +84,6 @@ def get_path(doc: am.Document, *path: str | int) -> Any:
         if not isinstance(value, am.ObjType):
             return _scalar(value) if step == path[-1] else None
     return to_python(doc, obj)
-
-
-def _value(doc: am.Document, found: tuple[Any, bytes] | None) -> Any:
-    if found is None:
-        return None
-    value, obj_id = found
-    if isinstance(value, am.ObjType):
-        return to_python(doc, obj_id)
-    return _scalar(value)
 
 
 def _scalar(value: tuple[am.ScalarType, Any]) -> Any:

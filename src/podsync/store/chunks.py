@@ -16,7 +16,9 @@ from typing import Literal
 
 import automerge.core as am
 
-from podsync.errors import StoreError
+from podsync.errors import ProtocolError, StoreError
+from podsync.sync.cost import Cost, InputTooCostly, chunks_cost
+from podsync.sync.limits import CHUNK_ENTRY_WEIGHT, MAX_STORED_BYTES, MAX_STORED_ENTRIES
 
 HASH_BYTES = 32  # an automerge change hash is a SHA-256
 
@@ -87,11 +89,29 @@ def load_order(chunks: Iterable[Chunk]) -> list[Chunk]:
 
 def assemble(chunks: Sequence[Chunk]) -> am.Document:
     """The document the chunks hold; raises :class:`ChunkError` naming what is wrong."""
+    return assemble_measured(chunks)[0]
+
+
+def assemble_measured(chunks: Sequence[Chunk]) -> tuple[am.Document, Cost]:
+    """The document the chunks hold, and what they cost to load.
+
+    The cost is read from their headers first: past MAX_STORED_BYTES or
+    MAX_STORED_ENTRIES they are not loaded at all (a decompression or
+    run-length bomb that reached the disk stays there, unread).
+    """
     ordered = load_order(chunks)
     for c in ordered:
         if not c.verifies():
             raise ChunkError(f"{c.kind} chunk {c.id} ({len(c.data)} bytes) fails its SHA-256 check")
-    return _load(b"".join(c.data for c in ordered))
+    data = b"".join(c.data for c in ordered)
+    try:
+        cost = chunks_cost(data, max_bytes=MAX_STORED_BYTES, max_entries=MAX_STORED_ENTRIES,
+                           chunk_weight=CHUNK_ENTRY_WEIGHT, what="stored document")
+    except InputTooCostly as e:
+        raise ChunkError(f"not loaded: {e}") from None
+    except ProtocolError as e:  # malformed: automerge would refuse it as well
+        raise ChunkError(f"automerge cannot load the stored bytes: {e}") from None
+    return _load(data), cost
 
 
 def salvage_chunks(chunks: Sequence[Chunk]) -> tuple[am.Document, list[int]]:

@@ -14,6 +14,8 @@ import logging
 import sqlite3
 from dataclasses import dataclass
 
+import automerge.core as am
+
 from podsync.errors import NotFound
 from podsync.store.chunks import (
     INCREMENTAL,
@@ -138,6 +140,19 @@ class Compactor:
             sizes.retry_above = 2 * sizes.incremental
             return False
         snapshot = doc.save()
+        try:
+            reloaded = am.Document.load(snapshot)
+        except Exception as e:  # noqa: BLE001 - automerge raises plain Exception
+            reloaded, reason = None, str(e)
+        if reloaded is None or encode_heads(reloaded.get_heads()) != heads:
+            # A change automerge applied but would not have written itself (a
+            # peer's hand-made encoding) makes the saved form unloadable: the
+            # chunks as they are stay the truth, and are kept.
+            log.error("document %s: its snapshot would not load back (%s); not compacting it", doc_id,
+                      reason if reloaded is None else "other heads")
+            sizes = self._sizes.setdefault(doc_id, self._count(conn, doc_id))
+            sizes.retry_above = 2 * sizes.incremental
+            return False
         conn.execute(
             "DELETE FROM chunks WHERE doc_id=? AND id<=?", (doc_id, max(c.id for c in chunks))
         )

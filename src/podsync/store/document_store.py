@@ -34,15 +34,18 @@ from podsync.store.chunks import (
     Chunk,
     ChunkError,
     assemble,
+    assemble_measured,
     decode_heads,
     digest,
     encode_heads,
     insert_chunk,
+    load_order,
     mark_damaged,
     read_chunks,
     salvage_chunks,
 )
 from podsync.store.compaction import Compactor
+from podsync.sync.cost import Cost
 from podsync.store.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
@@ -71,6 +74,7 @@ class DocumentInfo(msgspec.Struct, frozen=True):
 class LoadedDocuments:
     documents: dict[str, am.Document]
     damaged: dict[str, str]  # doc_id -> reason; these are absent from ``documents``
+    sizes: dict[str, Cost]  # doc_id -> what its stored chunks cost to load
 
 
 @dataclass(frozen=True)
@@ -304,12 +308,13 @@ class DocumentStore:
         documents: dict[str, am.Document] = {}
         damaged: dict[str, str] = {}
         newly_damaged: dict[str, str] = {}
+        sizes: dict[str, Cost] = {}
         for doc_id, heads, reason in rows:
             if reason is not None:
                 damaged[doc_id] = reason
                 continue
             try:
-                doc = assemble(chunks.get(doc_id, []))
+                doc, sizes[doc_id] = assemble_measured(chunks.get(doc_id, []))
             except ChunkError as e:
                 damaged[doc_id] = newly_damaged[doc_id] = str(e)
                 continue
@@ -317,7 +322,7 @@ class DocumentStore:
             documents[doc_id] = _writable(doc, chunks.get(doc_id, []))
         if newly_damaged:
             self._record_damage(newly_damaged)
-        return LoadedDocuments(documents, damaged)
+        return LoadedDocuments(documents, damaged, sizes)
 
     def salvage(self, doc_id: str) -> Salvaged:
         """The most of a (damaged) document that loads. The document stays damaged."""
@@ -327,6 +332,16 @@ class DocumentStore:
                 raise NotFound(f"document {doc_id} is not in the store")
         document, left_out = salvage_chunks(chunks)
         return Salvaged(document, left_out)
+
+    def stored_bytes(self, doc_id: str) -> tuple[bytes, int]:
+        """The document's chunks exactly as stored, in load order, concatenated
+        (what ``Document.load`` would be given), and how many there are. Never
+        loads them: this is how a quarantined document is exported."""
+        with self._reader() as conn:
+            chunks = read_chunks(conn, doc_id)
+            if not chunks and not self._exists(conn, doc_id):
+                raise NotFound(f"document {doc_id} is not in the store")
+        return b"".join(c.data for c in load_order(chunks)), len(chunks)
 
     def heads(self, doc_id: str) -> list[bytes] | None:
         with self._reader() as conn:

@@ -5,6 +5,7 @@ returns; nothing here touches a socket or a clock.
 """
 
 from podsync.sync.effects import (
+    AwaitDrain,
     Close,
     ConnId,
     DocumentChanged,
@@ -22,7 +23,7 @@ from podsync.sync.messages import PeerMetadata
 from podsync.sync.policy import AllowAll, DocumentSource, SharePolicy
 
 __all__ = [
-    "AllowAll", "Close", "ConnId", "DocumentChanged", "DocumentSource", "DocumentUnavailable",
+    "AllowAll", "AwaitDrain", "Close", "ConnId", "DocumentChanged", "DocumentSource", "DocumentUnavailable",
     "Effect", "EphemeralReceived", "PeerConnected", "PeerDisconnected", "PeerInfo",
     "PeerMetadata", "Persist", "Send", "SharePolicy", "SyncEngine",
 ]

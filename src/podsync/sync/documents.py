@@ -26,14 +26,17 @@ import automerge.core as am
 
 from podsync.errors import DamagedDocument, InvalidId, ProtocolError
 from podsync.ids import parse_document_id
+from podsync.sync.cost import change_hashes
+from podsync.sync.guards import beyond_input_limits, saved_or_changes
 from podsync.sync.effects import (
-    ConnId, DocumentChanged, DocumentUnavailable, Outbox, Persist,
+    AwaitDrain, ConnId, DocumentChanged, DocumentUnavailable, Outbox, Persist,
 )
 from podsync.sync.heads import (
     Summary as SummaryEntries,
     heads_digest,
     pack_summary,
     parse_sync_heads,
+    without_capabilities,
     summary_key,
     sync_change_count,
     unpack_summary,
@@ -49,7 +52,6 @@ from podsync.sync.residency import Residency
 from podsync.sync.state import DocSync, Link, PeerDoc
 
 log = logging.getLogger("podsync.sync")
-
 
 class Documents:
     def __init__(self, peer_id: str, source: DocumentSource, policy: SharePolicy,
@@ -153,6 +155,7 @@ class Documents:
         ds.peers.pop(link.conn, None)
         link.docs.discard(ds.doc_id)
         link.unknown_wants.discard(ds.doc_id)
+        link.unknown_claims.discard(ds.doc_id)
         link.in_flight.pop(ds.doc_id, None)
 
     def _maybe_drop(self, ds: DocSync) -> None:
@@ -181,7 +184,16 @@ class Documents:
         msg = self.document(ds).generate_sync_message(pd.sync_state)
         if msg is None:
             return False
-        out.send(link.conn, Sync(self.peer_id, link.peer_id, ds.doc_id, msg.encode()))
+        data = msg.encode()
+        refusal = beyond_input_limits(data, sync_message=True)
+        if refusal is not None:
+            # The peer would refuse it and close the link, again at every
+            # reconnect: this document does not sync with that peer.
+            log.warning("document %s is not synced with peer %s: %s", ds.doc_id, link.peer_id, refusal)
+            self._unregister(ds, link)
+            link.refused.add(ds.doc_id)
+            return False
+        out.send(link.conn, Sync(self.peer_id, link.peer_id, ds.doc_id, data))
         return True
 
     def _push(self, out: Outbox, ds: DocSync, link: Link, pd: PeerDoc) -> None:
@@ -207,21 +219,29 @@ class Documents:
     # ------------------------------------------------------------ changes
 
     def _note_change(self, out: Outbox, ds: DocSync, before: list[bytes],
-                     origin: str, peer_id: str | None, saved: bytes | None = None) -> bool:
+                     origin: str, peer_id: str | None, *, loaded_from: bytes | None = None) -> bool:
+        """Report (and, from a peer, persist) what changed since ``before``.
+        ``loaded_from``: saved bytes the document was just loaded from whole,
+        stored as they are."""
         doc = self.document(ds)
         after = sorted(doc.get_heads())
         if after == before:
             return False
         ds.heads = after
         if origin == "remote":
+            # Before anything of it is pushed: what arrived may say who reads it (a
+            # creation record reaching a node that held the document under a
+            # share claim), and what the policy read earlier is stale now.
+            changed = getattr(self.policy, "content_changed", None)
+            if changed is not None:
+                changed(ds.doc_id)
             if before:
                 chunks = [c.bytes for c in doc.get_changes(before)]
             else:
                 # The whole document arrived (a cold sync): one saved-document chunk
                 # is a fraction of the size and cost of one chunk per change, and
                 # the store loads it concatenated with later changes all the same.
-                # (``saved``: the bytes it was loaded from, which save alike.)
-                chunks = [saved if saved is not None else doc.save()]
+                chunks = [loaded_from if loaded_from is not None else saved_or_changes(ds.doc_id, doc)]
             out.emit(Persist(ds.doc_id, chunks, list(after)))
         out.emit(DocumentChanged(ds.doc_id, list(after), origin, peer_id))  # type: ignore[arg-type]
         return True
@@ -237,6 +257,7 @@ class Documents:
         for conn, pd in list(ds.peers.items()):
             link = self.links[conn]
             link.unknown_wants.discard(ds.doc_id)
+            link.unknown_claims.discard(ds.doc_id)
             pd.awaiting = False
             if conn != skip:
                 self._push(out, ds, link, pd)
@@ -283,25 +304,27 @@ class Documents:
         offered = (bool(their_heads) and self._valid(doc_id) and not self._holds(doc_id)
                    and self.policy.may_offer(link.peer_id, doc_id))
         if not readable and not offered:
-            self._refuse(out, link, doc_id, type(msg).__name__)
+            self._refuse_id(out, link, doc_id, type(msg).__name__)
             return
         if readable and not offered and not self.policy.may_write(link.peer_id, doc_id) \
                 and sync_change_count(msg.data):
-            self._refuse(out, link, doc_id, "change")
+            self._refuse_id(out, link, doc_id, "change")
             return
         try:
-            sync_msg = am.Message.decode(msg.data)
+            sync_msg = am.Message.decode(without_capabilities(msg.data))
         except Exception as err:
             raise ProtocolError(f"document {doc_id}: undecodable sync message: {err}") from None
         ds = self.get(doc_id, create=True)
         assert ds is not None
         self.document(ds)
-        if link.conn not in ds.peers and not ds.has_content and not their_heads:
-            if len(link.unknown_wants) >= MAX_UNKNOWN_WANTS_PER_PEER:
+        if link.conn not in ds.peers and not ds.has_content:
+            # Held by nobody here. Asks and claims of heads count apart, so that
+            # asks a peer relays for others cannot crowd out its announcements.
+            if self._unknown(link, claims=bool(their_heads)) >= MAX_UNKNOWN_WANTS_PER_PEER:
                 out.send(link.conn, DocUnavailable(self.peer_id, link.peer_id, doc_id))
                 self._maybe_drop(ds)
                 return
-            link.unknown_wants.add(doc_id)
+            (link.unknown_claims if their_heads else link.unknown_wants).add(doc_id)
         pd = self._register(ds, link)
         pd.their_heads = their_heads
         pd.offered = offered
@@ -315,7 +338,7 @@ class Documents:
             # An empty sync we did not ask for. (One we asked for is how a JS relay
             # says "nothing yet" before its doc-unavailable: keep waiting.)
             pd.wants, pd.told_unavailable = True, False
-        self._apply(out, ds, link, pd, sync_msg, now)
+        self._apply(out, ds, link, pd, sync_msg, change_hashes(msg.data), now)
         if not ds.has_content and pd.wants and not offered:
             self._want(out, ds, now)
         if link.queue and doc_id in getattr(self.policy, "first", frozenset()):
@@ -325,7 +348,8 @@ class Documents:
         ds = self.docs.get(doc_id)
         return (ds is not None and ds.has_content) or bool(self.source.heads(doc_id))
 
-    def _refuse(self, out: Outbox, link: Link, doc_id: str, what: str) -> None:
+    def _refuse_id(self, out: Outbox, link: Link, doc_id: str, what: str) -> None:
+        """Answer a peer's ``what`` about ``doc_id`` with doc-unavailable, keeping nothing."""
         log.info("peer %s: refused %s for document %s", link.peer_id, what, doc_id)
         ds = self.docs.get(doc_id)
         if ds is not None and link.conn in ds.peers:
@@ -350,25 +374,85 @@ class Documents:
         out.send(link.conn, DocUnavailable(self.peer_id, link.peer_id, ds.doc_id))
         return False
 
+    def _kept(self, out: Outbox, ds: DocSync, link: Link, before: list[bytes]) -> bool:
+        """Changes a peer sent to a document we hold: kept unless the policy refuses
+        them (``accept``), in which case the document goes back to ``before`` and
+        the peer is told the document is unavailable to it."""
+        accept = getattr(self.policy, "accept", None)
+        doc = self.document(ds)
+        if accept is None or doc.get_heads() == before or accept(link.peer_id, ds.doc_id, doc):
+            return True
+        log.warning("peer %s: changes to document %s refused; nothing of them is kept",
+                    link.peer_id, ds.doc_id)
+        ds.doc = doc.fork_at(before)
+        ds.heads = sorted(ds.doc.get_heads())
+        self._unregister(ds, link)
+        out.send(link.conn, DocUnavailable(self.peer_id, link.peer_id, ds.doc_id))
+        return False
+
+    def _unknown(self, link: Link, *, claims: bool) -> int:
+        """Documents held by nobody here that this link's peer keeps registered
+        (asked for, or claimed heads of), over all its links."""
+        return sum(len(other.unknown_claims if claims else other.unknown_wants)
+                   for other in self.links.values() if other.identity == link.identity)
+
     def _apply(self, out: Outbox, ds: DocSync, link: Link, pd: PeerDoc,
-               sync_msg: am.Message, now: float) -> None:
+               sync_msg: am.Message, sent_hashes: set[bytes] | None, now: float) -> None:
+        """Apply a sync message. ``sent_hashes``: the hashes its change chunks were
+        sent under (None when it carries a saved document, which automerge checks
+        itself)."""
         doc = self.document(ds)
         before = ds.heads
+        # Not ds.heads: a local change may be made and not yet reported.
+        held = doc.get_heads()
+        failed = None
         try:
             doc.receive_sync_message(pd.sync_state, sync_msg)
-        except Exception as err:
-            raise ProtocolError(f"document {ds.doc_id}: sync message rejected: {err}") from None
-        finally:
-            # Whatever got applied before a failure is real; record and spread it
-            # (a document a peer offered only once it is admitted).
-            admitted = not (pd.offered and not before and doc.get_heads()) \
-                or self._admitted(out, ds, link)
-            if admitted and self._note_change(out, ds, before, "remote", link.peer_id):
-                self._content_changed(out, ds, link.conn, now)
+        except Exception as err:  # noqa: BLE001 - automerge raises plain Exception
+            failed = str(err)
+        if sent_hashes is None:
+            ds.sent_hashes.clear()  # a saved document: automerge checked every hash itself
+        else:
+            ds.sent_hashes |= sent_hashes
+        if sorted(doc.get_heads()) != sorted(held):
+            # Changes queued for their dependencies (sent earlier) apply now too.
+            applied = {c.hash for c in doc.get_changes(held)}
+            rehashed = applied - ds.sent_hashes if sent_hashes is not None else set()
+            ds.sent_hashes -= applied
+            if rehashed:
+                # automerge took changes under other hashes than they were sent
+                # with (not encoded as it encodes them): undo them all, or this
+                # node and the sender would disagree about them for good.
+                ds.doc = doc.fork_at(held)
+                raise ProtocolError(f"document {ds.doc_id}: {len(rehashed)} change(s) not encoded as "
+                                    "automerge encodes them")
+        # Whatever got applied before a failure is real; record and spread it (a
+        # document a peer offered only once it is admitted, changes to a document
+        # held here only if the policy takes them).
+        admitted = not (pd.offered and not before and doc.get_heads()) \
+            or self._admitted(out, ds, link)
+        if admitted and before and not self._kept(out, ds, link, before):
+            admitted = False
+        if admitted and self._note_change(out, ds, before, "remote", link.peer_id):
+            self._content_changed(out, ds, link.conn, now)
         if not admitted:
+            return
+        if failed is not None:
+            # Well-formed (it decoded) but automerge will not apply it: an honest
+            # peer relaying a document someone wrote badly does this too, so the
+            # document is refused on this link and the link stays.
+            self._refuse(out, ds, link, f"automerge does not apply its sync message: {failed}")
             return
         if not self._sync_to(out, ds, link, pd) and link.in_flight.pop(ds.doc_id, None) is not None:
             self.drain(out, link, now)
+
+    def _refuse(self, out: Outbox, ds: DocSync, link: Link, why: str) -> None:
+        """Stop syncing ``ds`` with ``link`` and tell the peer so."""
+        log.warning("peer %s: document %s refused on this link: %s", link.peer_id, ds.doc_id, why)
+        self._unregister(ds, link)
+        link.refused.add(ds.doc_id)
+        out.send(link.conn, DocUnavailable(self.peer_id, link.peer_id, ds.doc_id))
+        self._maybe_drop(ds)
 
     def on_unavailable(self, out: Outbox, link: Link, msg: DocUnavailable, now: float) -> None:
         ds = self.docs.get(msg.document_id)
@@ -428,11 +512,16 @@ class Documents:
             return
         ds.request_deadline = None
         self._requesting.discard(ds.doc_id)
-        for conn, pd in ds.peers.items():
+        for conn, pd in list(ds.peers.items()):
             pd.awaiting = False
-            if pd.wants and not pd.told_unavailable:
-                pd.told_unavailable = True
-                out.send(conn, DocUnavailable(self.peer_id, self.links[conn].peer_id, ds.doc_id))
+            if pd.wants:
+                if not pd.told_unavailable:
+                    pd.told_unavailable = True
+                    out.send(conn, DocUnavailable(self.peer_id, self.links[conn].peer_id, ds.doc_id))
+            elif not pd.their_heads:
+                # Only asked on someone's behalf, and it has nothing: forget it, so
+                # requests forwarded for a peer that left leave nothing behind.
+                self._unregister(ds, self.links[conn])
         if ds.local_find:
             ds.local_find = False
             out.emit(DocumentUnavailable(ds.doc_id))
@@ -448,6 +537,7 @@ class Documents:
     def drain(self, out: Outbox, link: Link, now: float) -> None:
         """Start queued announcements while slots are free and the link keeps up."""
         first = getattr(self.policy, "first", frozenset())
+        sent_whole = False
         while (link.queue and len(link.in_flight) < MAX_DOCS_IN_FLIGHT
                and link.backlog <= SEND_BACKLOG_PAUSE_BYTES):
             if link.queue[0] not in first and self._behind_on_first(link, first):
@@ -464,10 +554,17 @@ class Documents:
             doc = self.document(ds)
             if not ds.has_content:
                 continue
-            if doc_id in link.lacking:
-                self._send_whole(out, ds, doc, link)
+            if doc_id in link.lacking and self._send_whole(out, ds, doc, link):
+                # In flight until the runtime reports the frame written out; its
+                # bytes count against the backlog until then.
+                link.in_flight[doc_id] = now
+                link.whole_sent.add(doc_id)
+                link.backlog += len(out.effects[-1].data)  # type: ignore[union-attr]
+                sent_whole = True
             elif self._sync_to(out, ds, link, self._register(ds, link)):
                 link.in_flight[doc_id] = now
+        if sent_whole:
+            out.emit(AwaitDrain(link.conn))
 
     def _behind_on_first(self, link: Link, first: frozenset[str]) -> bool:
         for doc_id in first:
@@ -477,16 +574,26 @@ class Documents:
                 return True
         return False
 
-    def _send_whole(self, out: Outbox, ds: DocSync, doc: am.Document, link: Link) -> None:
-        """Send a peer that holds nothing of ``ds`` the whole saved document.
+    def _send_whole(self, out: Outbox, ds: DocSync, doc: am.Document, link: Link) -> bool:
+        """Send a peer that holds nothing of ``ds`` the whole saved document; False
+        (nothing sent) when it is more than a peer takes as one input.
 
         Loading a saved document costs the peer a fraction of applying its changes
         one by one, and needs no round trip; from then on both sides hold the same
         heads, so the document is registered as in step with that peer.
         """
         link.lacking.discard(ds.doc_id)
-        out.send(link.conn, WholeDoc(self.peer_id, link.peer_id, ds.doc_id, doc.save()))
+        saved = doc.save()
+        # (Its saved form loads back: changes automerge would encode otherwise
+        # are refused on arrival, and a peer that cannot load one anyway
+        # answers doc-unavailable.)
+        refusal = beyond_input_limits(saved, sync_message=False)
+        if refusal is not None:
+            log.warning("document %s is not sent whole to peer %s: %s", ds.doc_id, link.peer_id, refusal)
+            return False
+        out.send(link.conn, WholeDoc(self.peer_id, link.peer_id, ds.doc_id, saved))
         self._register(ds, link).their_heads = list(ds.heads)
+        return True
 
     def on_whole_doc(self, out: Outbox, link: Link, msg: WholeDoc, now: float) -> None:
         doc_id = msg.document_id
@@ -495,30 +602,31 @@ class Documents:
                    and self.policy.may_offer(link.peer_id, doc_id))
         if (not readable and not offered) or (not offered and not self.policy.may_write(
                 link.peer_id, doc_id)):
-            self._refuse(out, link, doc_id, "a whole document")
-            return
-        try:
-            incoming = am.Document.load(msg.data)
-        except Exception as err:
-            raise ProtocolError(f"document {doc_id}: whole document does not load: {err}") from None
-        if offered and not self.policy.admit(link.peer_id, doc_id, incoming):
-            self._refuse(out, link, doc_id, "a whole document it may not offer")
+            self._refuse_id(out, link, doc_id, "a whole document")
             return
         ds = self.get(doc_id, create=True)
         assert ds is not None
+        try:
+            incoming = am.Document.load(msg.data)
+        except Exception as err:  # noqa: BLE001 - automerge raises plain Exception
+            self._refuse(out, ds, link, f"the whole document does not load: {err}")
+            return
+        if offered and not self.policy.admit(link.peer_id, doc_id, incoming):
+            self._refuse(out, ds, link, "a whole document it may not offer")
+            return
         doc = self.document(ds)
         before = ds.heads
         if ds.has_content:
             doc.merge(incoming)
         else:
             ds.doc = incoming
+        if before and not self._kept(out, ds, link, before):
+            return
         pd = self._register(ds, link)
         pd.their_heads = sorted(incoming.get_heads())
         pd.wants = pd.awaiting = pd.unavailable = False
-        # Held nothing before: store the bytes it arrived as rather than saving
-        # the same document again (a 40,000-record document saves in 0.4 s).
         if self._note_change(out, ds, before, "remote", link.peer_id,
-                             saved=None if before else msg.data):
+                             loaded_from=None if before else msg.data):
             self._content_changed(out, ds, link.conn, now)
         if ds.heads != pd.their_heads:
             self._sync_to(out, ds, link, pd)  # we held changes it lacks

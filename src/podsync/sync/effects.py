@@ -32,6 +32,14 @@ class Close(msgspec.Struct, frozen=True):
     reason: str
 
 
+class AwaitDrain(msgspec.Struct, frozen=True):
+    """Call ``send_backlog`` for ``conn`` once the frames sent on it so far have
+    been written out. The engine asks this after sending whole documents, whose
+    in-flight slots it frees only then."""
+
+    conn: ConnId
+
+
 class PeerConnected(msgspec.Struct, frozen=True):
     conn: ConnId
     peer_id: str
@@ -75,7 +83,7 @@ class EphemeralReceived(msgspec.Struct, frozen=True):
     data: bytes
 
 
-Effect = Union[Send, Close, PeerConnected, PeerDisconnected, Persist, DocumentChanged,
+Effect = Union[Send, Close, AwaitDrain, PeerConnected, PeerDisconnected, Persist, DocumentChanged,
                DocumentUnavailable, EphemeralReceived]
 
 

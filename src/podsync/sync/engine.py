@@ -7,9 +7,16 @@ runtime executes the effects in order and passes a monotonic ``now`` to every ca
 
 Links are isolated: anything a peer sends that breaks the protocol — a frame
 over MAX_FRAME_BYTES, bad CBOR, a field of the wrong type, automerge bytes that
-do not decode or apply — closes that link (``Close``) and nothing else. Whatever
-the engine had already applied stays applied and is reported, so its state is
-consistent afterwards and every other link carries on.
+do not decode or apply, or that would inflate past MAX_INPUT_BYTES or
+MAX_INPUT_ENTRIES (see cost.py) — closes that link (``Close``) and nothing else.
+Whatever the engine had already applied stays applied and is reported, so its
+state is consistent afterwards and every other link carries on.
+
+Identity comes from the link: a link the transport authenticated
+(``expected_peer_id``) is never replaced by one it did not, ephemeral messages
+are attributed to and de-duplicated by the link's peer, and budgets
+(MAX_UNKNOWN_WANTS_PER_PEER, PEER_NEW_DOCUMENTS_*) are kept per proven peer, so
+reconnecting does not renew them.
 
 Backpressure: the runtime may report each link's unsent bytes with
 ``send_backlog``. Above SEND_BACKLOG_PAUSE_BYTES the engine starts no new
@@ -24,6 +31,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Literal
 
 import automerge.core as am
@@ -31,19 +39,23 @@ import automerge.core as am
 from podsync.errors import InvalidId, ProtocolError
 from podsync.ids import parse_document_id
 from podsync.sync.documents import Documents
+from podsync.sync.heads import parse_sync_heads
 from podsync.sync.effects import (
     Close, ConnId, Effect, EphemeralReceived, Outbox, PeerConnected, PeerDisconnected, PeerInfo,
 )
+from podsync.sync.cost import Cost
+from podsync.sync.guards import Intake
+from podsync.sync.intake import Measured, measure
 from podsync.sync.limits import (
     HANDSHAKE_TIMEOUT, MAX_EPHEMERAL_SESSIONS, SEND_BACKLOG_LIMIT_BYTES, SEND_BACKLOG_PAUSE_BYTES,
 )
 from podsync.sync.messages import (
     EXT_RANGES, EXT_SUMMARY, EXT_WHOLE_DOC, EXTENSION_VERSION, PROTOCOL_VERSION, DocUnavailable,
     Ephemeral, ErrorMessage, Join, Message, Peer, PeerMetadata, Ranges, Request, Summary, Sync,
-    WholeDoc, decode,
+    WholeDoc,
 )
 from podsync.sync.policy import AllowAll, DocumentSource, SharePolicy
-from podsync.sync.state import Link, LinkState
+from podsync.sync.state import UNAUTHENTICATED, Link, LinkState
 
 log = logging.getLogger("podsync.sync")
 
@@ -67,35 +79,48 @@ class SyncEngine:
         self.session_id = "".join(secrets.choice(_BASE36) for _ in range(12))
         self._ephemeral_count = 0
         self._seen: OrderedDict[tuple[str, str], int] = OrderedDict()
+        self._intake = Intake(peer_id)
 
     # ------------------------------------------------------------ links
 
     def connect(self, conn: ConnId, role: Literal["dialer", "acceptor"], now: float, *,
-                expected_peer_id: str | None = None) -> list[Effect]:
+                expected_peer_id: str | None = None,
+                reserved: Callable[[str], bool] | None = None) -> list[Effect]:
         """A link opened. The dialer speaks first (join); the acceptor waits for it.
 
         The engine believes the ``senderId`` a peer gives, and the share policy is
         asked about that id. When the transport has authenticated the other end
         (TLS), pass its identity as ``expected_peer_id``: a handshake naming anyone
-        else closes the link."""
+        else closes the link. For a link it did not authenticate, ``reserved``
+        names the ids such a link may not take (the pod's devices): a handshake
+        claiming one closes the link."""
         if conn in self._links:
             raise ValueError(f"link {conn} is already connected")
         out = Outbox()
         state = LinkState.AWAIT_PEER if role == "dialer" else LinkState.AWAIT_JOIN
-        self._links[conn] = Link(conn, role, now, state, expected_peer_id=expected_peer_id)
+        self._links[conn] = Link(conn, role, now, state, expected_peer_id=expected_peer_id,
+                                 identity=expected_peer_id or UNAUTHENTICATED, reserved=reserved)
         if role == "dialer":
             out.send(conn, Join(self.peer_id, (PROTOCOL_VERSION,), self.metadata))
         return out.effects
 
     def receive(self, conn: ConnId, frame: bytes, now: float) -> list[Effect]:
         """One binary frame from ``conn``. Frames for a link the engine closed are ignored."""
+        return self.receive_measured(conn, measure(bytes(frame)), now)
+
+    def receive_measured(self, conn: ConnId, frame: Measured, now: float) -> list[Effect]:
+        """One frame from ``conn``, already decoded and weighed by :func:`intake.measure`
+        (which a runtime may run off its event loop)."""
         out = Outbox()
         link = self._links.get(conn)
         if link is None:
             log.debug("frame for unknown or closed link %s ignored", conn)
             return out.effects
         try:
-            self._dispatch(out, link, decode(bytes(frame)), now)
+            if frame.error is not None:
+                raise frame.error
+            assert frame.message is not None
+            self._dispatch(out, link, frame.message, frame.cost, now)
         except ProtocolError as err:
             self._close(out, link, f"protocol error: {err}")
         except (KeyboardInterrupt, SystemExit):
@@ -119,8 +144,14 @@ class SyncEngine:
         if link is None:
             return out.effects
         link.backlog = queued_bytes
+        # Whole documents sent before this report have left the queue (or are
+        # counted in it): their in-flight slots are free.
+        for doc_id in link.whole_sent:
+            link.in_flight.pop(doc_id, None)
+        link.whole_sent.clear()
         if queued_bytes > SEND_BACKLOG_LIMIT_BYTES:
-            self._close(out, link, f"peer too slow: {queued_bytes} bytes unsent")
+            self._close(out, link, f"peer too slow: {queued_bytes} bytes unsent "
+                                   f"(limit {SEND_BACKLOG_LIMIT_BYTES})")
         elif queued_bytes <= SEND_BACKLOG_PAUSE_BYTES and link.open:
             self._docs.drain(out, link, now)
         return out.effects
@@ -141,7 +172,7 @@ class SyncEngine:
 
     # ------------------------------------------------------------ handshake
 
-    def _dispatch(self, out: Outbox, link: Link, msg: Message, now: float) -> None:
+    def _dispatch(self, out: Outbox, link: Link, msg: Message, cost: Cost, now: float) -> None:
         if link.state is LinkState.AWAIT_JOIN:
             if not isinstance(msg, Join):
                 raise ProtocolError(f"expected join, got {type(msg).__name__}")
@@ -156,7 +187,8 @@ class SyncEngine:
             else:
                 self._open(out, link, msg.sender_id, msg.metadata, now)
         elif isinstance(msg, (Request, Sync)):
-            self._docs.on_sync(out, link, msg, now)
+            if self._within_budgets(out, link, msg.document_id, bool(parse_sync_heads(msg.data)), cost, now):
+                self._docs.on_sync(out, link, msg, now)
         elif isinstance(msg, DocUnavailable):
             self._docs.on_unavailable(out, link, msg, now)
         elif isinstance(msg, Ephemeral):
@@ -164,7 +196,8 @@ class SyncEngine:
         elif isinstance(msg, Summary):
             self._docs.on_summary(out, link, msg, now)
         elif isinstance(msg, WholeDoc):
-            self._docs.on_whole_doc(out, link, msg, now)
+            if self._within_budgets(out, link, msg.document_id, True, cost, now):
+                self._docs.on_whole_doc(out, link, msg, now)
         elif isinstance(msg, Ranges):
             self._docs.on_ranges(out, link, msg, now)
         elif isinstance(msg, ErrorMessage):
@@ -196,9 +229,16 @@ class SyncEngine:
         if link.expected_peer_id is not None and peer_id != link.expected_peer_id:
             self._close(out, link, f"peer calls itself {peer_id!r} but is {link.expected_peer_id!r}")
             return False
+        if link.expected_peer_id is None and link.reserved is not None and link.reserved(peer_id):
+            self._close(out, link, f"an unauthenticated link may not call itself {peer_id!r}, "
+                                   "a device of the pod")
+            return False
         for other in list(self._links.values()):
             if other is link or not other.open or other.peer_id != peer_id:
                 continue
+            if other.expected_peer_id is not None and link.expected_peer_id is None:
+                self._close(out, link, "an authenticated link to this peer exists")
+                return False
             if self._keeps_new(link, other, peer_id):
                 self._close(out, other, "replaced by a newer link to the same peer", level=logging.INFO)
             else:
@@ -235,7 +275,14 @@ class SyncEngine:
     # ------------------------------------------------------------ ephemeral
 
     def _on_ephemeral(self, out: Outbox, link: Link, msg: Ephemeral) -> None:
-        if msg.sender_id == self.peer_id:
+        """Deliver and pass on an ephemeral message as coming from the link's
+        peer, whatever ``senderId`` it carries: a peer can neither speak for
+        another nor, with a huge count, silence another's session.
+
+        Messages from an authenticated link (another node) go on to
+        unauthenticated ones (local apps) only: nodes are linked to each other
+        directly, so relaying between them would only deliver duplicates."""
+        if msg.sender_id == self.peer_id or msg.session_id == self.session_id:
             return  # our own broadcast, come back around a loop
         try:
             parse_document_id(msg.document_id)
@@ -244,7 +291,7 @@ class SyncEngine:
         if not self.policy.may_read(link.peer_id, msg.document_id):
             log.info("peer %s: ephemeral for document %s refused", link.peer_id, msg.document_id)
             return
-        key = (msg.sender_id, msg.session_id)
+        key = (link.peer_id, msg.session_id)
         last = self._seen.get(key)
         if last is not None and msg.count <= last:
             return
@@ -252,11 +299,23 @@ class SyncEngine:
         self._seen.move_to_end(key)
         while len(self._seen) > MAX_EPHEMERAL_SESSIONS:
             self._seen.popitem(last=False)
-        out.emit(EphemeralReceived(msg.document_id, msg.sender_id, msg.data))
+        out.emit(EphemeralReceived(msg.document_id, link.peer_id, msg.data))
         for target in self._docs.ephemeral_links(msg.document_id, link.conn):
-            if target.peer_id != msg.sender_id:
-                out.send(target.conn, Ephemeral(msg.sender_id, target.peer_id, msg.document_id,
-                                                msg.count, msg.session_id, msg.data))
+            if link.expected_peer_id is not None and target.expected_peer_id is not None:
+                continue
+            out.send(target.conn, Ephemeral(link.peer_id, target.peer_id, msg.document_id,
+                                            msg.count, msg.session_id, msg.data))
+
+    def _within_budgets(self, out: Outbox, link: Link, doc_id: str, content: bool, cost: Cost,
+                        now: float) -> bool:
+        """See guards.py: new documents per peer (for frames offering content),
+        and growth per document (for frames carrying any)."""
+        ds = self._docs.get(doc_id)
+        held = ds is not None and ds.has_content
+        if content and not self._intake.may_take_up(out, link, doc_id, ds, held, now):
+            return False
+        doc = self._docs.document(ds) if held and ds is not None else None
+        return self._intake.may_grow(out, link, ds, doc, cost)
 
     def broadcast(self, doc_id: str, data: bytes, now: float) -> list[Effect]:
         """Send an ephemeral message (``data``: the CBOR-encoded app payload) to
@@ -284,6 +343,13 @@ class SyncEngine:
         out = Outbox()
         self._docs.create(out, doc_id, doc, now)
         return out.effects
+
+    def note_size(self, doc_id: str, size: Cost) -> None:
+        """What an open document was measured to cost (the repo weighs stored
+        documents as it loads them), so its growth is tracked from there."""
+        ds = self._docs.docs.get(doc_id)
+        if ds is not None:
+            ds.size = size
 
     def held_ids(self) -> set[str]:
         """Every document this node holds: stored, or arrived and not stored yet."""

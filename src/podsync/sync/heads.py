@@ -81,6 +81,46 @@ def _hashes(data: bytes, pos: int, what: str) -> tuple[int, int]:
     return pos, end
 
 
+def without_capabilities(data: bytes) -> bytes:
+    """A sync message without its trailing list of capabilities.
+
+    automerge answers a peer that announces the V2 capability with its whole
+    document saved (a V2 message) once it has more than a third of it to send.
+    A document holding a change automerge would not have encoded itself (which
+    any peer can write) does not load back once saved, so such a message would
+    fail at every receiver; without the capability it sends the changes as they
+    are (V1), which always apply. ProtocolError if malformed."""
+    pos = 1
+
+    def uleb() -> int:
+        nonlocal pos
+        value = shift = 0
+        while True:
+            if pos >= len(data) or shift > 63:
+                raise ProtocolError("sync data is malformed")
+            byte = data[pos]
+            pos += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                return value
+
+    def skip(n: int) -> None:
+        nonlocal pos
+        if pos + n > len(data):
+            raise ProtocolError("sync data is shorter than it announces")
+        pos += n
+
+    skip(uleb() * CHANGE_HASH_BYTES)  # heads
+    skip(uleb() * CHANGE_HASH_BYTES)  # need
+    for _ in range(uleb()):  # have: last sync heads, bloom filter
+        skip(uleb() * CHANGE_HASH_BYTES)
+        skip(uleb())
+    for _ in range(uleb()):  # changes
+        skip(uleb())
+    return data[:pos]
+
+
 def heads_digest(heads: Iterable[bytes]) -> bytes:
     """8-byte digest of a set of heads (order does not matter)."""
     return hashlib.sha256(b"".join(sorted(heads))).digest()[:DIGEST_BYTES]

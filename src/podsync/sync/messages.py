@@ -20,6 +20,7 @@ import msgspec
 
 from podsync.errors import InvalidId, ProtocolError
 from podsync.ids import document_id_from_bytes
+from podsync.sync.cbor_bounds import check as check_cbor
 from podsync.sync.limits import MAX_FRAME_BYTES
 
 PROTOCOL_VERSION = "1"
@@ -251,6 +252,7 @@ def _extension(value: Any) -> tuple[int | None, tuple[str, ...]]:
 def _load_map(frame: bytes) -> dict[Any, Any]:
     if len(frame) > MAX_FRAME_BYTES:
         raise ProtocolError(f"frame of {len(frame)} bytes exceeds the {MAX_FRAME_BYTES}-byte limit")
+    check_cbor(frame)
     stream = io.BytesIO(frame)
     try:
         value = cbor2.CBORDecoder(stream).decode()

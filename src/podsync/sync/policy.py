@@ -51,6 +51,10 @@ class SharePolicy(Protocol):
         """Keep ``doc``, a document we held nothing of, offered by that peer.
         Refused, it is dropped: nothing is stored or passed on."""
 
+    # Optional: ``content_changed(doc_id)``, called when a peer's changes reached a
+    # document, before the engine decides whom to push them to (a policy that
+    # caches who reads what forgets that document's answers there).
+
 
 class AllowAll:
     """Everyone may read and write everything and is offered everything."""

@@ -64,6 +64,13 @@ REMOVE = "member.remove"
 MEMBERSHIP_TYPES = frozenset({FOUND, INVITE, ADMIT, REMOVE})
 #: Replay rounds (rules 4-5 feeding back into 1-3). Honest graphs settle in two.
 MAX_ROUNDS = 8
+#: Records replayed from the pod document. A pod of fifty people writes a few
+#: hundred membership, team, steward and share records a year; 20,000 is decades
+#: of that, and keeps the replay's ancestry tables (records squared bits) near
+#: 50 MB. Past it, the records of whichever device wrote the most are set aside
+#: first, latest first: a member flooding the document loses their own records,
+#: not everyone else's.
+MAX_POD_RECORDS = 20_000
 #: Longest name, invite id and member id read from a record.
 MAX_FIELD_CHARS = 128
 
@@ -147,7 +154,7 @@ def replay(pod_id: str, records: Mapping[str, Record], signed: Mapping[str, bool
         for rid in records:
             refused[rid] = "no founding record of this pod to start from"
         return Replay(None, [], refused, [], {}, None)
-    graph = _Dag(root, records, refused)
+    graph = _Dag(root, records, refused, _over_limit(records, refused))
     excluded: set[str] = set()
     valid: list[str] = []
     for _ in range(MAX_ROUNDS):
@@ -187,6 +194,32 @@ def allows(replay: Replay, pod_id: str, record: Record) -> str:
     return ""
 
 
+def _over_limit(records: Mapping[str, Record], refused: dict[str, str]) -> set[str]:
+    """The records set aside to keep at most MAX_POD_RECORDS: the heaviest writer's
+    latest first."""
+    excess = len(records) - MAX_POD_RECORDS
+    if excess <= 0:
+        return set()
+    by_signer: dict[str, list[Record]] = {}
+    for r in records.values():
+        by_signer.setdefault(r.by, []).append(r)
+    for rs in by_signer.values():
+        rs.sort(key=lambda r: (r.at, r.id))
+    heap = [(-len(rs), signer) for signer, rs in by_signer.items()]
+    heapq.heapify(heap)
+    dropped: set[str] = set()
+    while excess > 0:
+        _, signer = heapq.heappop(heap)
+        record = by_signer[signer].pop()
+        dropped.add(record.id)
+        refused[record.id] = f"over the pod document's limit of {MAX_POD_RECORDS} records"
+        excess -= 1
+        heapq.heappush(heap, (-len(by_signer[signer]), signer))
+    log.warning("the pod document holds %d records; %d of the heaviest writers' set aside",
+                len(records), len(dropped))
+    return dropped
+
+
 def _find_root(pod_id: str, records: Mapping[str, Record],
                signed: Mapping[str, bool | None]) -> Record | None:
     for r in records.values():
@@ -204,11 +237,12 @@ class _Dag:
     """The records that descend from the root with every parent known, in a
     deterministic topological order (ties: time, then id), with ancestor masks."""
 
-    def __init__(self, root: Record, records: Mapping[str, Record], refused: dict[str, str]) -> None:
+    def __init__(self, root: Record, records: Mapping[str, Record], refused: dict[str, str],
+                 set_aside: set[str]) -> None:
         self.records = dict(records)
         members = {root.id}
         for r in records.values():
-            if r.id == root.id:
+            if r.id == root.id or r.id in set_aside:
                 continue
             if r.pod != root_pod(root) or r.scope != root_pod(root):
                 refused[r.id] = "belongs to another pod or document"
@@ -216,6 +250,28 @@ class _Dag:
                 refused[r.id] = "follows no record of the pod"
             else:
                 members.add(r.id)
+        # A record set aside (over the limit) is passed through: what followed it
+        # follows its parents instead, so honest records written after a flood stand.
+        through: dict[str, list[str]] = {}
+
+        def parents(rid: str) -> list[str]:
+            out: list[str] = []
+            stack = list(self.records[rid].after)
+            seen: set[str] = set()
+            while stack:
+                p = stack.pop()
+                if p in seen:
+                    continue
+                seen.add(p)
+                if p in set_aside and p in self.records:
+                    if p not in through:
+                        through[p] = [q for q in self.records[p].after]
+                    stack.extend(through[p])
+                elif p not in out:
+                    out.append(p)
+            return out
+
+        self.after = {rid: (parents(rid) if rid != root.id else []) for rid in members}
         # Records waiting for a parent this node does not hold (yet), transitively.
         changed = True
         while changed:
@@ -223,7 +279,7 @@ class _Dag:
             for rid in list(members):
                 if rid == root.id:
                     continue
-                missing = [p for p in self.records[rid].after if p not in members]
+                missing = [p for p in self.after[rid] if p not in members]
                 if missing:
                     members.discard(rid)
                     refused[rid] = f"follows record {missing[0]}, which is not here or does not count"
@@ -231,7 +287,7 @@ class _Dag:
         children: dict[str, list[str]] = {rid: [] for rid in members}
         waiting: dict[str, int] = {}
         for rid in members:
-            parents = set(self.records[rid].after) if rid != root.id else set()
+            parents = set(self.after[rid])
             waiting[rid] = len(parents)
             for p in parents:
                 children[p].append(rid)
@@ -248,8 +304,7 @@ class _Dag:
         for rid in members - set(self.order):  # a cycle needs a hash collision: refuse it
             refused[rid] = "part of a cycle of records"
         self.index = {rid: i for i, rid in enumerate(self.order)}
-        self.parents = [[self.index[p] for p in set(self.records[rid].after)]
-                        for rid in self.order]
+        self.parents = [[self.index[p] for p in set(self.after[rid])] for rid in self.order]
         self.anc: list[int] = []
         for i, ps in enumerate(self.parents):
             mask = 0

@@ -117,6 +117,8 @@ class Ledger:
         self._kinds: dict[str, str | None] = {}
         self._shares: dict[str, tuple[str, Readers]] | None = None
         self._own_heads: dict[str, str | None] = {}
+        #: Held document -> (heads read, hashes of its changes without parents).
+        self._roots: dict[str, tuple[list[bytes], list[bytes]]] = {}
         self._certs: set[bytes] = set()
         self._unverifiable: dict[str, tuple[tuple[int, int], dict[str, int]]] = {}
         #: Bumped whenever the counted pod records change (the roster, who reads
@@ -280,7 +282,14 @@ class Ledger:
             result = POD
         else:
             creation = self._creation(doc_id)
-            if creation is not None:
+            if creation is not None and self._grafted(doc_id):
+                # The document holds history that does not descend from its creation:
+                # content someone sent under its id before the creation record arrived
+                # here (a member who knew the id claimed it as their app's document).
+                # Serve it to nobody rather than pass a non-reader's changes on to the
+                # readers (see contested()).
+                result = NOBODY
+            elif creation is not None:
                 result = self._private_readers(doc_id, creation)
             else:
                 shared = self._share_map().get(share_ref(self.pod_id, doc_id))
@@ -302,6 +311,25 @@ class Ledger:
                 self.kind(doc_id)
                 self.readers(doc_id)
 
+    def contested(self, doc_ids: Iterable[str]) -> list[str]:
+        """Those of ``doc_ids`` that are private documents holding history that does
+        not descend from their creation: served to nobody here (fail closed)."""
+        return [d for d in doc_ids if self._creation(d) is not None and self._grafted(d)]
+
+    def would_graft(self, doc_id: str, doc: am.Document) -> bool:
+        """Whether ``doc`` (this node's copy of a private document with changes a
+        peer just sent applied) has a root change besides its creation."""
+        if self._creation(doc_id) is None:
+            return False
+        return sum(1 for change in doc.get_changes([]) if not change.deps) > 1
+
+    def _grafted(self, doc_id: str) -> bool:
+        """Whether the document has a root change besides the one that created it.
+        A private document starts with one change (its creation record) and every
+        reader writes after holding it, so a second root is someone else's history."""
+        doc = self._load(doc_id)
+        return doc is not None and len(self._held_roots(doc_id, doc)) > 1
+
     def may_read(self, member_id: str | None, doc_id: str) -> bool:
         if member_id is None:
             return False
@@ -311,17 +339,46 @@ class Ledger:
     def candidate(self, doc_id: str, doc: am.Document) -> Readers:
         """Readers of a document this node does not hold yet, from its own creation
         record (a peer is offering it). Nothing is kept."""
-        obj = records_object(doc)
-        if obj is None:
-            return NOBODY
-        for key in doc.keys(obj):
-            found = doc.get(obj, key)
-            value = found[0][1] if found is not None and not isinstance(found[0], am.ObjType) else None
-            record = parse(key, value)
-            if isinstance(record, Record) and self._is_creation(doc_id, record) \
-                    and self.verifier.check(record) is True and not self.why_not(doc_id, record):
-                return creation_readers(record, [])
-        return NOBODY
+        creation = self._find_creation(doc_id, doc, _root_changes(doc, []))
+        return creation_readers(creation, []) if creation is not None else NOBODY
+
+    def _find_creation(self, doc_id: str, doc: am.Document, roots: list[bytes]) -> Record | None:
+        """The valid creation record of ``doc_id`` in ``doc`` itself (not the book).
+
+        Its creator wrote it in a change that starts the document (one of
+        ``roots``), so besides the records map the document shows, the map each
+        such change wrote is read as that change left it: another ``records`` map
+        (or value) a writer put there can win the merge and hide it.
+        """
+        shown = records_object(doc)
+        places: list[tuple[bytes, list[bytes] | None]] = [(shown, None)] if shown else []
+        for root in roots:
+            found = doc.get(am.ROOT, RECORDS_KEY, [root])
+            if found is not None and found[0] == am.ObjType.Map:
+                places.append((found[1], [root]))
+        for obj, heads in places:
+            for key in doc.keys(obj, heads):
+                found = doc.get(obj, key, heads)
+                value = found[0][1] if found is not None and not isinstance(found[0], am.ObjType) else None
+                record = parse(key, value)
+                if isinstance(record, Record) and self._is_creation(doc_id, record) \
+                        and self.verifier.check(record) is True and not self.why_not(doc_id, record):
+                    return record
+        return None
+
+    def _held_roots(self, doc_id: str, doc: am.Document) -> list[bytes]:
+        """The changes without parents of a document this node holds, read once:
+        only the changes that arrived since the last call are looked at."""
+        heads, roots = self._roots.get(doc_id, ([], []))
+        now = sorted(doc.get_heads())
+        if now != heads:
+            try:
+                new = _root_changes(doc, heads)
+            except Exception:  # noqa: BLE001 - not the document read before: read it all
+                roots, new = [], _root_changes(doc, [])
+            roots = roots + [r for r in new if r not in roots]
+            self._roots[doc_id] = (now, roots)
+        return roots
 
     def admit_candidate(self, doc_id: str, doc: am.Document) -> None:
         """Keep the records of a document just admitted (before it is stored); read
@@ -346,13 +403,17 @@ class Ledger:
             if self._is_creation(doc_id, record) and book.signed.get(rid) is True \
                     and not self.why_not(doc_id, record):
                 return record
-        if not book.records:
-            doc = self._load(doc_id)
-            if doc is not None and records_object(doc) is not None:
-                self.book.ingest(doc_id, doc)
-                if book.records:
-                    return self._creation(doc_id)
-        return None
+        doc = self._load(doc_id)
+        if doc is None:
+            return None
+        if not book.records and records_object(doc) is not None:
+            self.book.ingest(doc_id, doc)
+            if book.records:
+                return self._creation(doc_id)
+        # Changes the book has not read yet (it reads them once the change is
+        # handled) may hold it: a node that held this id under a share claim
+        # learns here, before pushing anything, that it is a private document.
+        return self._find_creation(doc_id, doc, self._held_roots(doc_id, doc))
 
     def _private_readers(self, doc_id: str, creation: Record) -> Readers:
         changes = [(c.record, c.member) for c in self.counted(doc_id)
@@ -429,6 +490,11 @@ class Ledger:
         self._pending.pop(ref, None)
         self._forget_access(doc_id)
         return record
+
+    def forget_access(self, doc_id: str) -> None:
+        """Forget who reads ``doc_id`` and its kind: its content changed."""
+        self._readers.pop(doc_id, None)
+        self._kinds.pop(doc_id, None)
 
     def _forget_access(self, doc_id: str) -> None:
         self._shares = None
@@ -524,8 +590,13 @@ class Ledger:
 
     def _own_head(self, scope: str) -> str | None:
         if scope not in self._own_heads:
-            mine = {rid: r for rid, r in self.book.known(scope).records.items()
-                    if self.signer is not None and r.by == self.signer.device_id}
+            # Only records whose signature is this device's: anyone can write a record
+            # naming this device as its signer, and naming it as ``prev`` would vouch
+            # for it on every node that checks the chain (records/verify.py).
+            book = self.book.known(scope)
+            mine = {rid: r for rid, r in book.records.items()
+                    if self.signer is not None and r.by == self.signer.device_id
+                    and book.signed.get(rid) is True}
             referenced = {r.prev for r in mine.values()}
             heads = sorted((r.at, rid) for rid, r in mine.items() if rid not in referenced)
             self._own_heads[scope] = heads[-1][1] if heads else None
@@ -592,6 +663,11 @@ def creation_readers(creation: Record, changes: list[tuple[Record, str]]) -> Rea
     if not isinstance(readers, list):
         return NOBODY
     return frozenset(r for r in readers if isinstance(r, str))
+
+
+def _root_changes(doc: am.Document, since: list[bytes]) -> list[bytes]:
+    """Hashes of ``doc``'s changes that have no parents, among those after ``since``."""
+    return [c.hash for c in doc.get_changes(since) if not c.deps]
 
 
 def parse_own(payload: bytes, signature: bytes) -> Record:

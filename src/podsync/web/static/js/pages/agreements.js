@@ -11,7 +11,8 @@ import {
 export const title = "Agreements";
 
 const STATE_KIND = {
-  proposed: "", active: "ok", review_due: "warn", renegotiating: "warn", paused: "quiet", retired: "quiet",
+  proposed: "", declined: "warn", active: "ok", review_due: "warn", renegotiating: "warn", paused: "quiet",
+  retired: "quiet",
 };
 const el = {};
 let needTitles = new Map();
@@ -19,9 +20,12 @@ let needTitles = new Map();
 function describeEvent(e) {
   const a = e.args || {};
   const text = {
-    affirm: "affirmed it is within their capacity", no_longer: "said it is no longer within their capacity",
-    renew: `renewed it until ${a.review_on}`, revise: "revised it (a new version)", pause: "paused it",
-    resume: "resumed it", retire: "retired it", remind: "volunteered as a reminder",
+    affirm: a.version ? `affirmed version ${a.version} is within their capacity`
+      : "affirmed it is within their capacity",
+    decline: "said it is not within their capacity", withdraw: "withdrew from it",
+    no_longer: "said it is no longer within their capacity",
+    renew: `renewed it until ${a.review_on}`, revise: "proposed a new version", pause: "paused it",
+    resume: "resumed it", retire: "consented to retire it", remind: "volunteered as a reminder",
     unremind: "stopped reminding", note: "left a note", settle: `settled it as ${words(a.state)}`,
   }[e.op] || words(e.op);
   const said = a.note || a.text;
@@ -34,14 +38,59 @@ function anchorText(anchor) {
 }
 
 function party(p) {
+  if (p.withdrawn) return h("li", { class: "person no" }, `${who(p.member)}: withdrew`);
+  if (p.declined !== null && p.declined !== undefined) {
+    return h("li", { class: "person no" }, `${who(p.member)}: not within capacity`,
+      p.declined ? ` — “${p.declined}”` : "");
+  }
   if (p.no_longer !== null && p.no_longer !== undefined) {
     return h("li", { class: "person no" }, `${who(p.member)}: no longer within capacity`,
       p.no_longer ? ` — “${p.no_longer}”` : "");
   }
   if (p.affirmed) {
-    return h("li", { class: "person yes" }, `✓ ${who(p.member)}: within capacity`, p.note ? ` — “${p.note}”` : "");
+    return h("li", { class: "person yes" }, `✓ ${who(p.member)}: within capacity`, p.note ? ` — “${p.note}”` : "",
+      p.retiring ? " · consents to retire" : "");
   }
   return h("li", { class: "person" }, `${who(p.member)}: not yet affirmed`);
+}
+
+function sameList(a, b) {
+  return JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
+}
+
+/** Only what the member changed: the rest carries over from the version in force. */
+function changedTerms(a, v) {
+  const before = termsArgs({
+    what: a.what, parties: a.parties.filter((p) => !p.withdrawn).map((p) => p.member),
+    principle: (a.anchors.find((x) => x.kind === "principle") || {}).ref || "",
+    need: (a.anchors.find((x) => x.kind === "need") || {}).ref || "", review_on: a.review_on || "" });
+  const after = termsArgs(v);
+  const out = {};
+  if (after.what !== before.what) out.what = after.what;
+  if (!sameList(after.parties, before.parties)) out.parties = after.parties;
+  if (JSON.stringify(after.anchors) !== JSON.stringify(before.anchors)) out.anchors = after.anchors;
+  if (after.review_on !== before.review_on) out.review_on = after.review_on;
+  return out;
+}
+
+function renderRevision(a) {
+  const r = a.revision;
+  const mine = r.parties.find((p) => p.member === app.me);
+  const leavingMe = r.leaving.includes(app.me);
+  const settled = !a.needs_reconciliation;
+  return h("div", { class: "notice", "data-part": "revision" },
+    h("p", {}, h("strong", {}, `Proposed version ${r.version}: `), r.what),
+    h("p", { class: "meta" }, `Proposed by ${who(r.by)}, `, when(r.at),
+      ". The version in force stays until every party of this one affirms it."),
+    h("ul", { class: "people", "aria-label": `Parties of version ${r.version}` }, r.parties.map(party)),
+    r.leaving.length ? h("p", { class: leavingMe ? "notice warn" : "meta" },
+      leavingMe ? "This version leaves you out of the agreement." : `Leaves out ${r.leaving.map(who).join(", ")}.`) : null,
+    settled && mine && !mine.affirmed && mine.declined === null ? h("div", { class: "actions" },
+      opButton({ op: "agreement.affirm", args: { id: a.id, version: r.version }, text: `Affirm version ${r.version}`,
+                 buttonClass: "", part: "affirm-revision", done: () => toast("Affirmed") }),
+      opForm({ op: "agreement.decline", submit: "Not within my capacity", layout: "inline", buttonClass: "secondary",
+               part: "decline-revision", fields: [{ name: "note", label: "Why (optional)" }],
+               args: (v) => ({ id: a.id, version: r.version, note: v.note }), done: () => toast("Declined") })) : null);
 }
 
 function termsFields(current = {}) {
@@ -82,7 +131,8 @@ function lifecycle(a, parties) {
     op: "agreement.revise", submit: "Propose this version",
     fields: [...termsFields({ what: a.what, parties, anchors: a.anchors, review_on: a.review_on }),
              { name: "note", label: "Why revise (optional)" }],
-    args: (v) => ({ id: a.id, ...termsArgs(v), note: v.note }), done: () => toast("New version proposed"),
+    args: (v) => ({ id: a.id, ...changedTerms(a, v), note: v.note }),
+    done: (result) => toast(result.revision ? "New version proposed: each of its parties affirms it" : "Revised"),
   })));
   const pause = a.state === "paused"
     ? { op: "agreement.resume", submit: "Resume", done: "Resumed" }
@@ -96,25 +146,38 @@ function lifecycle(a, parties) {
       args: (v) => ({ id: a.id, note: v.note }), done: () => toast(pause.done),
     }));
   }
+  const me = a.parties.find((p) => p.member === app.me);
+  const alone = ["proposed", "declined", "renegotiating"].includes(a.state);
+  if (!me.retiring) {
+    buttons.push(opForm({
+      op: "agreement.retire", submit: alone ? "Retire" : "Consent to retire", layout: "inline",
+      buttonClass: "secondary", fields: [{ name: "note", label: "Why retire (optional)" }],
+      args: (v) => ({ id: a.id, note: v.note }),
+      done: (result) => toast(result.state === "retired" ? "Retired; it stays in the record"
+        : "Your consent is recorded; it retires once every party consents"),
+    }));
+  }
   buttons.push(opForm({
-    op: "agreement.retire", submit: "Retire", layout: "inline",
-    buttonClass: "secondary", fields: [{ name: "note", label: "Why retire (optional)" }],
-    args: (v) => ({ id: a.id, note: v.note }), done: () => toast("Retired; it stays in the record"),
+    op: "agreement.withdraw", submit: "Withdraw myself", layout: "inline",
+    buttonClass: "secondary", fields: [{ name: "note", label: "Why (optional)" }],
+    args: (v) => ({ id: a.id, note: v.note }), done: () => toast("You withdrew; the others renegotiate it"),
   }));
   return [...forms, ...buttons];
 }
 
 function renderAgreement(a) {
-  const parties = a.parties.map((p) => p.member);
+  const parties = a.parties.filter((p) => !p.withdrawn).map((p) => p.member);
   const mine = parties.includes(app.me);
   const me = a.parties.find((p) => p.member === app.me);
   const settled = !a.needs_reconciliation;
   const classes = ["item", `state-${a.state}`];
   if (a.needs_reconciliation) classes.push("conflict");
   if (a.state === "review_due" || a.state === "renegotiating") classes.push("neglected");
-  const canAffirm = mine && settled && ["proposed", "renegotiating"].includes(a.state) && !me.affirmed;
-  // Only someone who said yes can say it no longer fits; before that, they simply do not affirm.
-  const canStrain = mine && settled && a.state !== "retired" && me.affirmed;
+  const canAffirm = mine && settled && ["proposed", "declined", "renegotiating"].includes(a.state) && !me.affirmed;
+  // Before it starts a party declines; only someone who said yes can say it no longer fits.
+  const canDecline = mine && settled && ["proposed", "declined"].includes(a.state) && me.declined === null;
+  const canStrain = mine && settled && ["active", "review_due", "renegotiating", "paused"].includes(a.state)
+    && me.affirmed;
   const buttons = [];
   const reminding = a.reminders.includes(app.me);
   buttons.push(opButton({ op: reminding ? "agreement.unremind" : "agreement.remind", args: { id: a.id },
@@ -129,6 +192,8 @@ function renderAgreement(a) {
       "Its review date has come: renew it as it is, revise it, or retire it.") : null,
     a.state === "renegotiating" ? h("p", { class: "notice warn", "data-part": "renegotiating" },
       "Someone can no longer hold this within their capacity. Talk it through; revise it, or affirm again.") : null,
+    a.state === "declined" ? h("p", { class: "notice warn", "data-part": "declined" },
+      "A party said this is not within their capacity: it does not start as it is. Revise it, or retire it.") : null,
     h("ul", { class: "people", "data-part": "parties", "aria-label": "Parties" }, a.parties.map(party)),
     h("p", { class: "meta", "data-part": "meta" },
       a.anchors.length ? `Anchors ${a.anchors.map(anchorText).join(" · ")} · ` : "",
@@ -136,7 +201,9 @@ function renderAgreement(a) {
       `proposed by ${who(a.created_by)}, `, when(a.created_at)),
     a.reminders.length ? h("p", { class: "meta", "data-part": "reminders" },
       `Reminders: ${a.reminders.map(who).join(", ")}`) : null,
-    reconcile(a, "agreement.settle", { id: a.id }),
+    a.revision ? renderRevision(a) : null,
+    reconcile(a, "agreement.settle", { id: a.id }, (c) => (c.fields.revision
+      ? `${words(c.state)}, proposing “${c.fields.revision}”` : `${words(c.state)}: “${c.fields.what}”`)),
     notes(a.notes),
     h("div", { class: "actions", "data-part": "buttons" }, buttons),
     canAffirm ? disclose("Affirm: this is within my capacity…", opForm({
@@ -144,6 +211,11 @@ function renderAgreement(a) {
       fields: [{ name: "note", label: "How it sits with you (optional)", kind: "textarea", rows: 2 }],
       args: (v) => ({ id: a.id, note: v.note }), done: () => toast("Affirmed"),
     }), "affirm") : null,
+    canDecline ? disclose("This is not within my capacity…", opForm({
+      op: "agreement.decline", submit: "Decline",
+      fields: [{ name: "note", label: "What makes it not fit (optional)", kind: "textarea", rows: 2 }],
+      args: (v) => ({ id: a.id, note: v.note }), done: () => toast("Declined: it does not start as it is"),
+    }), "decline") : null,
     canStrain ? disclose("This is no longer within my capacity…", opForm({
       op: "agreement.strain", submit: "Ask to renegotiate",
       fields: [{ name: "note", label: "What has changed for you", kind: "textarea", rows: 2, required: true }],

@@ -5,7 +5,8 @@ import { call } from "../api.js";
 import { h, morph } from "../dom.js";
 import { renderAsk } from "../asks.js";
 import {
-  app, badge, disclose, history, notes, opButton, opForm, reconcile, section, toast, when, who, words,
+  app, badge, disclose, history, memberOptions, notes, opButton, opForm, reconcile, section, toast, when,
+  who, words,
 } from "../ui.js";
 
 export const title = "Needs";
@@ -76,7 +77,7 @@ function renderNeed(n) {
       return who_ ? `${words(c.state)} by ${who_}` : words(c.state);
     }),
     notes(n.notes),
-    asks.length ? h("ul", { class: "bubbles", "data-part": "asks", "aria-label": "Are you mobilizing?" },
+    asks.length ? h("ul", { class: "list", "data-part": "asks", "aria-label": "Are you mobilizing?" },
       asks.map((a) => renderAsk(a, n.title))) : null,
     buttons.length ? h("div", { class: "actions", "data-part": "buttons" }, buttons) : null,
     mine && n.state === "held" && !n.needs_reconciliation ? disclose("Mark attended…", opForm({
@@ -94,14 +95,22 @@ function renderNeed(n) {
       fields: [{ name: "reason", label: "Why leave this void on purpose", kind: "textarea", rows: 2, required: true }],
       args: (v) => ({ id: n.id, reason: v.reason }), done: () => toast("Left as a void, on purpose"),
     }), "let-be") : null,
-    others.length ? disclose("Ask: are you mobilizing?…", opForm({
+    others.length && !n.needs_reconciliation ? disclose("Ask: are you mobilizing?…", opForm({
       op: "mobilizing.ask", submit: "Ask",
       fields: [{ name: "member", label: "Ask", kind: "select", options: others.map((m) => [m, who(m)]) },
                { name: "question", label: "Your question", kind: "textarea", rows: 2,
-                 value: "Are you mobilizing on this? How is it sitting with you?" }],
-      args: (v) => ({ member: v.member, need_id: n.id, question: v.question }),
-      done: () => toast("Asked"),
+                 value: "Are you mobilizing on this? Shall we discern it together?" }],
+      args: (v) => ({ member: v.member, need_id: n.id, about: "held", question: v.question }),
+      done: () => toast("Asked: each of you adds a view"),
     }), "ask") : null,
+    n.state === "open" && !n.needs_reconciliation ? disclose("Ask someone: could you take this on?…", opForm({
+      op: "mobilizing.ask", submit: "Ask",
+      fields: [{ name: "member", label: "Ask", kind: "select", options: memberOptions({ exclude: [app.me] }) },
+               { name: "question", label: "Your question", kind: "textarea", rows: 2,
+                 value: "Nobody holds this yet. Could it be yours? Shall we discern it together?" }],
+      args: (v) => ({ member: v.member, need_id: n.id, about: "open", question: v.question }),
+      done: () => toast("Asked: each of you adds a view"),
+    }), "ask-open") : null,
     disclose("Add a note…", opForm({
       op: "need.note", submit: "Add note",
       fields: [{ name: "text", label: "Note", kind: "textarea", rows: 2, required: true }],
@@ -120,13 +129,18 @@ function renderLoad(row) {
     h("p", { class: "meta" },
       `Holds ${needs.length} need${needs.length === 1 ? "" : "s"} · party to ${agreements.length} agreement${agreements.length === 1 ? "" : "s"}`),
     row.current && row.current.note ? h("p", { class: "meta" }, `“${row.current.note}”`) : null,
-    needs.length ? h("p", { class: "meta" }, needs.map((x) => x.title).join(" · ")) : null);
+    needs.length ? h("p", { class: "meta" }, needs.map((x) => x.title).join(" · ")) : null,
+    row.strained.length ? h("p", { class: "meta" }, "No longer within capacity: ",
+      row.strained.map((x) => x.title).join(" · ")) : null);
 }
 
 function renderWaiting(ask) {
   const need = data.needs.find((n) => n.id === ask.need);
-  return h("li", {}, h("a", { href: `#need-${ask.need}` }, need ? need.title : "a need"),
-    h("p", { class: "meta" }, `${who(ask.asker)} asks: ${ask.question || "Are you mobilizing?"}`));
+  const target = need ? h("a", { href: `#need-${ask.need}` }, need.title)
+    : h("a", { href: "/capacity" }, "a pattern");
+  return h("li", {}, target,
+    h("p", { class: "meta" }, `${who(ask.asker)} asks ${who(ask.member)}: ${ask.question || "Are you mobilizing?"}`,
+      ask.waiting === "confirm" ? " — an outcome waits for your word" : " — your view is asked"));
 }
 
 export function mount() {
@@ -167,8 +181,8 @@ export function mount() {
 }
 
 export async function refresh() {
-  const [board, capacity, asks] = await Promise.all([
-    call("need.list"), call("capacity.list"), call("mobilizing.list")]);
+  const [board, capacity, asks, awaiting] = await Promise.all([
+    call("need.list"), call("capacity.list"), call("mobilizing.list"), call("mobilizing.awaiting")]);
   // Each need carries its asks, so a new answer re-renders the need it is about.
   const needs = board.map((n) => ({ ...n, asks: asks.filter((a) => a.need === n.id) }));
   data = { needs, capacity, asks };
@@ -178,7 +192,8 @@ export async function refresh() {
   morph(el.closed, closed, (n) => n.id, renderNeed, "None yet.");
   el.closedCount.textContent = `(${closed.length})`;
   morph(el.loads, capacity.filter((r) => r.active), (r) => r.member, renderLoad);
-  const waiting = asks.filter((a) => a.member === app.me && a.state === "asked");
+  const reasons = new Map(awaiting.map((x) => [x.ask, x.reason]));
+  const waiting = asks.filter((a) => reasons.has(a.id)).map((a) => ({ ...a, waiting: reasons.get(a.id) }));
   el.waitingBox.hidden = waiting.length === 0;
   morph(el.waiting, waiting, (a) => a.id, renderWaiting);
 }

@@ -2,8 +2,9 @@
 
 import { call, status } from "../api.js";
 import { h, morph } from "../dom.js";
+import { relaysSection } from "../relays.js";
 import {
-  app, badge, disclose, opButton, opForm, reconcile, section, toast, when, who, words,
+  app, badge, disclose, memberOptions, opButton, opForm, reconcile, section, toast, when, who, words,
 } from "../ui.js";
 
 export const title = "Pod";
@@ -115,16 +116,31 @@ function renderTeamItem(item) {
 
 function renderTeam(t) {
   const mine = t.members.includes(app.me);
+  const invitedMe = t.invited.includes(app.me);
   const list = h("ul", { class: "bubbles", "data-part": "items", "aria-label": `Items for ${t.name}` });
   morph(list, t.items, (i) => i.id, renderTeamItem);
+  const others = memberOptions({ exclude: [...t.members, ...t.invited, app.me] });
   return h("li", { class: "item", tabindex: -1 },
     h("div", { class: "head", "data-part": "head" }, h("h3", {}, t.name),
       badge(`${t.members.length} member${t.members.length === 1 ? "" : "s"}`, "quiet")),
     h("p", { class: "meta", "data-part": "members" },
-      t.members.length ? t.members.map(who).join(", ") : "No members yet"),
+      t.members.length ? t.members.map(who).join(", ") : "No members yet",
+      t.invited.length ? ` · invited: ${t.invited.map(who).join(", ")}` : ""),
+    invitedMe ? h("div", { class: "notice", "data-part": "invitation" },
+      h("p", {}, `You are invited to ${t.name}.`),
+      h("div", { class: "actions" },
+        opButton({ op: "team.accept", args: { team_id: t.id }, text: "Accept", buttonClass: "",
+                   done: () => toast(`You are in ${t.name}`) }),
+        opButton({ op: "team.decline", args: { team_id: t.id }, text: "Decline",
+                   done: () => toast("Declined") }))) : null,
     t.items.length ? list : null,
-    opButton({ op: mine ? "team.leave" : "team.join", args: { team_id: t.id, member: app.me },
-               text: mine ? "Leave team" : "Join team", part: "membership" }),
+    invitedMe ? null : opButton({ op: mine ? "team.leave" : "team.join", args: { team_id: t.id, member: app.me },
+                                  text: mine ? "Leave team" : "Join team", part: "membership" }),
+    mine && others.length ? disclose("Invite someone…", opForm({
+      op: "team.join", submit: "Invite", part: "invite-member",
+      fields: [{ name: "member", label: "Whom", kind: "select", options: others }],
+      args: (v) => ({ team_id: t.id, member: v.member }), done: () => toast("Invited: they accept or decline"),
+    }), "invite-member") : null,
     disclose("Ask the team to attend to something…", opForm({
       op: "team.item_add", submit: "Ask the team",
       fields: [{ name: "title", label: "What needs attending to", required: true },
@@ -199,6 +215,29 @@ function unverified(records) {
     h("ul", { class: "rows" }, lines))];
 }
 
+/** Save `bytes` (base64) as a file named `name`. */
+function download(name, base64, type) {
+  const raw = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  const link = h("a", { href: URL.createObjectURL(new Blob([raw], { type })), download: name });
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+}
+
+function renderQuarantined(list) {
+  if (!list.length) return null;
+  return h("div", { class: "notice warn", "data-part": "quarantined" },
+    h("p", {}, h("strong", {}, `${list.length} document${list.length === 1 ? " is" : "s are"} set aside. `),
+      "Their stored bytes do not load here (or would cost too much to), so this node keeps them on disk, "
+      + "unread, and serves everything else. Download a copy to inspect it or to show someone who can help."),
+    h("ul", { class: "rows" }, list.map((d) => h("li", {},
+      h("strong", {}, KIND_NAMES[d.kind] || d.kind || "document"), " ",
+      h("code", { title: d.url }, d.url.replace(/^automerge:/, "").slice(0, 12)), ": ", d.reason, " ",
+      opButton({
+        op: "quarantine.export", args: { url: d.url }, text: "Download stored bytes", part: "export-quarantined",
+        done: (x) => download(`${x.url.replace(/^automerge:/, "")}.automerge`, x.data, "application/octet-stream"),
+      })))));
+}
+
 function renderSync() {
   const st = app.status;
   const peers = (st.peers || []).filter((p) => p.device_id);
@@ -224,13 +263,16 @@ function renderSync() {
     h("caption", { class: "visually-hidden" }, "Documents"),
     h("thead", {}, h("tr", {}, ["Document", "Latest changes", "Same as"].map((c) => h("th", { scope: "col" }, c)))),
     h("tbody", {}, docs.map((d) => renderDoc(d, connected)))));
+  const quarantined = renderQuarantined(st.damaged_documents || []);
   el.sync.replaceChildren(
     summary,
     ...unverified(st.unverified_records),
+    ...(quarantined ? [quarantined] : []),
     h("h3", { class: "sub" }, "Peers"), peerTable,
     h("h3", { class: "sub" }, "Documents"),
     h("p", { class: "meta" }, "Each document is the same on two devices when their latest changes match."),
     docTable);
+  el.relays.update(st);
 }
 
 export function mount() {
@@ -240,6 +282,7 @@ export function mount() {
     h("summary", {}, "Removed members"), el.removed);
   el.teams = h("ul", { class: "list", "aria-label": "Teams" });
   el.sync = h("div", { "aria-live": "off" });
+  el.relays = relaysSection();
   el.heading = h("h1", {}, "Your pod");
   setInterval(async () => {
     try {
@@ -274,6 +317,7 @@ export function mount() {
           h("div", { class: "actions" }, exportButton("markdown", "Download as Markdown"),
             exportButton("json", "Download as JSON"))))),
     section("Sync", el.sync),
+    section("Relays", ...el.relays.parts),
   ];
 }
 
