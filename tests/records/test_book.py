@@ -135,3 +135,58 @@ def test_the_chain_rule_gives_every_node_the_same_answer_whatever_the_order() ->
     alone = RecordBook(None, verifier)
     alone.ingest("D", new_document([a]))
     assert alone.known("D").signed[a.id] is False
+
+
+def _no_diff(book: RecordBook, monkeypatch) -> None:
+    def refuse(*args: object) -> None:
+        raise AssertionError("the book worked out what changed with automerge's diff")
+
+    monkeypatch.setattr(book, "_changed_keys", refuse)
+    monkeypatch.setattr(book, "_read_all", refuse)
+
+
+def test_this_nodes_own_write_is_taken_without_reading_the_document(monkeypatch) -> None:
+    signer, book = setup()
+    doc = new_document(make(signer, 3))
+    book.ingest("D", doc)
+    mine = make(signer, 2, start=3)
+    expected = book.expect("D", doc.get_heads(), mine)
+    put(doc, mine)
+    _no_diff(book, monkeypatch)
+    assert book.ingest("D", doc).missing == []
+    book.settle_expected("D", expected)
+    known = book.known("D")
+    assert {r.id for r in mine} <= set(known.records)
+    assert all(known.signed[r.id] is True for r in mine)
+    assert known.heads == sorted(doc.get_heads())
+    assert known.changed[mine[-1].subject] == known.version
+
+
+def test_a_change_from_elsewhere_beside_the_own_write_is_still_read() -> None:
+    signer, book = setup()
+    doc = new_document(make(signer, 3))
+    book.ingest("D", doc)
+    other = doc.fork()
+    theirs = make(signer, 1, start=10)
+    put(other, theirs)
+    mine = make(signer, 1, start=20)
+    book.expect("D", doc.get_heads(), mine)
+    put(doc, mine)
+    doc.merge(other)  # a peer's change landed before the book looked
+    got = book.ingest("D", doc)
+    assert {r.id for r in got.added} >= {theirs[0].id}
+    assert {r.id for r in mine + theirs} <= set(book.known("D").records)
+
+
+def test_an_announced_write_that_never_happened_is_not_mistaken_for_a_peers_change() -> None:
+    signer, book = setup()
+    doc = new_document(make(signer, 3))
+    book.ingest("D", doc)
+    other = doc.fork()
+    theirs = make(signer, 1, start=10)
+    put(other, theirs)
+    book.expect("D", doc.get_heads(), make(signer, 1, start=20))  # its transaction failed
+    doc.merge(other)
+    got = book.ingest("D", doc)
+    assert [r.id for r in got.added] == [theirs[0].id]
+    assert theirs[0].id in book.known("D").records

@@ -138,3 +138,22 @@ def test_a_closed_store_refuses_work(db_path: Path, edit) -> None:
         store.append_changes("d", [edit(am.Document(), "k", 1)], [])
     with pytest.raises(StoreError, match="closed"):
         store.load("d")
+
+
+def test_a_large_document_loads_rebuilt_with_its_content_and_takes_changes(
+        store: DocumentStore, edit, monkeypatch: pytest.MonkeyPatch) -> None:
+    from podsync.store import document_store
+
+    doc = am.Document()
+    for i in range(50):
+        edit(doc, f"k{i}", i)
+    store.create_document("big", "needs", doc)
+    monkeypatch.setattr(document_store, "REBUILD_MIN_BYTES", 1)  # every document is large
+    for loaded in (store.load("big"), store.load_all(["big"]).documents["big"]):
+        assert loaded.get_heads() == doc.get_heads()
+        assert [loaded.get(am.ROOT, f"k{i}")[0][1] for i in range(50)] == list(range(50))
+    loaded = store.load("big")
+    store.append_changes("big", [edit(loaded, "after", 1)], loaded.get_heads())
+    again = store.load("big")
+    assert again.get(am.ROOT, "after")[0] == (am.ScalarType.Int, 1)
+    assert again.get_heads() == loaded.get_heads()

@@ -58,14 +58,10 @@ class PodAccess:
         return self._certs
 
     def is_active_device(self, device_id: str) -> bool:
-        roster = self.ledger.roster
-        return roster is not None and roster_mod.is_active_device(roster, device_id)
+        return self.ledger.active_device_member(device_id) is not None
 
     def member_of(self, device_id: str) -> str | None:
-        roster = self.ledger.roster
-        if roster is None or not roster_mod.is_active_device(roster, device_id):
-            return None
-        return roster_mod.member_of_device(roster, device_id)
+        return self.ledger.active_device_member(device_id)
 
     def readers_of(self, doc_id: str) -> Readers:
         return self.ledger.readers(doc_id)

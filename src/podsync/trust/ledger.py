@@ -31,7 +31,7 @@ import automerge.core as am
 
 from podsync.ids import parse_document_id
 from podsync.errors import InvalidId, PodsyncError
-from podsync.records.book import RECORDS_KEY, RecordBook, records_object
+from podsync.records.book import RECORDS_KEY, Expected, RecordBook, records_object
 from podsync.records.format import Draft, Record, build_payload, derived_id, parse, seal
 from podsync.records.verify import Signer, Verifier
 from podsync.trust import graph as graph_mod
@@ -117,6 +117,17 @@ class Ledger:
         #: Held document -> (heads read, hashes of its changes without parents).
         self._roots: dict[str, tuple[list[bytes], list[bytes]]] = {}
         self._certs: set[bytes] = set()
+        #: Bumped whenever the counted pod records change (the roster, who reads
+        #: what, teams, settings...): caches of what they say compare it.
+        self.pod_version = 0
+        #: Bumped whenever which records count may have changed (a device admitted,
+        #: a member or device removed): caches of counted records compare it.
+        self.roster_version = 0
+        #: From the roster, for questions asked on every operation and record:
+        #: removed member or device id -> its earliest removal, and active members.
+        self._removed_at: dict[str, dt.datetime] = {}
+        self._active_members: frozenset[str] = frozenset()
+        self._active_devices: dict[str, str] = {}  # active device id -> its member
         #: Shares this node is writing (a local app's new document is the member's
         #: from the moment it arrives, before its record is durable).
         self._pending: dict[str, Readers] = {}
@@ -161,7 +172,34 @@ class Ledger:
             self._readers.clear()
             self._kinds.clear()
             self._shares = None
+            self.pod_version += 1
+            signers = (before.device_members, self._removed_at)
+            self._index_roster()
+            if signers != (self._replay.device_members, self._removed_at):
+                self.roster_version += 1
         return changed
+
+    def _index_roster(self) -> None:
+        roster = self._replay.roster
+        self._removed_at = {}
+        for removal in roster.removals if roster is not None else []:
+            at = removal.at.astimezone(dt.timezone.utc)
+            if removal.target not in self._removed_at or at < self._removed_at[removal.target]:
+                self._removed_at[removal.target] = at
+        self._active_members = frozenset(
+            m.member_id for m in (roster.members if roster is not None else [])
+            if m.status == "active")
+        self._active_devices = {d.device_id: d.member_id
+                                for d in (roster.devices if roster is not None else [])
+                                if d.status == "active"}
+
+    def is_active_member(self, member_id: str) -> bool:
+        """Whether ``member_id`` is an active member of the pod now."""
+        return member_id in self._active_members
+
+    def active_device_member(self, device_id: str) -> str | None:
+        """The member of ``device_id`` if the device is active now, else None."""
+        return self._active_devices.get(device_id)
 
     def is_legacy(self) -> bool:
         """Whether the pod document is one podsync 0.1 wrote (a ``roster`` map and
@@ -467,12 +505,13 @@ class Ledger:
         if record.scope != doc_id and not self._is_creation(doc_id, record):
             return "belongs to another document"
         member = self._replay.device_members.get(record.by)
-        roster = self._replay.roster
-        if member is None or roster is None:
+        if member is None or self._replay.roster is None:
             return "signed by a device that is not in the pod"
-        at = _when(record.at)
-        for removal in roster.removals:
-            if removal.target in (record.by, member) and (at is None or at >= removal.at):
+        removals = [at for at in (self._removed_at.get(record.by), self._removed_at.get(member))
+                    if at is not None]
+        if removals:
+            at = _when(record.at)
+            if at is None or at >= min(removals):
                 return "signed after its signer was removed"
         return ""
 
@@ -562,14 +601,25 @@ class Ledger:
         if self._write is None:
             raise PodsyncError("this node cannot write documents here")
 
+        live = self._load(doc_id)
+        before = live.get_heads() if live is not None else []
+        expected: list[Expected] = []
+
         def put(tx: Any) -> None:
             obj = records_object(tx)
             if obj is None:
                 obj = tx.put_object(am.ROOT, RECORDS_KEY, am.ObjType.Map)
             for record in records:
                 tx.put(obj, record.id, am.ScalarType.Bytes, record.sealed)
+            # The change this transaction makes is ours: the book need not work out
+            # what it holds when the document reports it changed.
+            expected.append(self.book.expect(doc_id, before, records))
 
-        await self._write(doc_id, put)
+        try:
+            await self._write(doc_id, put)
+        finally:
+            for announced in expected:
+                self.book.settle_expected(doc_id, announced)
         for record in records:
             self.book.add_own(doc_id, record)
         if doc_id == self.pod_id:
