@@ -66,7 +66,10 @@ class PodContext:
         self.identity = identity
         self.ledger = ledger
         self.node = node
-        self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        #: What "now" is for every operation (reminders, deadlines, neglect are read
+        #: against it); tests move it rather than wait.
+        self.clock: Callable[[], dt.datetime] = clock or (
+            lambda: dt.datetime.now(dt.timezone.utc))
         #: Carrying out confirmed outcomes (podsync.api.ops_mobilizing) one run at a
         #: time: the node and this member's own operations both start runs.
         self.follow_lock = asyncio.Lock()
@@ -80,7 +83,7 @@ class PodContext:
         return self.config.pod_id
 
     def now(self) -> dt.datetime:
-        return self._clock()
+        return self.clock()
 
     def pod_doc(self) -> am.Document:
         return self.repo.get(self.config.pod_id)

@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from podsync.errors import InvalidInput, NotFound
+from podsync.errors import InvalidInput, NotFound, PodsyncError
 
 OpFn = Callable[[Any, Any], Awaitable[Any]]
 
@@ -75,7 +75,38 @@ def _field_message(text: str) -> str:
 
 async def run(ctx: Any, name: str, raw: bytes | dict[str, Any]) -> Any:
     operation = get(name)
-    return await operation.fn(ctx, decode_args(operation, raw))
+    args = decode_args(operation, raw)
+    try:
+        if name.partition(".")[0] in _TAKES_IDS:
+            from podsync.api.find import resolve_args  # noqa: PLC0415 - it imports the practices
+
+            args = resolve_args(ctx, name, args)
+        return await operation.fn(ctx, args)
+    except PodsyncError as err:
+        named = with_names(ctx, str(err))
+        if named != str(err):
+            err.args = (named,)
+        raise
+
+
+#: Operation groups whose arguments name items, documents or members by id.
+_TAKES_IDS = frozenset({"need", "agreement", "decision", "allies", "steward", "mobilizing",
+                        "feedback", "team"})
+
+
+def with_names(ctx: Any, message: str) -> str:
+    """``message`` with every member id of the pod replaced by the member's name:
+    the practices name members by id, people read names. The API is where errors
+    leave for people (the CLI, the page), so it is translated here, once."""
+    try:
+        members = ctx.roster().members
+    except Exception:  # noqa: BLE001 - no roster yet: the message as it is
+        return message
+    # Longest first, so an id that is a prefix of another is never half-replaced.
+    for member in sorted(members, key=lambda m: -len(m.member_id)):
+        if member.member_id in message:
+            message = message.replace(member.member_id, member.name)
+    return message
 
 
 def to_json(result: Any) -> bytes:

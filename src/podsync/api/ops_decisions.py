@@ -216,6 +216,23 @@ async def decide(ctx: PodContext, args: DecisionDecideArgs) -> dict[str, Any]:
     return view
 
 
+class DecisionReviewArgs(Args):
+    id: Id
+    outcome: Literal["keep", "revise", "retire"]
+    note: Text
+    #: The next review date (keep or revise).
+    review_on: dt.date | None = None
+
+
+@op("decision.review")
+async def review(ctx: PodContext, args: DecisionReviewArgs) -> dict[str, Any]:
+    """As the decider: review a decision made (keep, revise or retire it, with a note);
+    keeping or revising may set the next review date."""
+    view, _ = await _change(ctx, args.id, lambda it, me, now: domain.review_decision(
+        it, me, now, args.outcome, args.note, args.review_on))
+    return view
+
+
 @op("decision.note")
 async def note(ctx: PodContext, args: TextArgs) -> dict[str, Any]:
     """Leave a note on a decision."""

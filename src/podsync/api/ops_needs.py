@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from podsync.api.context import PodContext
 from podsync.api.ops import op
+from podsync.api.ops_settings import neglect
 from podsync.api.pod_common import (
     Args, Created, Id, ItemArgs, MemberId, NoArgs, NoteArgs, OptionalText, SettleArgs, Text,
     TextArgs, Title, active_member, builtins, caller, item, items, write, write_item,
@@ -27,7 +28,7 @@ async def _change(ctx: PodContext, need_id: str,
     """Record what ``decide(need, me)`` says about need ``need_id``; the need afterwards."""
     _, after, now = await write_item(ctx, domain.KIND, domain.ADD, need_id, "need",
                                      lambda it, me, now: decide(it, me))
-    return need_view(domain.derive(after, now))
+    return need_view(domain.derive(after, now, neglect(ctx)))
 
 
 class NeedAddArgs(Args):
@@ -50,7 +51,7 @@ async def list_needs(ctx: PodContext, args: NoArgs) -> list[dict[str, Any]]:
     """Every need on the board, oldest first, with holders, neglect and history."""
     caller(ctx)
     board = items(ctx, ctx.collection(domain.KIND), domain.ADD)
-    return [need_view(n) for n in domain.needs(board, ctx.now())]
+    return [need_view(n) for n in domain.needs(board, ctx.now(), neglect(ctx))]
 
 
 @op("need.get")
@@ -58,7 +59,7 @@ async def get(ctx: PodContext, args: ItemArgs) -> dict[str, Any]:
     """One need."""
     caller(ctx)
     found = item(ctx, ctx.collection(domain.KIND), args.id, domain.ADD, "need")
-    return need_view(domain.derive(found, ctx.now()))
+    return need_view(domain.derive(found, ctx.now(), neglect(ctx)))
 
 
 class TakeArgs(Args):
