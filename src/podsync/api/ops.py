@@ -9,6 +9,8 @@ same either way.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -60,17 +62,63 @@ def decode_args(operation: Op, raw: bytes | dict[str, Any]) -> msgspec.Struct:
             return msgspec.json.decode(raw or b"{}", type=operation.args)
         return msgspec.convert(raw, operation.args)
     except msgspec.ValidationError as exc:
-        raise InvalidInput(_field_message(str(exc))) from None
+        raise InvalidInput(_field_message(str(exc), operation.args)) from None
     except msgspec.DecodeError as exc:
         raise InvalidInput(f"the request body is not valid JSON: {exc}") from None
 
 
-def _field_message(text: str) -> str:
-    # msgspec says "Expected `str`, got `int` - at `$.title`"; lead with the field.
+def _field_message(text: str, args_type: type[msgspec.Struct] | None = None) -> str:
+    # msgspec says "Expected `str`, got `int` - at `$.title`"; lead with the field,
+    # and say in plain words what it wants where the field's type tells.
     problem, sep, where = text.partition(" - at `")
-    if sep:
-        return f"{where.rstrip('`').removeprefix('$.')}: {problem}"
-    return text
+    if not sep:
+        return text
+    field = where.rstrip("`").removeprefix("$.")
+    wants = _wanted(args_type, field) if args_type is not None else ""
+    if not wants:
+        return f"{field}: {problem}"
+    value = re.search(r"Invalid enum value (.+)$", problem)
+    if value:
+        return f"{field}: {value.group(1)} is not {wants}"
+    return f"{field}: expected {wants}"
+
+
+def _wanted(args_type: type[msgspec.Struct], field: str) -> str:
+    """What ``field`` (a path like ``agreement.review_on``) takes, in plain words."""
+    hint: Any = args_type
+    for name in re.findall(r"[A-Za-z_]+", field):
+        try:
+            hints = typing.get_type_hints(_struct_of(hint), include_extras=True)
+        except TypeError:
+            return ""
+        if name not in hints:
+            return ""
+        hint = hints[name]
+    return _describe(hint)
+
+
+def _struct_of(hint: Any) -> Any:
+    """The Struct inside ``hint`` (``X | None``, ``list[X]``), or ``hint``."""
+    for arg in typing.get_args(hint) or ():
+        inner = _struct_of(arg)
+        if isinstance(inner, type) and issubclass(inner, msgspec.Struct):
+            return inner
+    return hint
+
+
+def _describe(hint: Any) -> str:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Annotated:
+        return _describe(args[0])
+    if origin is typing.Literal:
+        return "one of " + ", ".join(str(a) for a in args)
+    if args and origin is not list:  # X | None
+        return next((d for d in map(_describe, args) if d), "")
+    if hint is dt.datetime:
+        return "a date and time like 2027-03-01T18:00:00+01:00"
+    if hint is dt.date:
+        return 'a date like "2027-03-01"'
+    return ""
 
 
 async def run(ctx: Any, name: str, raw: bytes | dict[str, Any]) -> Any:

@@ -6,5 +6,5 @@ Importing this module registers them all; each practice has its own module.
 
 from podsync.api import (  # noqa: F401 - imported to register their operations
     ops_agreements, ops_capacity, ops_decisions, ops_export, ops_feedback, ops_inbox,
-    ops_mobilizing, ops_needs, ops_settings, ops_stewards, ops_teams,
+    ops_mobilizing, ops_needs, ops_settings, ops_show, ops_stewards, ops_teams,
 )

@@ -66,11 +66,14 @@ def members_command(
     if json:
         print_json(members)
         return
+    from podsync.cli.lookup import shorts  # noqa: PLC0415 - only the table needs it
+
+    cut = shorts([m["member_id"] for m in members])
     table = make_table("member", "id", "status", "devices", title="Members")
     for m in members:
         devices = "\n".join(f"{d['device_id']}{' (this device)' if d['this_device'] else ''}"
                             f"{'' if d['status'] == 'active' else ' removed'}" for d in m["devices"])
-        table.add_row(escape(m["name"]) + (" (you)" if m["is_me"] else ""), m["member_id"],
+        table.add_row(escape(m["name"]) + (" (you)" if m["is_me"] else ""), cut[m["member_id"]],
                       m["status"], devices)
     out().print(table)
 

@@ -14,7 +14,7 @@ from typing import Any
 import typer
 
 from podsync.cli.context import escape, make_table, out, print_json
-from podsync.cli.lookup import JSON_OPTION, NOTE_OPTION, Lookup, reconciliation, show
+from podsync.cli.lookup import JSON_OPTION, NOTE_OPTION, Lookup, reconciliation, show, shorts
 
 mobilizing_app = typer.Typer(help='"Are you mobilizing?" — discerned together, never alone.',
                              no_args_is_help=True)
@@ -124,6 +124,7 @@ def mobilizing_list(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
         print_json(asks)
         return
     table = make_table("id", "asked", "about", "proposed", "outcome", title="Are you mobilizing?")
+    cut = shorts([a["id"] for a in asks])
     for a in asks:
         proposed = "\n".join(
             f"{p['id']}: {p['outcome'].replace('_', ' ')} by {escape(lookup.name(p['by']))} "
@@ -131,7 +132,7 @@ def mobilizing_list(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
         outcome = a["outcome"]["outcome"].replace("_", " ") if a["outcome"] else "—"
         if a["needs_reconciliation"]:
             outcome += f"\n{reconciliation(a, lookup)}"
-        table.add_row(a["id"], f"{escape(lookup.name(a['asker']))} → "
+        table.add_row(cut[a["id"]], f"{escape(lookup.name(a['asker']))} → "
                                f"{escape(lookup.name(a['member']))}", _about(a), proposed,
                       outcome)
     out().print(table)

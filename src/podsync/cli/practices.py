@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from podsync.cli.context import escape, make_table, out, print_json
-from podsync.cli.lookup import JSON_OPTION, NOTE_OPTION, Lookup, reconciliation, show
+from podsync.cli.lookup import JSON_OPTION, NOTE_OPTION, Lookup, reconciliation, show, shorts
 
 need_app = typer.Typer(help="The needs board: name a need, take it on, attend to it.",
                        no_args_is_help=True)
@@ -48,6 +48,7 @@ def need_list(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
         print_json(board)
         return
     table = make_table("id", "need", "state", "holders", "signals", title="Needs")
+    cut = shorts([n["id"] for n in board])
     for n in board:
         holders = ", ".join(escape(lookup.name(h["member"])) + (" (contact)" if h["point_of_contact"]
                                                                 else "") for h in n["holders"])
@@ -55,7 +56,7 @@ def need_list(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
                    f"{s['days']} days" for s in n["neglect"]]
         signals += [reconciliation(n, lookup)] if n["needs_reconciliation"] else []
         state = n["state"] + (f": {escape(n['reason'])}" if n["state"] == "let_be" else "")
-        table.add_row(n["id"], escape(n["title"]), state, holders, "\n".join(signals))
+        table.add_row(cut[n["id"]], escape(n["title"]), state, holders, "\n".join(signals))
     out().print(table)
 
 
@@ -149,6 +150,7 @@ def agreement_list(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
         print_json(agreements)
         return
     table = make_table("id", "agreement", "state", "parties", "review on", title="Agreements")
+    cut = shorts([a["id"] for a in agreements])
     for a in agreements:
         parties = "\n".join(_party(p, lookup) for p in a["parties"])
         what = escape(a["what"]) + (f"\n{reconciliation(a, lookup)}" if a["needs_reconciliation"]
@@ -159,7 +161,7 @@ def agreement_list(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
                      f" — " + "; ".join(_party(p, lookup) for p in revision["parties"]))
             if revision["leaving"]:
                 what += f" (leaves out {escape(lookup.names(revision['leaving']))})"
-        table.add_row(a["id"], what, f"{a['state']} (v{a['version']})", parties,
+        table.add_row(cut[a["id"]], what, f"{a['state']} (v{a['version']})", parties,
                       a["review_on"] or "")
     out().print(table)
 

@@ -325,7 +325,7 @@ def body_date(value: Any, field: str) -> str | None:
             return _dt.date.fromisoformat(value).isoformat()
     except ValueError:
         pass
-    raise InvalidInput(f"{field}: expected a date (YYYY-MM-DD)")
+    raise InvalidInput(f"{field}: expected a date like \"2027-03-01\"")
 
 
 def _shown_day(value: Any) -> str | None:

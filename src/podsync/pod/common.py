@@ -143,7 +143,7 @@ def iso_date(value: Any, field: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, _dt.datetime) or not isinstance(value, _dt.date):
-        raise InvalidInput(f"{field}: expected a date (YYYY-MM-DD)")
+        raise InvalidInput(f"{field}: expected a date like \"2027-03-01\"")
     return value.isoformat()
 
 
