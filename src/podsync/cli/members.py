@@ -37,6 +37,13 @@ def invite_command(
         console.print(buffer.getvalue())
     console.print(f"Valid once, until {result['expires_at']}. The newcomer runs: "
                   "[bold]podsync join CODE --name THEIR_NAME[/bold]", style="dim")
+    from podsync.node.runfile import running_node  # noqa: PLC0415 - only this note needs it
+
+    if running_node(home_of(ctx)) is None:
+        console.print("[bold yellow]Your node is not running.[/bold yellow] The code works only "
+                      "once a member's node runs and can be reached: start yours with "
+                      "[bold]podsync up[/bold] (or [bold]podsync open[/bold]) before the "
+                      "newcomer joins.")
 
 
 def join_command(

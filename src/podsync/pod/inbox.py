@@ -30,7 +30,7 @@ COMMANDS: dict[tuple[str, str], str] = {
     ("agreement", "affirm"): "podsync agreement affirm {id}",
     ("agreement", "removed"): "podsync show {id}",
     ("agreement", "retire"): "podsync agreement retire {id}",
-    ("agreement", "review_due"): "podsync agreement review {id} --until DATE",
+    ("agreement", "review_due"): "podsync agreement review {id} --review-on DATE",
     ("agreement", "renegotiating"): "podsync agreement revise {id}",
     ("decision", "advice_asked"): "podsync decision advise {id} --stance STANCE",
     ("decision", "deadline_passed"): "podsync decision decide {id} TEXT",
