@@ -28,7 +28,7 @@ class Counting:
         self.kind = Kind("counted " + collection, collection, create, self.derive,
                          msgspec.to_builtins, view)
 
-    def derive(self, item: Item, now: dt.datetime):
+    def derive(self, item: Item, now: dt.datetime, tuned: object):
         self.calls.append(item.id)
         return self._derive(item, now)
 
@@ -218,3 +218,18 @@ def test_changing_a_setting_is_checked_before_anything_is_signed() -> None:
                         ("nope", 10), ("archive_after_days", True)):
         with pytest.raises(InvalidInput):
             pod_settings.change_setting(name, value)
+
+
+def test_a_neglect_threshold_the_pod_moves_reaches_every_cached_need(pod: Pod) -> None:
+    """The needs board's thresholds are pod settings: when a member moves one, the
+    cached views are derived again under it, on this node, without a restart."""
+    from podsync.api.ops_needs import NEEDS
+
+    doc = pod.collections[needs.KIND]
+    quiet = add_need(pod, "nobody took it", when=at(0))
+    views, now = Views(pod.ledger), at(5)
+    assert [v.neglect for v in views.views(doc, NEEDS, now) if v.id == quiet] == [[]]
+    setting(pod, "bo", {"name": "need_unheld_days", "value": 3}, at(1))
+    [after] = [v for v in views.views(doc, NEEDS, now) if v.id == quiet]
+    assert after.neglect and after.neglect[0].days == 5
+    assert after == needs.derive(pod.item(doc, quiet, needs.ADD), now, views.neglect())

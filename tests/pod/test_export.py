@@ -139,15 +139,17 @@ def test_markdown_export_names_every_item() -> None:
     for text in ("Kitchen Crew", "Mend the fence — held", "Sweep Fridays — active",
                  "Paint shed — gathering_advice", "green clashes", "bo: stretched",
                  "Deep-clean the oven", "Please let people finish", "raw words", "foreign",
-                 f"for {pod.id['lee']}: {pod.id['sam']}", "bo: within my capacity — easy",
+                 "for Lee: Sam", "bo: within my capacity — easy",
                  f"- id: {ids['thread']}",
-                 f"Feedback from {pod.id['gil']} for {pod.id['lee']} — routed",
+                 "Feedback from Gil for Lee — routed",
                  "bo: within tired", "release by ana (confirmed by ana, bo)",
                  "allies ana and bo every 7 days: watering shoots — active",
                  "sam for lee, proposed by ana t — active", "leader: 1 (median 3 days",
                  "links: need need1",
                  *ids.values()):
         assert text in md, text
+    # People read names: no member id is left in it.
+    assert [m for m in pod.id.values() if m in md] == []
 
 
 def test_hostile_bodies_export_as_plain_json_and_markdown() -> None:

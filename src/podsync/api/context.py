@@ -75,7 +75,10 @@ class PodContext:
         self.identity = identity
         self.ledger = ledger
         self.node = node
-        self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        #: What "now" is for every operation (reminders, deadlines, neglect are read
+        #: against it); tests move it rather than wait.
+        self.clock: Callable[[], dt.datetime] = clock or (
+            lambda: dt.datetime.now(dt.timezone.utc))
         #: Derived views kept between operations (a running node's context lives
         #: as long as the node).
         self.views = Views(ledger)
@@ -92,7 +95,7 @@ class PodContext:
         return self.config.pod_id
 
     def now(self) -> dt.datetime:
-        return self._clock()
+        return self.clock()
 
     def pod_doc(self) -> am.Document:
         return self.repo.get(self.config.pod_id)

@@ -9,6 +9,8 @@ same either way.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from podsync.errors import InvalidInput, NotFound
+from podsync.errors import InvalidInput, NotFound, PodsyncError
 
 OpFn = Callable[[Any, Any], Awaitable[Any]]
 
@@ -60,22 +62,99 @@ def decode_args(operation: Op, raw: bytes | dict[str, Any]) -> msgspec.Struct:
             return msgspec.json.decode(raw or b"{}", type=operation.args)
         return msgspec.convert(raw, operation.args)
     except msgspec.ValidationError as exc:
-        raise InvalidInput(_field_message(str(exc))) from None
+        raise InvalidInput(_field_message(str(exc), operation.args)) from None
     except msgspec.DecodeError as exc:
         raise InvalidInput(f"the request body is not valid JSON: {exc}") from None
 
 
-def _field_message(text: str) -> str:
-    # msgspec says "Expected `str`, got `int` - at `$.title`"; lead with the field.
+def _field_message(text: str, args_type: type[msgspec.Struct] | None = None) -> str:
+    # msgspec says "Expected `str`, got `int` - at `$.title`"; lead with the field,
+    # and say in plain words what it wants where the field's type tells.
     problem, sep, where = text.partition(" - at `")
-    if sep:
-        return f"{where.rstrip('`').removeprefix('$.')}: {problem}"
-    return text
+    if not sep:
+        return text
+    field = where.rstrip("`").removeprefix("$.")
+    wants = _wanted(args_type, field) if args_type is not None else ""
+    if not wants:
+        return f"{field}: {problem}"
+    value = re.search(r"Invalid enum value (.+)$", problem)
+    if value:
+        return f"{field}: {value.group(1)} is not {wants}"
+    return f"{field}: expected {wants}"
+
+
+def _wanted(args_type: type[msgspec.Struct], field: str) -> str:
+    """What ``field`` (a path like ``agreement.review_on``) takes, in plain words."""
+    hint: Any = args_type
+    for name in re.findall(r"[A-Za-z_]+", field):
+        try:
+            hints = typing.get_type_hints(_struct_of(hint), include_extras=True)
+        except TypeError:
+            return ""
+        if name not in hints:
+            return ""
+        hint = hints[name]
+    return _describe(hint)
+
+
+def _struct_of(hint: Any) -> Any:
+    """The Struct inside ``hint`` (``X | None``, ``list[X]``), or ``hint``."""
+    for arg in typing.get_args(hint) or ():
+        inner = _struct_of(arg)
+        if isinstance(inner, type) and issubclass(inner, msgspec.Struct):
+            return inner
+    return hint
+
+
+def _describe(hint: Any) -> str:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Annotated:
+        return _describe(args[0])
+    if origin is typing.Literal:
+        return "one of " + ", ".join(str(a) for a in args)
+    if args and origin is not list:  # X | None
+        return next((d for d in map(_describe, args) if d), "")
+    if hint is dt.datetime:
+        return "a date and time like 2027-03-01T18:00:00+01:00"
+    if hint is dt.date:
+        return 'a date like "2027-03-01"'
+    return ""
 
 
 async def run(ctx: Any, name: str, raw: bytes | dict[str, Any]) -> Any:
     operation = get(name)
-    return await operation.fn(ctx, decode_args(operation, raw))
+    args = decode_args(operation, raw)
+    try:
+        if name.partition(".")[0] in _TAKES_IDS:
+            from podsync.api.find import resolve_args  # noqa: PLC0415 - it imports the practices
+
+            args = resolve_args(ctx, name, args)
+        return await operation.fn(ctx, args)
+    except PodsyncError as err:
+        named = with_names(ctx, str(err))
+        if named != str(err):
+            err.args = (named,)
+        raise
+
+
+#: Operation groups whose arguments name items, documents or members by id.
+_TAKES_IDS = frozenset({"need", "agreement", "decision", "allies", "steward", "mobilizing",
+                        "feedback", "team"})
+
+
+def with_names(ctx: Any, message: str) -> str:
+    """``message`` with every member id of the pod replaced by the member's name:
+    the practices name members by id, people read names. The API is where errors
+    leave for people (the CLI, the page), so it is translated here, once."""
+    try:
+        members = ctx.roster().members
+    except Exception:  # noqa: BLE001 - no roster yet: the message as it is
+        return message
+    # Longest first, so an id that is a prefix of another is never half-replaced.
+    for member in sorted(members, key=lambda m: -len(m.member_id)):
+        if member.member_id in message:
+            message = message.replace(member.member_id, member.name)
+    return message
 
 
 def to_json(result: Any) -> bytes:

@@ -23,7 +23,8 @@ from podsync.pod.events import Item
 from podsync.records.format import Draft
 
 
-AGREEMENTS = register(Kind("agreement", domain.KIND, domain.PROPOSE, domain.derive, builtins,
+AGREEMENTS = register(Kind("agreement", domain.KIND, domain.PROPOSE,
+                           lambda item, now, tuned: domain.derive(item, now), builtins,
                            domain.Agreement))
 
 

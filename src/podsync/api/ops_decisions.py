@@ -25,7 +25,8 @@ from podsync.pod.events import Item
 from podsync.records.format import Draft
 
 
-DECISIONS = register(Kind("decision", domain.KIND, domain.OPEN, domain.derive, builtins,
+DECISIONS = register(Kind("decision", domain.KIND, domain.OPEN,
+                          lambda item, now, tuned: domain.derive(item, now), builtins,
                           domain.Decision))
 
 
@@ -219,6 +220,23 @@ async def decide(ctx: PodContext, args: DecisionDecideArgs) -> dict[str, Any]:
     answered, or with a recorded reason why nobody else is affected."""
     view, _ = await _change(ctx, args.id, lambda it, me, now: domain.decide(
         it, me, now, args.text, args.review_on, args.no_one_affected))
+    return view
+
+
+class DecisionReviewArgs(Args):
+    id: Id
+    outcome: Literal["keep", "revise", "retire"]
+    note: Text
+    #: The next review date (keep or revise).
+    review_on: dt.date | None = None
+
+
+@op("decision.review")
+async def review(ctx: PodContext, args: DecisionReviewArgs) -> dict[str, Any]:
+    """As the decider: review a decision made (keep, revise or retire it, with a note);
+    keeping or revising may set the next review date."""
+    view, _ = await _change(ctx, args.id, lambda it, me, now: domain.review_decision(
+        it, me, now, args.outcome, args.note, args.review_on))
     return view
 
 

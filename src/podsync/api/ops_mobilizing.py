@@ -36,7 +36,7 @@ Outcome = Literal["continue", "release", "ask_for_support", "take_on"]
 FOLLOWED_KIND = domain.KIND
 
 
-def _ask(item: Item, now: object) -> domain.Ask | None:
+def _ask(item: Item, now: object, tuned: object) -> domain.Ask | None:
     """The ask ``item`` is (None: an ask of oneself, which is no ask)."""
     found = domain.asks({item.id: item})
     return found[0] if found else None

@@ -15,6 +15,7 @@ from podsync.api.pod_common import (
 )
 from podsync.api.views import Kind, register
 from podsync.pod import needs as domain
+from podsync.pod import settings
 from podsync.pod.events import Item
 from podsync.records.format import Draft
 
@@ -25,7 +26,9 @@ def need_view(need: domain.Need) -> dict[str, Any]:
     return builtins(need, point_of_contact=contact, neglected=bool(need.neglect))
 
 
-NEEDS = register(Kind("need", domain.KIND, domain.ADD, domain.derive, need_view, domain.Need))
+NEEDS = register(Kind("need", domain.KIND, domain.ADD,
+                      lambda item, now, tuned: domain.derive(item, now, settings.neglect(tuned)),
+                      need_view, domain.Need))
 
 
 async def _change(ctx: PodContext, need_id: str,
@@ -33,7 +36,7 @@ async def _change(ctx: PodContext, need_id: str,
     """Record what ``decide(need, me)`` says about need ``need_id``; the need afterwards."""
     _, after, now = await write_item(ctx, domain.KIND, domain.ADD, need_id, "need",
                                      lambda it, me, now: decide(it, me))
-    return need_view(domain.derive(after, now))
+    return need_view(domain.derive(after, now, ctx.views.neglect()))
 
 
 class NeedAddArgs(Args):

@@ -27,7 +27,7 @@ from podsync.trust.ledger import Counted
 
 
 TEAM_ITEMS = register(Kind("team item", domain.ITEMS_KIND, domain.ITEM_ADD,
-                          lambda item, now: domain.derive(item), builtins, domain.TeamItem))
+                          lambda item, now, tuned: domain.derive(item), builtins, domain.TeamItem))
 
 
 def pod_records(ctx: PodContext) -> list[Counted]:

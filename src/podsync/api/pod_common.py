@@ -152,7 +152,7 @@ def listing(ctx: PodContext, kind: Kind, everything: bool) -> msgspec.Raw:
 
 def shown(ctx: PodContext, kind: Kind, item: Item, now: dt.datetime) -> dict[str, Any]:
     """One item of ``kind`` as the API shows it (saying whether it is archived)."""
-    view = kind.derive(item, now)
+    view = kind.derive(item, now, ctx.views.settings())
     if view is None:
         raise NotFound(f"no {kind.name} {item.id}")
     return {**kind.show(view), "archived": ctx.views.is_archived(view, now)}

@@ -35,7 +35,7 @@ from typing import Any
 
 import msgspec
 
-from podsync.pod import archive, settings
+from podsync.pod import archive, needs, settings
 from podsync.pod.events import Item, items_from
 from podsync.trust.ledger import Ledger
 
@@ -54,9 +54,9 @@ class Kind:
     name: str
     collection: str  # the pod collection's kind, as the founding record names it
     create: str  # the record type that creates such an item
-    #: The item's view as of a moment; None when the item is not one of this kind
-    #: after all (an ask of oneself is no ask).
-    derive: Callable[[Item, dt.datetime], Any]
+    #: The item's view as of a moment, under the pod's settings; None when the item
+    #: is not one of this kind after all (an ask of oneself is no ask).
+    derive: Callable[[Item, dt.datetime, dict[str, settings.Setting]], Any]
     show: Callable[[Any], dict[str, Any]]  # the derived view as the API returns it
     view: type  # the derived view's type (read back from what ``show`` made)
 
@@ -90,6 +90,7 @@ class Entry:
 class _Collection:
     doc_version: int = -1  # the book's version the entries follow
     roster_version: int = -1
+    settings: dict[str, settings.Setting] | None = None  # the settings the entries follow
     entries: dict[str, Entry] = field(default_factory=dict)
     pending: dict[str, None] = field(default_factory=dict)  # subjects to read again
     order: list[str] | None = None  # entry ids, oldest first (None: to sort again)
@@ -116,6 +117,10 @@ class Views:
 
     def archive_after_days(self) -> int:
         return self.settings()[settings.ARCHIVE_AFTER_DAYS].value
+
+    def neglect(self) -> needs.Neglect:
+        """The needs board's neglect thresholds, as the pod set them."""
+        return settings.neglect(self.settings())
 
     # -- items -------------------------------------------------------------------
 
@@ -199,7 +204,13 @@ class Views:
         """Read again the items whose records (or whose signers' standing) changed;
         at most ``budget`` of them. True when none is left to read."""
         book = self.ledger.book.known(doc_id)
-        if coll.roster_version != self.ledger.roster_version:
+        tuned = self.settings()
+        moved = coll.settings is not None and coll.settings != tuned
+        if moved:  # a threshold moved: every view is derived again
+            coll.entries.clear()
+            coll.order = None
+        coll.settings = tuned
+        if moved or coll.roster_version != self.ledger.roster_version:
             coll.roster_version = self.ledger.roster_version
             coll.pending.update(dict.fromkeys(book.subjects))
         elif coll.doc_version != book.version:
@@ -217,7 +228,7 @@ class Views:
             if old is not None and old.counted == key:
                 continue  # the same records count: the same item
             item = items_from(counted, kind.create).get(subject)
-            entry = derive_entry(kind, item, key, now) if item is not None else None
+            entry = derive_entry(kind, item, key, now, tuned) if item is not None else None
             if entry is not None:
                 coll.entries[subject] = entry
             elif old is not None:
@@ -231,15 +242,16 @@ class Views:
         """An item whose view the time has moved past (its records are unchanged)."""
         counted = self.ledger.counted(doc_id, item_id)
         item = items_from(counted, kind.create)[item_id]
-        entry = derive_entry(kind, item, coll.entries[item_id].counted, now)
+        entry = derive_entry(kind, item, coll.entries[item_id].counted, now, self.settings())
         # Whether an item is of the kind does not depend on the time.
         assert entry is not None
         coll.entries[item_id] = entry
         return entry
 
 
-def derive_entry(kind: Kind, item: Item, counted: tuple[str, ...], now: dt.datetime) -> Entry | None:
-    view = kind.derive(item, now)
+def derive_entry(kind: Kind, item: Item, counted: tuple[str, ...], now: dt.datetime,
+                 tuned: dict[str, settings.Setting]) -> Entry | None:
+    view = kind.derive(item, now, tuned)
     if view is None:
         return None
     quiet = archive.quiet_since(view)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import typer
 
 from podsync.cli.context import escape, make_table, out, print_json
-from podsync.cli.lookup import JSON_OPTION, Lookup, archived
+from podsync.cli.lookup import JSON_OPTION, Lookup, archived, when
 
 settings_app = typer.Typer(help="The pod's settings (any member may change one).",
                            invoke_without_command=True)
@@ -26,7 +26,7 @@ def settings_show(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
 
 @settings_app.command("set")
 def settings_set(ctx: typer.Context,
-                 name: str = typer.Argument(..., help="The setting, e.g. archive_after_days."),
+                 name: str = typer.Argument(..., help="The setting, e.g. need_unheld_days."),
                  value: int = typer.Argument(..., help="Its new value.")) -> None:
     """Change a setting for the whole pod."""
     lookup = Lookup.of(ctx)
@@ -36,7 +36,7 @@ def settings_set(ctx: typer.Context,
 def _print(lookup: Lookup, found: list[dict]) -> None:
     console = out()
     for s in found:
-        who = (f"set by {escape(lookup.name(s['set_by']))} at {s['set_at']}" if s["set_by"]
+        who = (f"set by {escape(lookup.name(s['set_by']))}, {escape(when(s['set_at']))}" if s["set_by"]
                else "the default")
         console.print(f"[bold]{s['name']}[/bold] = {s['value']} ({who}; default "
                       f"{s['default']}): {escape(s['about'])}")

@@ -1,5 +1,5 @@
 """Commands for the advice process: ``podsync decision start/ask/unask/advise/decline/
-integrate/deadline/link/decide/withdraw/list/show``."""
+integrate/deadline/link/decide/withdraw/review/list/show``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import typer
 
 from podsync.cli.context import escape, make_table, out, print_json
 from podsync.cli.lookup import (
-    ALL_OPTION, JSON_OPTION, NOTE_OPTION, Lookup, archived, moment, reconciliation, show, show_item,
+    ALL_OPTION, JSON_OPTION, NOTE_OPTION, Lookup, archived, moment, reconciliation, show,
+    show_item, shorts, when,
 )
 
 decision_app = typer.Typer(help="Decisions by advice process: ask, listen, integrate, decide.",
@@ -159,6 +160,7 @@ def decision_list(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = ALL_
         print_json(decisions)
         return
     table = make_table("id", "decision", "decider", "state", "advice", title="Decisions")
+    cut = shorts([d["id"] for d in decisions])
     for d in decisions:
         advice = [f"{escape(lookup.name(a['by']))}: {a['stance']} ({a['id']})"
                   + (" — integrated" if a["integration"] and a["integration"]["integrated"]
@@ -177,7 +179,7 @@ def decision_list(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = ALL_
         if d["withdrawn_note"] is not None:
             title += f"\nwithdrawn: {escape(d['withdrawn_note'])}"
         title += f"\n{reconciliation(d, lookup)}" if d["needs_reconciliation"] else ""
-        table.add_row(d["id"], title, escape(lookup.name(d["decider"])),
+        table.add_row(cut[d["id"]], title, escape(lookup.name(d["decider"])),
                       d["state"] + archived(d), "\n".join(advice))
     out().print(table)
 
@@ -189,6 +191,20 @@ def decision_show(ctx: typer.Context, decision_id: str = typer.Argument(..., met
     lookup = Lookup.of(ctx)
     decision = lookup.call("decision.get", {"id": decision_id})
     show_item(decision, json, lookup, decision["title"])
+
+
+@decision_app.command("review")
+def decision_review(ctx: typer.Context, decision_id: str = typer.Argument(..., metavar="ID"),
+                    outcome: str = typer.Argument(..., help="keep, revise or retire."),
+                    note: str = typer.Option(..., "--note", help="What the review found."),
+                    review_on: str | None = typer.Option(
+                        None, "--review-on", metavar="YYYY-MM-DD",
+                        help='The next review (keep or revise), e.g. "2027-03-01".')) -> None:
+    """As the decider: review a decision made: keep it, revise it or retire it."""
+    result = Lookup.of(ctx).call("decision.review", {
+        "id": decision_id, "outcome": outcome, "note": note, "review_on": review_on})
+    nxt = f"; next review {when(result['review_on'])}" if result["review_on"] else ""
+    out().print(_line(result, "Reviewed") + nxt)
 
 
 @decision_app.command("settle")

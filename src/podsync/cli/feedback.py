@@ -183,6 +183,9 @@ def feedback_route(ctx: typer.Context, thread_id: str = typer.Argument(..., meta
                            + (f" ({result['target_item'] or result['target_doc']})"
                               if result["target_doc"] else ""))
         return
+    if to == "team" and not team:
+        raise UsageError("--to team needs the team: add --team TEAM (its name or id; "
+                         "`podsync team list` lists them)")
     parts = {"happened": happened, "feeling": feeling, "need": need, "request": request}
     result = lookup.call("feedback.propose_route", {
         "thread_id": thread_id, "route": to, "statement": statement, "title": title,

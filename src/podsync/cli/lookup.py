@@ -1,8 +1,14 @@
 """What the practice commands share: names for members and teams, times, output.
 
-A member argument may be a member id or a member's name (as ``podsync members``
-shows it); a team argument a team id or its name. Names are matched without
-regard to case; a name two members share must be given as an id.
+A member argument may be a member id, the start of one, or a member's name (as
+``podsync members`` shows it); a team argument a team id, its start or its name.
+Names are matched without regard to case; a name two members share must be
+given as an id. Item ids may be shortened anywhere: the node resolves any unique
+start of an id (:mod:`podsync.api.find`).
+
+People read names, never member ids, and times in their own time zone, relative
+where that reads better (:func:`when`); listings show ids cut to the shortest
+start that is still unique (:func:`shorts`).
 """
 
 from __future__ import annotations
@@ -46,16 +52,19 @@ class Lookup:
         return self._teams
 
     def member(self, text: str) -> str:
-        """The member id ``text`` names (an id, or a name)."""
+        """The member id ``text`` names (an id or its start, or a name)."""
         if any(m["member_id"] == text for m in self.members):
             return text
         named = [m for m in self.members if m["name"].casefold() == text.strip().casefold()]
+        if not named and len(text.strip()) >= MIN_PREFIX:
+            named = [m for m in self.members if m["member_id"].startswith(text.strip())]
         active = [m for m in named if m["status"] == "active"] or named
         if not active:
             raise NotFound(f"no member named {text!r} in this pod; `podsync members` lists them")
         if len(active) > 1:
-            raise UsageError(f"several members are named {text!r}; give a member id: "
-                             + ", ".join(m["member_id"] for m in active))
+            cut = shorts([m["member_id"] for m in active])
+            raise UsageError(f"several members match {text!r}; give more of a member id: "
+                             + ", ".join(f"{cut[m['member_id']]} ({m['name']})" for m in active))
         return str(active[0]["member_id"])
 
     def name(self, member_id: str | None) -> str:
@@ -68,16 +77,88 @@ class Lookup:
     def names(self, member_ids: list[str]) -> str:
         return ", ".join(self.name(m) for m in member_ids)
 
+    def named(self, text: str) -> str:
+        """``text`` with every member id in it replaced by the member's name."""
+        for m in sorted(self.members, key=lambda m: -len(m["member_id"])):
+            text = text.replace(m["member_id"], m["name"])
+        return text
+
     def team(self, text: str) -> str:
-        """The team id ``text`` names (an id, or a team's name)."""
+        """The team id ``text`` names (an id or its start, or a team's name)."""
         for t in self.teams:
             if t["id"] == text or t["name"].casefold() == text.strip().casefold():
                 return str(t["id"])
+        started = [t for t in self.teams if len(text) >= MIN_PREFIX and t["id"].startswith(text)]
+        if len(started) == 1:
+            return str(started[0]["id"])
+        if started:
+            raise UsageError(f"several teams start with {text!r}: "
+                             + ", ".join(f"{t['id'][:len(text) + 4]} ({t['name']})"
+                                         for t in started))
         raise NotFound(f"no team named {text!r} in this pod; `podsync team list` lists them")
 
     def team_name(self, team_id: str | None) -> str:
         found = next((t for t in self.teams if t["id"] == team_id), None)
         return str(found["name"]) if found else str(team_id)
+
+
+#: Fewer characters than this name too much to be meant (as the node resolves ids).
+MIN_PREFIX = 4
+#: Listings cut ids to at least this many characters: enough to tell the items of
+#: a small pod apart at a glance, and to be typed back.
+SHORT_ID = 6
+
+
+def shorts(ids: list[str]) -> dict[str, str]:
+    """Each id cut to the shortest start (at least :data:`SHORT_ID` characters)
+    that no other of ``ids`` shares."""
+    unique = list(dict.fromkeys(ids))
+    length = SHORT_ID
+    longest = max((len(i) for i in unique), default=0)
+    while length < longest and len({i[:length] for i in unique}) < len(unique):
+        length += 1
+    return {i: i[:length] for i in unique}
+
+
+def _ago(seconds: float) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = int(seconds // size)
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return ""
+
+
+#: Past this, a relative time reads worse than the date.
+RELATIVE_DAYS = 45
+
+
+def when(iso: str | None, now: dt.datetime | None = None) -> str:
+    """An ISO time or date for people: in their own time zone, and relative where
+    that reads better ("in 3 days", "2 hours ago"); "" for nothing."""
+    if not iso:
+        return ""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    try:
+        if len(iso) == 10:  # a calendar date: the day, in the member's own calendar
+            day = dt.date.fromisoformat(iso)
+            days = (day - now.astimezone().date()).days
+            rel = ("today" if days == 0 else "tomorrow" if days == 1 else
+                   "yesterday" if days == -1 else f"in {days} days" if 0 < days <= RELATIVE_DAYS
+                   else f"{-days} days ago" if -RELATIVE_DAYS <= days < 0 else "")
+            return f"{iso} ({rel})" if rel else iso
+        moment_ = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if moment_.tzinfo is None:
+        moment_ = moment_.replace(tzinfo=dt.timezone.utc)
+    local = moment_.astimezone()
+    seconds = (moment_ - now).total_seconds()
+    if abs(seconds) > RELATIVE_DAYS * 86400:
+        return local.strftime("%Y-%m-%d %H:%M")
+    span = _ago(abs(seconds))
+    if not span:
+        return "just now"
+    return f"in {span}" if seconds > 0 else f"{span} ago"
 
 
 def moment(text: str, field: str) -> str:

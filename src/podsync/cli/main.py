@@ -43,6 +43,8 @@ CRASH_LOG_NAME = "last-error.log"
 COMMANDS = {
     "init": "podsync.cli.init",
     "status": "podsync.cli.status",
+    "inbox": "podsync.cli.inbox",
+    "show": "podsync.cli.inbox",
     "up": "podsync.cli.up",
     "demo": "podsync.cli.demo",
     "invite": "podsync.cli.members",

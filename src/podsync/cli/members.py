@@ -37,6 +37,13 @@ def invite_command(
         console.print(buffer.getvalue())
     console.print(f"Valid once, until {result['expires_at']}. The newcomer runs: "
                   "[bold]podsync join CODE --name THEIR_NAME[/bold]", style="dim")
+    from podsync.node.runfile import running_node  # noqa: PLC0415 - only this note needs it
+
+    if running_node(home_of(ctx)) is None:
+        console.print("[bold yellow]Your node is not running.[/bold yellow] The code works only "
+                      "once a member's node runs and can be reached: start yours with "
+                      "[bold]podsync up[/bold] (or [bold]podsync open[/bold]) before the "
+                      "newcomer joins.")
 
 
 def join_command(
@@ -66,11 +73,14 @@ def members_command(
     if json:
         print_json(members)
         return
+    from podsync.cli.lookup import shorts  # noqa: PLC0415 - only the table needs it
+
+    cut = shorts([m["member_id"] for m in members])
     table = make_table("member", "id", "status", "devices", title="Members")
     for m in members:
         devices = "\n".join(f"{d['device_id']}{' (this device)' if d['this_device'] else ''}"
                             f"{'' if d['status'] == 'active' else ' removed'}" for d in m["devices"])
-        table.add_row(escape(m["name"]) + (" (you)" if m["is_me"] else ""), m["member_id"],
+        table.add_row(escape(m["name"]) + (" (you)" if m["is_me"] else ""), cut[m["member_id"]],
                       m["status"], devices)
     out().print(table)
 

@@ -15,7 +15,7 @@ import typer
 
 from podsync.cli.context import escape, make_table, out, print_json
 from podsync.cli.lookup import (
-    ALL_OPTION, JSON_OPTION, NOTE_OPTION, Lookup, archived, reconciliation, show,
+    ALL_OPTION, JSON_OPTION, NOTE_OPTION, Lookup, archived, reconciliation, show, shorts,
 )
 
 mobilizing_app = typer.Typer(help='"Are you mobilizing?" — discerned together, never alone.',
@@ -126,6 +126,7 @@ def mobilizing_list(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = AL
         print_json(asks)
         return
     table = make_table("id", "asked", "about", "proposed", "outcome", title="Are you mobilizing?")
+    cut = shorts([a["id"] for a in asks])
     for a in asks:
         proposed = "\n".join(
             f"{p['id']}: {p['outcome'].replace('_', ' ')} by {escape(lookup.name(p['by']))} "
@@ -133,7 +134,7 @@ def mobilizing_list(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = AL
         outcome = (a["outcome"]["outcome"].replace("_", " ") if a["outcome"] else "—") + archived(a)
         if a["needs_reconciliation"]:
             outcome += f"\n{reconciliation(a, lookup)}"
-        table.add_row(a["id"], f"{escape(lookup.name(a['asker']))} → "
+        table.add_row(cut[a["id"]], f"{escape(lookup.name(a['asker']))} → "
                                f"{escape(lookup.name(a['member']))}", _about(a), proposed,
                       outcome)
     out().print(table)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import typer
 
 from podsync.cli.context import escape, make_table, out, print_json
-from podsync.cli.lookup import ALL_OPTION, JSON_OPTION, NOTE_OPTION, Lookup, archived, show
+from podsync.cli.lookup import (
+    ALL_OPTION, JSON_OPTION, NOTE_OPTION, Lookup, archived, show, shorts,
+)
 
 capacity_app = typer.Typer(help="Where each member's capacity is, and what they hold.",
                            no_args_is_help=True)
@@ -95,8 +97,9 @@ def team_list(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
         print_json(lookup.teams)
         return
     table = make_table("id", "team", "members", "invited", title="Teams")
+    cut = shorts([t["id"] for t in lookup.teams])
     for t in lookup.teams:
-        table.add_row(t["id"], escape(t["name"]), escape(lookup.names(t["members"])),
+        table.add_row(cut[t["id"]], escape(t["name"]), escape(lookup.names(t["members"])),
                       escape(lookup.names(t["invited"])))
     out().print(table)
 
@@ -157,8 +160,9 @@ def team_items(ctx: typer.Context,
         print_json(items)
         return
     table = make_table("id", "team", "item", "from", "state", title="Team items")
+    cut = shorts([i["id"] for i in items])
     for i in items:
-        table.add_row(i["id"], escape(lookup.team_name(i["team"])),
+        table.add_row(cut[i["id"]], escape(lookup.team_name(i["team"])),
                       escape(i["title"]) + (f"\n{escape(i['detail'])}" if i["detail"] else ""),
                       i["origin"], i["state"] + archived(i))
     out().print(table)

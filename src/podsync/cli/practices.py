@@ -13,6 +13,7 @@ import typer
 from podsync.cli.context import escape, make_table, out, print_json
 from podsync.cli.lookup import (
     ALL_OPTION, JSON_OPTION, NOTE_OPTION, Lookup, archived, reconciliation, show, show_item,
+    shorts,
 )
 
 need_app = typer.Typer(help="The needs board: name a need, take it on, attend to it.",
@@ -50,6 +51,7 @@ def need_list(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = ALL_OPTI
         print_json(board)
         return
     table = make_table("id", "need", "state", "holders", "signals", title="Needs")
+    cut = shorts([n["id"] for n in board])
     for n in board:
         holders = ", ".join(escape(lookup.name(h["member"])) + (" (contact)" if h["point_of_contact"]
                                                                 else "") for h in n["holders"])
@@ -57,7 +59,7 @@ def need_list(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = ALL_OPTI
                    f"{s['days']} days" for s in n["neglect"]]
         signals += [reconciliation(n, lookup)] if n["needs_reconciliation"] else []
         state = n["state"] + (f": {escape(n['reason'])}" if n["state"] == "let_be" else "")
-        table.add_row(n["id"], escape(n["title"]), state + archived(n), holders,
+        table.add_row(cut[n["id"]], escape(n["title"]), state + archived(n), holders,
                       "\n".join(signals))
     out().print(table)
 
@@ -161,6 +163,7 @@ def agreement_list(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = ALL
         print_json(agreements)
         return
     table = make_table("id", "agreement", "state", "parties", "review on", title="Agreements")
+    cut = shorts([a["id"] for a in agreements])
     for a in agreements:
         parties = "\n".join(_party(p, lookup) for p in a["parties"])
         what = escape(a["what"]) + (f"\n{reconciliation(a, lookup)}" if a["needs_reconciliation"]
@@ -171,7 +174,7 @@ def agreement_list(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = ALL
                      f" — " + "; ".join(_party(p, lookup) for p in revision["parties"]))
             if revision["leaving"]:
                 what += f" (leaves out {escape(lookup.names(revision['leaving']))})"
-        table.add_row(a["id"], what, f"{a['state']} (v{a['version']}){archived(a)}", parties,
+        table.add_row(cut[a["id"]], what, f"{a['state']} (v{a['version']}){archived(a)}", parties,
                       a["review_on"] or "")
     out().print(table)
 

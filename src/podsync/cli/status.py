@@ -16,7 +16,7 @@ from podsync import config as config_mod
 from podsync import ids
 from podsync.api import client
 from podsync.cli.context import escape, home_of, make_table, out, print_json
-from podsync.errors import DamagedDocument, NotFound, NotInitialised, UnreachableError
+from podsync.errors import DamagedDocument, NotFound, NotInitialised, PodsyncError, UnreachableError
 from podsync.home import Home
 from podsync.node.runfile import NodeRecord, running_node
 
@@ -193,7 +193,6 @@ def _from_records(home: Home, config: config_mod.Config) -> tuple[dict[str, Any]
 
 def _with_service(home: Home, status: Status) -> Status:
     """Where the login service for this home is defined and logs, if it is installed."""
-    from podsync.errors import PodsyncError  # noqa: PLC0415
     from podsync.service import definitions, managers  # noqa: PLC0415
     spec = definitions.make_spec(home, [])
     try:
@@ -206,10 +205,20 @@ def _with_service(home: Home, status: Status) -> Status:
     return status
 
 
+def _names(home: Home) -> dict[str, str]:
+    """Member id -> name, for people to read (empty when the pod's roster is not here)."""
+    from podsync.api import client  # noqa: PLC0415 - only the human listing needs names
+
+    try:
+        return {m["member_id"]: m["name"] for m in client.call(home, "members.list")}
+    except PodsyncError:
+        return {}
+
+
 def _print_human(home: Home, status: Status) -> None:
     console = out()
     console.print(f"[bold]podsync {status.version}[/bold]  home {escape(str(home.root))}")
-    console.print(f"  member  {escape(status.member_name or '-')} ({status.member_id or '-'})")
+    console.print(f"  member  {escape(status.member_name or '-')}")
     console.print(f"  pod     {escape(status.pod_name or '-')} ({status.pod_id or '-'})")
     console.print(f"  device  {status.device_id}")
     if status.running:
@@ -224,17 +233,20 @@ def _print_human(home: Home, status: Status) -> None:
     if status.service:
         console.print(f"  service {escape(status.service['name'])} ({status.service['platform']}), "
                       f"log {escape(status.service['log_file'])}")
+    names = _names(home) if status.peers or status.last_synced else {}
     if status.peers:
         peers = make_table("device", "member", "address", "found by", "connected", "last synced",
                            title="Peers")
         for peer in status.peers:
-            peers.add_row(escape(peer.device_id or "-"), escape(peer.member_id or "-"),
+            member = names.get(peer.member_id or "", "-" if peer.member_id is None else "unknown")
+            peers.add_row(escape(peer.device_id or "-"), escape(member),
                           escape(peer.address), peer.found_by, "yes" if peer.connected else "no",
                           peer.last_synced or "never")
         console.print(peers)
     elif status.last_synced:
         for member, at in sorted(status.last_synced.items()):
-            console.print(f"  last synced with member {escape(member)} at {at}")
+            console.print(f"  last synced with {escape(names.get(member, 'a former member'))} "
+                          f"at {at}")
     if status.relays:
         relays = make_table("relay", "reachable", "last exchange", "behind", title="Relays")
         for relay in status.relays:

@@ -13,7 +13,7 @@ from typing import Any
 import typer
 
 from podsync.cli.context import escape, make_table, out, print_json
-from podsync.cli.lookup import JSON_OPTION, NOTE_OPTION, Lookup, show
+from podsync.cli.lookup import JSON_OPTION, NOTE_OPTION, Lookup, show, shorts
 
 steward_app = typer.Typer(help="Stewards who listen first to feedback for a leader, by consent.",
                           no_args_is_help=True)
@@ -56,8 +56,9 @@ def steward_list(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
         print_json(found)
         return
     table = make_table("id", "steward", "for", "state", title="Stewards")
+    cut = shorts([n["id"] for n in found])
     for n in found:
-        table.add_row(n["id"], escape(lookup.name(n["steward"])), escape(lookup.name(n["leader"])),
+        table.add_row(cut[n["id"]], escape(lookup.name(n["steward"])), escape(lookup.name(n["leader"])),
                       _line(n, lookup, "").split(" — ", 1)[1])
     out().print(table)
 

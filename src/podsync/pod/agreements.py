@@ -48,7 +48,7 @@ import msgspec
 from podsync.errors import InvalidInput, NotFound, NotPermitted, PodsyncError, TransitionRefused
 from podsync.pod import common as v
 from podsync.pod.admission import admitted
-from podsync.pod.common import Note
+from podsync.pod.common import Note, Waiting
 from podsync.pod.events import (
     Candidate, Current, Event, Item, Lifecycle, Replayed, chronological, current, event_draft,
     notes, replay, settle, state_draft,
@@ -325,7 +325,7 @@ def body_date(value: Any, field: str) -> str | None:
             return _dt.date.fromisoformat(value).isoformat()
     except ValueError:
         pass
-    raise InvalidInput(f"{field}: expected a date (YYYY-MM-DD)")
+    raise InvalidInput(f"{field}: expected a date like \"2027-03-01\"")
 
 
 def _shown_day(value: Any) -> str | None:
@@ -656,4 +656,44 @@ def awaiting(found: Iterable[Agreement], member: str) -> list[Awaiting]:
             out.append(Awaiting(a.id, r.what, "affirm", r.version))
         if member in r.leaving:
             out.append(Awaiting(a.id, r.what, "removed", r.version))
+    return out
+
+
+_AWAITING_ACTIONS = {
+    "affirm": "affirm it if it is within your capacity, or decline it",
+    "removed": "a proposed revision leaves you out: see it, and say so if that is wrong",
+    "retire": "other parties consent to retire it: consent too, or say why not",
+}
+
+
+def waiting_on(found: Iterable[Agreement], member: str) -> list[Waiting]:
+    """What the agreements ask of ``member`` now, with since when: :func:`awaiting`,
+    plus a review due or a renegotiation where they are a party or a reminder."""
+    out = []
+    for a in found:
+        if a.needs_reconciliation or a.state == "retired":
+            continue
+        waits = awaiting([a], member)
+        for w in waits:
+            since = a.revision.at if a.revision is not None and w.version == a.revision.version \
+                else a.versions[-1].at if a.versions else a.created_at
+            out.append(Waiting("agreement", a.id, w.reason, w.what, _AWAITING_ACTIONS[w.reason],
+                               since))
+        party = any(p.member == member and not p.withdrawn for p in a.parties)
+        reminder = member in a.reminders
+        if not (party or reminder):
+            continue
+        if a.state == "review_due" and a.review_on:
+            out.append(Waiting(
+                "agreement", a.id, "review_due", a.what,
+                "its review is due: renew it, revise it or retire it" if party else
+                "its review is due: remind its parties (you volunteered)",
+                v.day_start(a.review_on), v.day_start(a.review_on)))
+        elif a.state == "renegotiating" and not any(w.reason == "affirm" for w in waits):
+            since = max([a.created_at] + [e.at for e in a.history
+                                          if e.op in ("no_longer", "withdraw")])
+            out.append(Waiting(
+                "agreement", a.id, "renegotiating", a.what,
+                "it is being renegotiated: revise it together, or retire it" if party else
+                "it is being renegotiated: remind its parties (you volunteered)", since))
     return out

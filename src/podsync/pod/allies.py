@@ -28,6 +28,7 @@ import msgspec
 from podsync.errors import InvalidInput, NotFound, NotPermitted, TransitionRefused
 from podsync.pod import common as v
 from podsync.pod.admission import admitted
+from podsync.pod.common import Waiting
 from podsync.pod.events import (
     Candidate, Current, Event, Item, Lifecycle, Replayed, chronological, current, event_draft,
     replay, settle, state_draft,
@@ -210,3 +211,16 @@ def allies(items: dict[str, Item], allies_id: str, now: _dt.datetime) -> Allies:
 def due(items: dict[str, Item], member: str, now: _dt.datetime) -> list[Allies]:
     """The check-ins due now for ``member``: a gentle ask for their inbox."""
     return [a for a in all_allies(items, now) if a.due and member in a.allies]
+
+
+def waiting_on(items: dict[str, Item], member: str, now: _dt.datetime) -> list[Waiting]:
+    """What allies ask of ``member`` now: a check-in due (:func:`due`), or a
+    proposal to be allies waiting for their word."""
+    out = [Waiting("allies", a.id, "check_in", a.focus or "check in with your ally",
+                   "a check-in with your ally is due: meet, then record it",
+                   a.due_at or a.created_at, a.due_at) for a in due(items, member, now)]
+    for a in all_allies(items, now):
+        if a.state == "proposed" and not a.needs_reconciliation and a.allies[1:] == [member]:
+            out.append(Waiting("allies", a.id, "proposed", a.focus or "be allies",
+                               "you are asked to be allies: accept or decline", a.created_at))
+    return out

@@ -42,6 +42,8 @@ def quiet_since(view: Any) -> str | None:
     states = CLOSED.get(type(view))
     if states is None or view.state not in states or view.needs_reconciliation:
         return None
+    if getattr(view, "review_due", False):
+        return None  # due for review: it waits for a person
     return max([view.created_at, *(e.at for e in view.history)])
 
 

@@ -30,7 +30,6 @@ MAX_TEXT_CHARS = 20_000
 MAX_LIST_ITEMS = 100
 
 
-
 class Note(msgspec.Struct, frozen=True):
     """A free-text remark left on an item; notes never change its state."""
 
@@ -38,6 +37,24 @@ class Note(msgspec.Struct, frozen=True):
     at: str
     by: str
     text: str
+
+
+class Waiting(msgspec.Struct, frozen=True):
+    """Something a practice asks of one member now (an inbox lists these)."""
+
+    #: need, agreement, decision, ask, allies, thread, statement, nomination, team.
+    kind: str
+    #: The item (document, nomination, team) it is about.
+    id: str
+    #: Why it waits on the member, one word per practice (``advice_asked``...).
+    reason: str
+    title: str
+    #: What to do, in plain words.
+    action: str
+    #: Since when it waits (ISO time).
+    since: str
+    #: When it is or was due (ISO time); None when it is simply waiting.
+    due: str | None = None
 
 
 # -- arguments ---------------------------------------------------------------
@@ -126,7 +143,7 @@ def iso_date(value: Any, field: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, _dt.datetime) or not isinstance(value, _dt.date):
-        raise InvalidInput(f"{field}: expected a date (YYYY-MM-DD)")
+        raise InvalidInput(f"{field}: expected a date like \"2027-03-01\"")
     return value.isoformat()
 
 
@@ -137,6 +154,12 @@ def parse_at(value: str) -> _dt.datetime:
 def days_between(earlier: str, now: _dt.datetime) -> int:
     """Whole days from the ISO time ``earlier`` to ``now``."""
     return (now - parse_at(earlier)).days
+
+
+def day_start(iso_day: str) -> str:
+    """The first moment (UTC) of the ISO date ``iso_day``, as an ISO time."""
+    return _dt.datetime.combine(_dt.date.fromisoformat(iso_day), _dt.time(),
+                                _dt.timezone.utc).isoformat()
 
 
 def date_reached(iso_day: str | None, now: _dt.datetime) -> bool:

@@ -19,10 +19,14 @@ Events that change no state, read in time order:
 State events: ``decide`` (decision text, optional review date, and its basis:
 the advice of asked members it follows, or a recorded reason why nobody else is
 affected), ``withdraw`` (the decider withdraws the decision, with a note),
-``settle``.
+``review`` (the decider reviews a decision made: ``outcome`` keep / revise /
+retire, a ``note``, and for keep or revise an optional ``review_on``, the next
+review date), ``settle``.
 
 States: ``gathering_advice`` → ``decided`` → ``review_due`` (derived: decided
-and its review date reached), or ``withdrawn``. There are no votes and no veto:
+or revising, and its review date reached) → reviewed: ``decided`` again (kept),
+``revising`` (to be revised: the decider opens a new decision) or ``retired``;
+or ``withdrawn``. There are no votes and no veto:
 only the decider decides, and a "discourage" never blocks. What the practice
 does require is checked: deciding needs advice from at least one member asked,
 or a reason why nobody else is affected; before the deadline the decider waits
@@ -53,7 +57,7 @@ from podsync.errors import InvalidInput, NotFound, NotPermitted, TransitionRefus
 from podsync.pod import common as v
 from podsync.pod.admission import admitted
 from podsync.pod.agreements import body_date
-from podsync.pod.common import Note
+from podsync.pod.common import Note, Waiting
 from podsync.pod.events import (
     Candidate, Current, Event, Item, Lifecycle, Replayed, chronological, current, event_draft,
     notes, replay, settle, state_draft,
@@ -62,7 +66,10 @@ from podsync.records.format import Draft
 
 KIND = "decisions"
 OPEN = "open"
-STATES = ("gathering_advice", "decided", "review_due", "withdrawn")
+STATES = ("gathering_advice", "decided", "review_due", "revising", "retired", "withdrawn")
+REVIEW_OUTCOMES = ("keep", "revise", "retire")
+#: The review outcome -> the state it leaves the decision in.
+_REVIEWED = {"keep": "decided", "revise": "revising", "retire": "retired"}
 ASK_REASONS = ("affected", "expertise")
 STANCES = ("support", "concern", "discourage", "no_advice")
 LINK_KINDS = ("need", "agreement")
@@ -111,6 +118,17 @@ class DeadlineMove(msgspec.Struct, frozen=True):
     note: str
 
 
+class Review(msgspec.Struct, frozen=True):
+    """The decider's review of a decision made: keep, revise or retire it."""
+
+    id: str
+    at: str
+    outcome: str
+    note: str
+    #: The next review date it set, if any.
+    review_on: str | None
+
+
 class Basis(msgspec.Struct, frozen=True):
     """Why the decider could decide: advice from members asked, or a reason why
     nobody else is affected."""
@@ -135,6 +153,7 @@ class Decision(msgspec.Struct, frozen=True):
     review_on: str | None
     basis: Basis | None
     withdrawn_note: str | None
+    reviews: list[Review]
     links: list[Link]
     deadline_moves: list[DeadlineMove]
     notes: list[Note]
@@ -188,6 +207,14 @@ def _decide_body(text: Any, review_on: Any, advice: Any, reason: Any) -> dict[st
             "advice": [v.item_id(a, "advice") for a in advice], "reason": reason}
 
 
+def _review_body(outcome: Any, note: Any, review_on: Any) -> dict[str, Any]:
+    outcome = v.choice(outcome, "outcome", REVIEW_OUTCOMES)
+    review = body_date(review_on, "review_on")
+    if outcome == "retire" and review is not None:
+        raise InvalidInput("review_on: a retired decision has no next review")
+    return {"outcome": outcome, "note": v.text(note, "note"), "review_on": review}
+
+
 def _checked(body: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any] | None:
     """``body(*args)`` for a record being replayed; None when an operation would refuse it."""
     try:
@@ -219,6 +246,7 @@ class _State:
     review_on: str | None = None
     basis: Basis | None = None
     withdrawn_note: str | None = None
+    reviews: tuple[Review, ...] = ()
 
 
 def _decided(s: _State, e: Event) -> dict[str, Any] | None:
@@ -236,6 +264,14 @@ def _decided(s: _State, e: Event) -> dict[str, Any] | None:
 def _apply(s: _State, e: Event) -> _State:
     if e.op == "withdraw" and e.by == s.decider and s.status == "gathering_advice":
         return replace(s, status="withdrawn", withdrawn_note=v.shown(e.args.get("note")))
+    if e.op == "review":
+        a = e.args
+        body = _checked(_review_body, a.get("outcome"), a.get("note"), a.get("review_on"))
+        if body is None or e.by != s.decider or s.status not in ("decided", "revising"):
+            return s
+        review = Review(e.id, e.at, body["outcome"], body["note"], body["review_on"])
+        return replace(s, status=_REVIEWED[body["outcome"]], review_on=body["review_on"],
+                       reviews=s.reviews + (review,))
     body = _decided(s, e)
     if body is None:
         return s
@@ -252,8 +288,8 @@ def _allows(past: Replayed[_State], e: Event) -> bool:
 
 
 LIFECYCLE: Lifecycle[_State] = Lifecycle(
-    states=STATES, state_ops=frozenset({"decide", "withdraw"}), apply=_apply,
-    name=lambda s: s.status, key=lambda s: (s.status, s.text, s.review_on),
+    states=STATES, state_ops=frozenset({"decide", "withdraw", "review"}), apply=_apply,
+    name=lambda s: s.status, key=lambda s: (s.status, s.text, s.review_on, len(s.reviews)),
     summary=lambda s: {"decision": s.text, "review_on": s.review_on,
                        "withdrawn": s.withdrawn_note},
 )
@@ -394,6 +430,23 @@ def withdraw_decision(item: Item, by: str, note: str) -> Draft:
     _decider(cur, by, "withdraws the decision")
     _gathering(cur, "withdraw it")
     return state_draft(cur, "withdraw", note=note)
+
+
+def review_decision(item: Item, by: str, now: _dt.datetime, outcome: str, note: str,
+                    review_on: _dt.date | None = None) -> Draft:
+    """The decider reviews a decision made: keep it, revise it (a new decision will
+    follow) or retire it, with a note; keeping or revising may set the next review."""
+    by = v.member_id(by, "by")
+    review = v.iso_date(review_on, "review_on")
+    if review is not None and review <= v.iso_at(now, "now")[:10]:
+        raise InvalidInput("review_on: the next review date must be after today")
+    body = _review_body(outcome, note, review)
+    cur = _load(item)
+    _decider(cur, by, "reviews the decision")
+    if cur.state.status not in ("decided", "revising"):
+        raise TransitionRefused("cannot review it: the decision is "
+                                + cur.state.status.replace("_", " "))
+    return state_draft(cur, "review", **body)
 
 
 def decide(item: Item, by: str, now: _dt.datetime, text: str,
@@ -543,7 +596,7 @@ def derive(item: Item, now: _dt.datetime) -> Decision:
     r = replay(_counted(item).events, LIFECYCLE, _initial(item))
     s = r.state
     state = s.status
-    if state == "decided" and v.date_reached(s.review_on, now):
+    if state in ("decided", "revising") and v.date_reached(s.review_on, now):
         state = "review_due"
     asked, advice = _parts(item)
     return Decision(
@@ -553,6 +606,32 @@ def derive(item: Item, now: _dt.datetime) -> Decision:
         deadline=_deadline_text(item),
         state=state, asked=asked, advice=advice, decision=s.text, decided_at=s.at,
         review_on=s.review_on, basis=s.basis, withdrawn_note=s.withdrawn_note,
-        links=_links(item), deadline_moves=_moves(item), notes=notes(events),
+        reviews=list(s.reviews), links=_links(item), deadline_moves=_moves(item), notes=notes(events),
         needs_reconciliation=r.needs_reconciliation, candidates=r.candidates,
         history=chronological(events))
+
+
+def waiting_on(found: Iterable[Decision], member: str, now: _dt.datetime) -> list[Waiting]:
+    """What the decisions ask of ``member`` now: advice asked of them (until the
+    deadline), and for the decider a deadline passed or a review due."""
+    out = []
+    for d in found:
+        if d.needs_reconciliation:
+            continue
+        deadline = _moment(d.deadline)
+        if d.state == "gathering_advice":
+            mine = next((a for a in d.asked if a.member == member), None)
+            if mine is not None and not (mine.answered or mine.declined or mine.withdrawn) \
+                    and (deadline is None or now < deadline):
+                out.append(Waiting("decision", d.id, "advice_asked", d.title,
+                                   "your advice is asked: give it, or decline to advise",
+                                   mine.at, d.deadline or None))
+            if member == d.decider and deadline is not None and now >= deadline:
+                out.append(Waiting("decision", d.id, "deadline_passed", d.title,
+                                   "the deadline for advice has passed: decide, move the "
+                                   "deadline, or withdraw it", d.deadline, d.deadline))
+        elif d.state == "review_due" and member == d.decider and d.review_on:
+            due = v.day_start(d.review_on)
+            out.append(Waiting("decision", d.id, "review_due", d.title,
+                               "its review is due: keep it, revise it or retire it", due, due))
+    return out

@@ -52,7 +52,7 @@ import msgspec
 from podsync.errors import InvalidInput, NotFound, NotPermitted, TransitionRefused
 from podsync.pod import common as v
 from podsync.pod.admission import admitted
-from podsync.pod.common import Note
+from podsync.pod.common import Note, Waiting
 from podsync.pod.events import (
     Candidate, Current, Event, Item, Lifecycle, Replayed, chronological, current, event_draft,
     notes, replay, settle, state_draft,
@@ -447,4 +447,22 @@ def awaiting(found: Iterable[Ask], member: str) -> list[Awaiting]:
             out.append(Awaiting(a.id, "view"))
         if any(member not in p.confirmed_by for p in a.proposals):
             out.append(Awaiting(a.id, "confirm"))
+    return out
+
+
+def waiting_on(found: Iterable[Ask], member: str) -> list[Waiting]:
+    """:func:`awaiting` for an inbox: what to do, and since when."""
+    by_id = {a.id: a for a in found}
+    out = []
+    for w in awaiting(by_id.values(), member):
+        a = by_id[w.ask]
+        title = a.question or "are you mobilizing?"
+        if w.reason == "view":
+            action = ("you are asked whether you are mobilizing: say your view" if member == a.member
+                      else "say your view in the discernment you asked for")
+            out.append(Waiting("ask", a.id, "view", title, action, a.created_at))
+        else:
+            since = max([a.created_at] + [p.at for p in a.proposals if member not in p.confirmed_by])
+            out.append(Waiting("ask", a.id, "confirm", title,
+                               "an outcome is proposed: confirm it, or propose another", since))
     return out

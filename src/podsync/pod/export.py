@@ -1,5 +1,8 @@
 """Everything a member may read in the pod, as JSON and Markdown readable without podsync.
 
+Members are named by their names in the Markdown (never by id), and the JSON keeps
+their ids and adds ``names`` (member id -> name) beside them.
+
 The export holds the derived current state of every item *and* its full event
 history, so nothing depends on podsync to be understood or audited later. It is
 made from counted records only (what signed records establish), never from the
@@ -61,7 +64,8 @@ def export_json(contents: Contents, now: _dt.datetime) -> dict[str, Any]:
         "format": EXPORT_FORMAT, "version": EXPORT_VERSION, "exported_at": iso_at(now, "now"),
         "documents": [{"id": doc_id, "kind": kind}
                       for doc_id, kind in sorted(contents.documents.items())],
-        "roster": msgspec.to_builtins(contents.roster), "teams": sections["teams"],
+        "roster": msgspec.to_builtins(contents.roster), "names": _names(contents),
+        "teams": sections["teams"],
         "stewards": dict(sorted(contents.stewards.items())),
         "steward_nominations": sections["steward_nominations"], "needs": sections["needs"],
         "agreements": sections["agreements"], "decisions": sections["decisions"],
@@ -73,6 +77,11 @@ def export_json(contents: Contents, now: _dt.datetime) -> dict[str, Any]:
         "feedback_summary": msgspec.to_builtins(contents.feedback_summary),
         "other": contents.other,
     }
+
+
+def _names(contents: Contents) -> dict[str, str]:
+    members = getattr(contents.roster, "members", None) or []
+    return {m.member_id: m.name for m in members}
 
 
 def export_markdown(contents: Contents, now: _dt.datetime) -> str:
@@ -184,7 +193,11 @@ def export_markdown(contents: Contents, now: _dt.datetime) -> str:
         md.section("Other documents")
         for x in data["other"]:
             md.line(f"- {x['document']} ({x['kind']})")
-    return md.text()
+    text = md.text()
+    # People read names: every member id, wherever a view or a history put it.
+    for member_id, name in sorted(data["names"].items(), key=lambda kv: -len(kv[0])):
+        text = text.replace(member_id, name)
+    return text
 
 
 class _Markdown:

@@ -80,7 +80,7 @@ from podsync.errors import InvalidId, InvalidInput, NotFound, NotPermitted, Tran
 from podsync.ids import parse_document_id
 from podsync.pod import common as v
 from podsync.pod import needs as _needs
-from podsync.pod.common import Note
+from podsync.pod.common import Note, Waiting
 from podsync.pod.events import (
     Candidate, Current, Event, Item, Lifecycle, Source, chronological, current, event_draft,
     items_from, replay, settle, state_draft,
@@ -603,3 +603,35 @@ def thread(item: Item) -> Thread:
         state=_name(s), messages=messages, clarifications=clarifications, proposals=proposals,
         routed=s.routed, withdrawn=s.withdrawn, needs_reconciliation=r.needs_reconciliation,
         candidates=r.candidates, history=events)
+
+
+def waiting_on(thread_id: str, t: Thread, member: str) -> list[Waiting]:
+    """What an open thread waits for from ``member``: as a steward, a giver's last
+    message or proposal unanswered, or an agreed proposal not yet routed; as the
+    giver, a steward's proposal waiting for their consent."""
+    if t.state != "open" or t.needs_reconciliation:
+        return []
+    title = "feedback"
+    out = []
+    if member in t.stewards:
+        unanswered = [p for p in t.proposals if p.by == t.giver and p.agreed is None]
+        agreed = [p for p in t.proposals if p.consent is True and p.agreed is True]
+        if agreed:
+            out.append(Waiting("thread", thread_id, "route", agreed[-1].title or title,
+                               "the giver and a steward agree where it goes: route it",
+                               agreed[-1].at))
+        elif unanswered:
+            out.append(Waiting("thread", thread_id, "answer", unanswered[-1].title or title,
+                               "the giver proposes where it goes: agree, or say why not",
+                               unanswered[-1].at))
+        elif t.messages and t.messages[-1].by == t.giver:
+            out.append(Waiting("thread", thread_id, "reply", title,
+                               "feedback is waiting for a steward: reply, or clarify it "
+                               "together", t.messages[-1].at))
+    if member == t.giver:
+        for p in t.proposals:
+            if p.by != t.giver and p.consent is None:
+                out.append(Waiting("thread", thread_id, "consent", p.title or title,
+                                   "a steward proposes where your feedback goes: consent, "
+                                   "or say why not", p.at))
+    return out

@@ -12,8 +12,9 @@ States: ``open`` (no holder) → ``held`` (one or more holders) → ``attended``
 the last holder releasing returns it to ``open``; an open need may be *let be*
 (a void left on purpose, with a reason); attended and let-be needs may be
 reopened. Neglect is derived at read time against ``now``: open with no holder
-for :data:`NEED_UNHELD_DAYS`, a holder with no event on the need for
-:data:`HOLDER_SILENT_DAYS`.
+for ``unheld_days``, a holder with no event on the need for ``silent_days``
+(:class:`Neglect`; pod settings, :mod:`podsync.pod.settings`, with
+:data:`NEED_UNHELD_DAYS` and :data:`HOLDER_SILENT_DAYS` as defaults).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import msgspec
 
 from podsync.errors import NotFound, NotPermitted, TransitionRefused
 from podsync.pod import common as v
-from podsync.pod.common import Note
+from podsync.pod.common import Note, Waiting
 from podsync.pod.events import (
     Candidate, Current, Event, Item, Lifecycle, chronological, current, event_draft, notes,
     replay, settle, state_draft,
@@ -43,6 +44,14 @@ NEED_UNHELD_DAYS = 14
 #: A month without a word from a holder: long enough for a busy stretch, short
 #: enough that a quietly dropped need surfaces before it becomes a crisis.
 HOLDER_SILENT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Neglect:
+    """When a need shows as neglected (the pod's settings)."""
+
+    unheld_days: int = NEED_UNHELD_DAYS
+    silent_days: int = HOLDER_SILENT_DAYS
 
 
 class Holder(msgspec.Struct, frozen=True):
@@ -225,31 +234,61 @@ def settle_need(item: Item, by: str, choice: str) -> Draft:
 # -- reading -------------------------------------------------------------------
 
 
-def needs(items: dict[str, Item], now: _dt.datetime) -> list[Need]:
+def needs(items: dict[str, Item], now: _dt.datetime, limits: Neglect = Neglect()) -> list[Need]:
     """Every need on the board, oldest first, with neglect signals as of ``now``."""
-    return sorted((derive(i, now) for i in items.values()), key=lambda n: (n.created_at, n.id))
+    return sorted((derive(i, now, limits) for i in items.values()),
+                  key=lambda n: (n.created_at, n.id))
 
 
-def need(items: dict[str, Item], need_id: str, now: _dt.datetime) -> Need:
+def need(items: dict[str, Item], need_id: str, now: _dt.datetime,
+         limits: Neglect = Neglect()) -> Need:
     item = items.get(need_id)
     if item is None:
         raise NotFound(f"no need {need_id}")
-    return derive(item, now)
+    return derive(item, now, limits)
 
 
-def derive(item: Item, now: _dt.datetime) -> Need:
+def _after_days(at: str, days: int) -> str:
+    try:
+        return (v.parse_at(at) + _dt.timedelta(days=days)).isoformat()
+    except (ValueError, OverflowError):  # a signer's clock at the end of the calendar
+        return at
+
+
+def waiting_on(found: list[Need], member: str, limits: Neglect = Neglect()) -> list[Waiting]:
+    """What the board asks of ``member`` now: needs they hold that went quiet, and
+    needs open with no holder past the pod's threshold (every member's)."""
+    out = []
+    for n in found:
+        if n.needs_reconciliation:
+            continue
+        for signal in n.neglect:
+            if signal.signal == "unheld":
+                out.append(Waiting("need", n.id, "unheld", n.title,
+                                   f"nobody has held it for {signal.days} days: take it on, "
+                                   "or let it be", signal.since,
+                                   _after_days(signal.since, limits.unheld_days)))
+            elif signal.member == member:
+                out.append(Waiting("need", n.id, "holder_silent", n.title,
+                                   f"you hold it and said nothing for {signal.days} days: "
+                                   "leave a note, mark it done, or release it", signal.since,
+                                   _after_days(signal.since, limits.silent_days)))
+    return out
+
+
+def derive(item: Item, now: _dt.datetime, limits: Neglect = Neglect()) -> Need:
     """The need as of ``now``; total: whatever a signed record's body holds."""
     events = item.events
     raw = item.fields
     r = replay(events, LIFECYCLE, _initial(item))
     s, state = r.state, _name(r.state)
     neglect: list[NeglectSignal] = []
-    if state == "open" and s.since and v.days_between(s.since, now) >= NEED_UNHELD_DAYS:
+    if state == "open" and s.since and v.days_between(s.since, now) >= limits.unheld_days:
         neglect.append(NeglectSignal("unheld", s.since, v.days_between(s.since, now)))
     if state == "held":
         for member, since in s.holders:
             last = max([since] + [e.at for e in events if e.by == member])
-            if v.days_between(last, now) >= HOLDER_SILENT_DAYS:
+            if v.days_between(last, now) >= limits.silent_days:
                 neglect.append(NeglectSignal("holder_silent", last,
                                              v.days_between(last, now), member))
     return Need(

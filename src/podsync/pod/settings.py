@@ -10,6 +10,10 @@ Settings:
 
 - ``archive_after_days``: how long a closed item stays in the live listings
   after anything last happened to it (:mod:`podsync.pod.archive`).
+- ``need_unheld_days``: after how many days an open need nobody holds shows as
+  neglected (and comes to every member's inbox) (:mod:`podsync.pod.needs`).
+- ``holder_silent_days``: after how many days without a word from a holder a
+  need they hold shows as neglected (and comes to their inbox).
 """
 
 from __future__ import annotations
@@ -20,11 +24,14 @@ from dataclasses import dataclass
 import msgspec
 
 from podsync.errors import InvalidInput
+from podsync.pod import needs
 from podsync.pod.events import Source
 from podsync.records.format import Draft
 
 SETTING = "pod.setting"
 ARCHIVE_AFTER_DAYS = "archive_after_days"
+NEED_UNHELD_DAYS = "need_unheld_days"
+HOLDER_SILENT_DAYS = "holder_silent_days"
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,14 @@ SPECS: dict[str, Spec] = {
     # times before it leaves the board; ten years is as good as never.
     ARCHIVE_AFTER_DAYS: Spec(90, 1, 3650, "days a closed, quiet item stays in the live "
                                           "listings before it moves to the archive"),
+    # A day is the shortest span a board read daily can show; past a year a
+    # threshold no longer says "neglected", it says "never".
+    NEED_UNHELD_DAYS: Spec(needs.NEED_UNHELD_DAYS, 1, 365,
+                           "days an open need may go with no holder before it shows "
+                           "as neglected"),
+    HOLDER_SILENT_DAYS: Spec(needs.HOLDER_SILENT_DAYS, 1, 365,
+                             "days a holder may go without a word on a need they hold "
+                             "before it shows as neglected"),
 }
 
 
@@ -65,7 +80,7 @@ def settings(records: Iterable[Source]) -> dict[str, Setting]:
            for name, spec in SPECS.items()}
     for c in records:
         r = c.record
-        if r.type != SETTING:
+        if r.type != SETTING or not isinstance(r.body, dict):
             continue
         name, value = r.body.get("name"), r.body.get("value")
         if _valid(name, value):
@@ -73,6 +88,12 @@ def settings(records: Iterable[Source]) -> dict[str, Setting]:
             spec = SPECS[name]
             out[name] = Setting(name, value, spec.default, spec.about, c.member, r.at)
     return out
+
+
+def neglect(found: dict[str, Setting]) -> needs.Neglect:
+    """The needs board's neglect thresholds as the pod set them."""
+    return needs.Neglect(unheld_days=found[NEED_UNHELD_DAYS].value,
+                         silent_days=found[HOLDER_SILENT_DAYS].value)
 
 
 def change_setting(name: str, value: int) -> Draft:

@@ -34,6 +34,7 @@ import msgspec
 
 from podsync.errors import InvalidInput, NotPermitted
 from podsync.pod import common as v
+from podsync.pod.common import Waiting
 from podsync.pod.events import Item, Source, chronological
 from podsync.pod.feedback import (
     ROUTES, STATEMENT_KIND, Opening, Parts, RoutePlan, Routed, members_of, parts_body,
@@ -179,3 +180,11 @@ def summary(records: Iterable[Source]) -> Summary:
     routes = [RouteSummary(route, len(d), statistics.median(d) if d else None,
                            max(d) if d else None) for route, d in days.items()]
     return Summary(total=len(seen), routes=routes)
+
+
+def waiting_on(statement_id: str, s: Statement, member: str) -> list[Waiting]:
+    """A statement delivered to ``member`` as its leader, not yet responded to."""
+    if s.leader != member or s.responses:
+        return []
+    return [Waiting("statement", statement_id, "respond", s.statement[:80] or "feedback",
+                    "feedback was delivered to you: read it and respond", s.created_at)]

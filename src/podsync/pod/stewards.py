@@ -35,6 +35,7 @@ import msgspec
 
 from podsync.errors import InvalidInput, NotFound, NotPermitted, TransitionRefused
 from podsync.pod import common as v
+from podsync.pod.common import Waiting
 from podsync.pod.events import Source
 from podsync.records.format import Draft, Record
 
@@ -256,3 +257,21 @@ def step_down(records: Iterable[Source], nomination_id: str, by: str, note: str 
 def end_role(records: Iterable[Source], nomination_id: str, by: str, note: str = "") -> Draft:
     """The leader ends a steward's role (recorded with who did it)."""
     return _act(records, REMOVE, nomination_id, by, note)
+
+
+def waiting_on(found: Iterable[Nomination], member: str) -> list[Waiting]:
+    """Nominations waiting for ``member``'s word: as the steward proposed (affirm it is
+    within their capacity, or decline), or as the leader once the steward affirmed."""
+    out = []
+    for n in found:
+        if n.state != "proposed":
+            continue
+        if n.steward == member and n.affirmed_at is None:
+            out.append(Waiting("nomination", n.id, "affirm", "steward nomination",
+                               "you are proposed as a steward: affirm it if it is within "
+                               "your capacity, or decline", n.proposed_at))
+        elif n.leader == member and n.affirmed_at is not None and n.consented_at is None:
+            out.append(Waiting("nomination", n.id, "consent", "steward nomination",
+                               "a steward for you affirmed the role: consent, or decline",
+                               n.affirmed_at))
+    return out

@@ -36,7 +36,7 @@ import msgspec
 
 from podsync.errors import InvalidInput, NotFound, TransitionRefused
 from podsync.pod import common as v
-from podsync.pod.common import Note
+from podsync.pod.common import Note, Waiting
 from podsync.pod.events import (
     Candidate, Current, Event, Item, Lifecycle, Source, chronological, current, event_draft,
     notes, replay, settle, state_draft,
@@ -293,3 +293,9 @@ def derive(item: Item) -> TeamItem:
         addressed_note=r.state.note, notes=notes(events),
         needs_reconciliation=r.needs_reconciliation, candidates=r.candidates,
         history=chronological(events))
+
+
+def waiting_on(found: Iterable[Team], member: str) -> list[Waiting]:
+    """Team invitations waiting for ``member``'s answer."""
+    return [Waiting("team", t.id, "invited", t.name, "you are invited to the team: accept or "
+                    "decline", t.created_at) for t in found if member in t.invited]

@@ -6,6 +6,7 @@
 
 import { call, follow, status } from "./api.js";
 import { h } from "./dom.js";
+import { refreshInbox } from "./inbox.js";
 import { app } from "./ui.js";
 
 const PAGES = {
@@ -63,7 +64,8 @@ async function refresh(kinds) {
   running = (async () => {
     try {
       if (kinds.has("*") || kinds.has("pod")) await loadWho();
-      await page.refresh(kinds);
+      // Any change can bring something for this member (or take it away).
+      await Promise.all([page.refresh(kinds), refreshInbox()]);
       problem("");
     } catch (err) {
       problem(err.message);
@@ -178,7 +180,7 @@ async function boot() {
     page = module;
     document.title = `${module.title} · ${app.status.pod_name || "podsync"}`;
     main.replaceChildren(...module.mount());
-    await page.refresh(new Set(["*"]));
+    await Promise.all([page.refresh(new Set(["*"])), refreshInbox()]);
   } catch (err) {
     problem(err.message);
     if (err.status === 0 || err.status === 401) watchNode();

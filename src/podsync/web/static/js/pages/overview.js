@@ -2,6 +2,7 @@
 
 import { call, status } from "../api.js";
 import { h, morph } from "../dom.js";
+import { inboxPanel } from "../inbox.js";
 import { relaysSection } from "../relays.js";
 import {
   app, badge, disclose, memberOptions, opButton, opForm, reconcile, section, toast, when, who, words,
@@ -295,6 +296,7 @@ export function mount() {
   }, POLL_MS);
   return [
     el.heading,
+    inboxPanel(),
     h("p", { class: "page-intro" },
       "Everyone in this pod, whose device is connected to yours right now, and how up to date each shared record is. "
       + "There is no admin: any member may invite or remove."),
