@@ -361,6 +361,6 @@ async def test_a_non_reader_pushing_changes_to_a_private_document_is_refused(
     for node in (a, b):
         await node.repo.flush()
         assert sorted(node.repo.get(pod.thread).get_heads()) == heads
-        rows, _ = node.store.load_records(pod.thread)
+        rows = node.store.load_records(pod.thread).rows
         assert {rid for rid, _, _ in rows} == set(records_of(a.repo.get(pod.thread)))
         assert await views(node) == before[node.config.member_name]

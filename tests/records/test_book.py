@@ -175,8 +175,11 @@ def test_records_nobody_asked_for_are_let_go_and_read_back_the_same(tmp_path) ->
         assert book.sweep() == []  # all were used since the last sweep
         book.known("B")
         book.keep("K")
-        assert book.sweep() == ["I"]  # "B" was used, "J" holds junk
-        assert set(book.loaded()) == {"B", "J"}
+        assert sorted(book.sweep()) == ["I", "J"]  # "B" was used
+        assert set(book.loaded()) == {"B"}
+        # The junk is read back with the records: still there to be counted.
+        assert [(u.key, u.reason) for u in book.known("J").unreadable.values()] == \
+            [("f" * 32, "malformed")]
         again = book.known("I")
         assert again is not before
         assert set(again.records) == set(before.records) and again.heads == before.heads
@@ -246,3 +249,27 @@ def test_the_chain_rule_gives_every_node_the_same_answer_whatever_the_order() ->
     alone = RecordBook(None, verifier)
     alone.ingest("D", new_document([a]))
     assert alone.known("D").signed[a.id] is False
+
+
+def test_what_could_not_be_read_is_counted_after_a_restart_until_it_is_gone(tmp_path) -> None:
+    """A document that is not read again (its heads did not move) still says what
+    it holds that is no record; once the junk is deleted, it says so no more."""
+    with DocumentStore(tmp_path / "s.db") as store:
+        signer, book = setup(store)
+        doc = new_document(make(signer, 2))
+        with doc.transaction() as tx:
+            tx.put(records_object(tx), "junk", am.ScalarType.Bytes, b"\x00not a record")
+            tx.put(records_object(tx), "text", am.ScalarType.Str, "a string")
+        book.ingest("D", doc)
+        store.submit_records("D", []).result()
+    with DocumentStore(tmp_path / "s.db") as store:
+        again = RecordBook(store, Verifier())
+        assert sorted(again.known("D").unreadable) == ["junk", "text"]
+        assert set(store.unreadable_records()["D"]) == {"junk", "text"}
+        assert again.ingest("D", doc).added == []  # the same heads: nothing read
+        with doc.transaction() as tx:
+            tx.delete(records_object(tx), "junk")
+        again.ingest("D", doc)
+        assert sorted(again.known("D").unreadable) == ["text"]
+        store.submit_records("D", []).result()
+        assert set(store.unreadable_records()["D"]) == {"text"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import msgspec
 import pytest
 
 from podsync.api import ops
@@ -27,7 +28,7 @@ SECRET = "the-treasurer-keeps-missing-meetings"
 
 
 async def titles(node: Node) -> set[str]:
-    return {n["title"] for n in await ops.run(node.context, "need.list", {})}
+    return {n["title"] for n in msgspec.json.decode(await ops.run(node.context, "need.list", {}))}
 
 
 async def until(probe: Any, timeout: float = 20.0) -> None:

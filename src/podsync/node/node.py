@@ -143,7 +143,11 @@ class Node:
                 raise LegacyPod(LEGACY_MESSAGE)
             self.access = policy.access = PodAccess(self.ledger)
             policy.first = frozenset({self.config.pod_id})
-            # Who reads each held document, before any link asks.
+            # Records the store has not read from their documents yet (a crash
+            # between a document's write and its records' write, a document
+            # written by something other than a node), then who reads each held
+            # document, before any link asks.
+            self.ledger.catch_up()
             self.ledger.establish(self.repo.held_ids())
             self.repo.transport = self._on_transport_effect
             self.repo.listeners.append(self._on_document_change)

@@ -32,10 +32,11 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import get_args
 
 import automerge.core as am
 
-from podsync.records.format import Record, Unreadable, parse
+from podsync.records.format import Reason, Record, Unreadable, parse
 from podsync.records.verify import Verifier
 from podsync.store import DocumentStore
 
@@ -51,7 +52,7 @@ MAX_RECORDS_PER_DOCUMENT = 500_000
 # delete of one key directly in the root's ``records`` map.
 _PATCH = re.compile(r'Patch \{ obj: Id\(\d+, ActorID\("[0-9a-f]*"\), \d+\), '
                     r'path: \[\(Root, Map\("records"\)\)\], '
-                    r'action: (?:PutMap|DeleteMap) \{ key: "([0-9a-f]{32})"')
+                    r'action: (?:PutMap|DeleteMap) \{ key: "((?:[^"\\]|\\.)*)"')
 _ROOT_PATCH = re.compile(r'Patch \{ obj: Root, path: \[\], ')
 #: Versions of every document's records, rising across all documents and every
 #: reading from the store: a document's records read again after being let go
@@ -178,6 +179,11 @@ def read_value(doc: am.Document, obj: bytes, key: str) -> object:
     return value[1]
 
 
+#: The reasons a stored note of unreadable entries may give (anything else in the
+#: file is not ours and is dropped).
+_REASONS = frozenset(get_args(Reason))
+
+
 class RecordBook:
     """Every document's records, loaded lazily from the store."""
 
@@ -212,14 +218,17 @@ class RecordBook:
         if self.store is None:
             return
         missing = [d for d in doc_ids if d not in self._docs]
-        for doc_id, (rows, heads) in self.store.load_records_many(missing).items():
-            self._held(doc_id, rows, heads)
+        for doc_id, stored in self.store.load_records_many(missing).items():
+            self._held(doc_id, *stored)
 
     def _held(self, doc_id: str, rows: list[tuple[str, bytes, bool | None]],
-              heads: list[bytes] | None) -> DocRecords:
+              heads: list[bytes] | None, unreadable: dict[str, tuple[str, str]]) -> DocRecords:
         """``doc_id``'s records as the store gave them, now in memory."""
         self._make_room()
         book = self._docs[doc_id] = DocRecords(doc_id)
+        for key, (reason, detail) in unreadable.items():
+            if reason in _REASONS:
+                book.unreadable[key] = Unreadable(key, reason, detail)  # type: ignore[arg-type]
         parsed = [(parse(rid, sealed), ok) for rid, sealed, ok in rows]
         answers = self.verifier.check_many(
             [r for r, ok in parsed if isinstance(r, Record) and ok is None])
@@ -275,6 +284,12 @@ class RecordBook:
             if book.unreadable.pop(key, None) is not None:
                 book.version = next(_versions)
             added.append(parsed)
+        # Entries that were unreadable and are gone from the document (deleted, or
+        # the whole map replaced) are no longer there to count.
+        for key in [k for k in (keys if keys is not None else list(book.unreadable))
+                    if k in book.unreadable and k not in present]:
+            del book.unreadable[key]
+            book.version = next(_versions)
         answers = self.verifier.check_many(added)
         for record in added:
             book.add(record, answers.get(record.id))
@@ -370,8 +385,8 @@ class RecordBook:
         """Let go of the records of documents nobody asked for since the last sweep
         (they are all in the store, and read again from it when next asked for);
         the documents let go of. Never one kept, nor one whose records are still
-        being written, nor one holding unreadable entries (they are counted, and
-        only a reading of the document finds them)."""
+        being written (entries that could not be read are stored with the heads
+        they were found at, and read back with the records)."""
         if self.store is None:
             return []
         gone = [doc_id for doc_id in list(self._docs)
@@ -383,7 +398,7 @@ class RecordBook:
         """Drop ``doc_id``'s records from memory if nothing about them is pending."""
         book = self._docs[doc_id]
         saving = self._saving.get(doc_id)
-        if (doc_id in self._keep or doc_id in self._expected or book.unreadable
+        if (doc_id in self._keep or doc_id in self._expected
                 or (saving is not None and not saving.done())):
             return False
         del self._docs[doc_id]
@@ -413,6 +428,8 @@ class RecordBook:
             text = repr(patch)
             match = _PATCH.match(text)
             if match:
+                if "\\" in match.group(1):
+                    return None  # a key written with escapes: read them all
                 keys.append(match.group(1))
             elif _ROOT_PATCH.match(text) and f'key: "{RECORDS_KEY}"' in text[:200]:
                 return None  # the map itself was replaced: read it all
@@ -444,5 +461,7 @@ class RecordBook:
             return
         book = self._docs[doc_id]
         self._saving[doc_id] = self.store.submit_records(
-            doc_id, [(r.id, r.sealed, book.signed.get(r.id)) for r in records], heads)
+            doc_id, [(r.id, r.sealed, book.signed.get(r.id)) for r in records], heads,
+            {u.key: (u.reason, u.detail) for u in book.unreadable.values()}
+            if heads is not None else None)
 

@@ -21,7 +21,7 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import automerge.core as am
 import msgspec
@@ -68,6 +68,26 @@ class DocumentInfo(msgspec.Struct, frozen=True):
     kind: str
     heads: list[bytes]
     damaged: str | None  # why its stored bytes do not load; None when sound
+
+
+class StoredRecords(NamedTuple):
+    """A document's records as the store holds them."""
+
+    rows: list[tuple[str, bytes, bool | None]]  # id, sealed bytes, signature answer
+    heads: list[bytes] | None  # the heads they were last read at (None: never read)
+    unreadable: dict[str, tuple[str, str]]  # key -> reason, detail, at that reading
+
+
+def _unreadable(blob: bytes | None) -> dict[str, tuple[str, str]]:
+    """What a scan row says could not be read; a damaged value says nothing."""
+    if blob is None:
+        return {}
+    try:
+        return msgspec.json.decode(blob, type=dict[str, tuple[str, str]])
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        log.warning("the store's note of unreadable records is damaged; it is read again "
+                    "when the document next changes")
+        return {}
 
 
 @dataclass(frozen=True)
@@ -208,11 +228,14 @@ class DocumentStore:
         return self._writer.submit(lambda conn: self._compactor.compact(conn, doc_id)).result()
 
     def submit_records(self, doc_id: str, rows: list[tuple[str, bytes, bool | None]],
-                       heads: list[bytes] | None = None) -> Future[None]:
+                       heads: list[bytes] | None = None,
+                       unreadable: dict[str, tuple[str, str]] | None = None) -> Future[None]:
         """Queue records read from ``doc_id`` (id, bytes, signature check) and, when
-        given, the heads they were read at; resolves once durable. Rows already
-        stored keep their bytes; a check answer replaces an unknown one."""
+        given, the heads they were read at with what could not be read as a record
+        there (key -> reason, detail); resolves once durable. Rows already stored
+        keep their bytes; a check answer replaces an unknown one."""
         heads_blob = encode_heads(heads) if heads is not None else None
+        unreadable_blob = msgspec.json.encode(unreadable) if unreadable else None
 
         def job(conn: sqlite3.Connection) -> None:
             conn.executemany(
@@ -221,32 +244,22 @@ class DocumentStore:
                 " checked=coalesce(excluded.checked, checked)",
                 [(doc_id, rid, sealed, None if ok is None else int(ok)) for rid, sealed, ok in rows])
             if heads_blob is not None:
-                conn.execute("INSERT INTO record_scans(doc_id, heads) VALUES (?, ?)"
-                             " ON CONFLICT(doc_id) DO UPDATE SET heads=excluded.heads",
-                             (doc_id, heads_blob))
+                conn.execute("INSERT INTO record_scans(doc_id, heads, unreadable) VALUES (?, ?, ?)"
+                             " ON CONFLICT(doc_id) DO UPDATE SET heads=excluded.heads,"
+                             " unreadable=excluded.unreadable",
+                             (doc_id, heads_blob, unreadable_blob))
 
         return self._writer.submit(job)
 
-    def load_records(self, doc_id: str) -> tuple[list[tuple[str, bytes, bool | None]], list[bytes] | None]:
-        """Every record stored for ``doc_id`` and the heads they were last read at."""
-        with self._reader() as conn:
-            conn.execute("BEGIN")
-            try:
-                rows = conn.execute("SELECT record_id, sealed, checked FROM records WHERE doc_id=?",
-                                    (doc_id,)).fetchall()
-                scan = conn.execute("SELECT heads FROM record_scans WHERE doc_id=?",
-                                    (doc_id,)).fetchone()
-            finally:
-                conn.execute("COMMIT")
-        return ([(rid, sealed, None if ok is None else bool(ok)) for rid, sealed, ok in rows],
-                None if scan is None else decode_heads(scan[0]))
+    def load_records(self, doc_id: str) -> StoredRecords:
+        """Every record stored for ``doc_id``, the heads they were last read at and
+        what could not be read as a record then."""
+        return self.load_records_many([doc_id])[doc_id]
 
-    def load_records_many(self, doc_ids: Iterable[str]) -> dict[
-            str, tuple[list[tuple[str, bytes, bool | None]], list[bytes] | None]]:
+    def load_records_many(self, doc_ids: Iterable[str]) -> dict[str, StoredRecords]:
         """As :meth:`load_records` for many documents, in few queries."""
         wanted = list(dict.fromkeys(doc_ids))
-        out: dict[str, tuple[list[tuple[str, bytes, bool | None]], list[bytes] | None]] = {
-            doc_id: ([], None) for doc_id in wanted}
+        out: dict[str, StoredRecords] = {doc_id: StoredRecords([], None, {}) for doc_id in wanted}
         with self._reader() as conn:
             conn.execute("BEGIN")
             try:
@@ -256,13 +269,33 @@ class DocumentStore:
                     for doc_id, rid, sealed, ok in conn.execute(
                             "SELECT doc_id, record_id, sealed, checked FROM records"
                             f" WHERE doc_id IN ({marks})", part):
-                        out[doc_id][0].append((rid, sealed, None if ok is None else bool(ok)))
-                    for doc_id, heads in conn.execute(
-                            f"SELECT doc_id, heads FROM record_scans WHERE doc_id IN ({marks})", part):
-                        out[doc_id] = (out[doc_id][0], decode_heads(heads))
+                        out[doc_id].rows.append((rid, sealed, None if ok is None else bool(ok)))
+                    for doc_id, heads, unreadable in conn.execute(
+                            "SELECT doc_id, heads, unreadable FROM record_scans"
+                            f" WHERE doc_id IN ({marks})", part):
+                        out[doc_id] = StoredRecords(out[doc_id].rows, decode_heads(heads),
+                                                    _unreadable(unreadable))
             finally:
                 conn.execute("COMMIT")
         return out
+
+    def records_behind(self) -> list[str]:
+        """Documents (sound ones) whose stored heads are not the heads their records
+        were last read at."""
+        with self._reader() as conn:
+            rows = conn.execute(
+                "SELECT d.doc_id FROM documents d LEFT JOIN record_scans s ON s.doc_id = d.doc_id"
+                " WHERE d.damaged IS NULL AND (s.heads IS NULL OR s.heads != d.heads)"
+                " ORDER BY d.doc_id").fetchall()
+        return [doc_id for (doc_id,) in rows]
+
+    def unreadable_records(self) -> dict[str, dict[str, tuple[str, str]]]:
+        """Every document's entries that could not be read as records at its last
+        reading (what a status counts without loading the documents)."""
+        with self._reader() as conn:
+            rows = conn.execute("SELECT doc_id, unreadable FROM record_scans"
+                                " WHERE unreadable IS NOT NULL").fetchall()
+        return {doc_id: found for doc_id, blob in rows if (found := _unreadable(blob))}
 
     # -- reading ---------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from podsync.errors import SchemaTooNew, StoreError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # "PDSY": lets `file(1)` and podsync tell a store from any other SQLite file.
 APPLICATION_ID = 0x50445359
 # A committer waits this long for a lock held by another connection (a reader
@@ -76,8 +76,15 @@ _SCHEMA_V2 = (
     ) WITHOUT ROWID""",
 )
 
+# Version 3: what could not be read as a record at the last reading of a document
+# (key -> reason and detail, as JSON), so that it is still counted after a restart
+# although the document is not read again until it changes.
+_SCHEMA_V3 = (
+    "ALTER TABLE record_scans ADD COLUMN unreadable BLOB",
+)
+
 # MIGRATIONS[v] holds the statements that take a database from version v to v + 1.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_SCHEMA_V1, _SCHEMA_V2)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3)
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 

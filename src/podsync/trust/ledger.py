@@ -121,6 +121,8 @@ class Ledger:
         self._roots: dict[str, tuple[list[bytes], list[bytes]]] = {}
         self._certs: set[bytes] = set()
         self._unverifiable: dict[str, tuple[tuple[int, int], dict[str, int]]] = {}
+        #: Whether the counts of documents not read yet came from the store.
+        self._unverifiable_stored = False
         #: Bumped whenever the counted pod records change (the roster, who reads
         #: what, teams, settings...): caches of what they say compare it.
         self.pod_version = 0
@@ -297,6 +299,24 @@ class Ledger:
         if result is not NOBODY or self._holds(doc_id):
             self._readers[doc_id] = result
         return result
+
+    def catch_up(self) -> list[str]:
+        """Read the records of every stored document that changed since its records
+        were last read; the documents read. A document that does not load is left
+        as it is (the store set it aside)."""
+        if self.book.store is None:
+            return []
+        behind = [d for d in self.book.store.records_behind() if d != self.pod_id]
+        for doc_id in behind:
+            doc = self._load(doc_id)
+            if doc is not None:
+                self.book.ingest(doc_id, doc)
+                self._readers.pop(doc_id, None)
+                self._kinds.pop(doc_id, None)
+        if behind:
+            log.info("read the records of %d document(s) changed since they were last read",
+                     len(behind))
+        return behind
 
     def establish(self, doc_ids: Iterable[str]) -> None:
         """Work out the kind and readers of many documents now, reading their
@@ -550,7 +570,16 @@ class Ledger:
             if cached is None or cached[0] != key:
                 self._unverifiable[book.doc_id] = (key, self._reasons(book.doc_id, book))
         # Documents whose records were let go of since keep their last count:
-        # nothing about them changes until they are read again.
+        # nothing about them changes until they are read again. Those not read
+        # since the node started count what their last reading could not read.
+        if not self._unverifiable_stored and self.book.store is not None:
+            self._unverifiable_stored = True
+            for doc_id, entries in self.book.store.unreadable_records().items():
+                if doc_id not in self._unverifiable:
+                    reasons: dict[str, int] = {}
+                    for reason, _ in entries.values():
+                        reasons[reason] = reasons.get(reason, 0) + 1
+                    self._unverifiable[doc_id] = ((-1, -1), reasons)
         return {doc_id: reasons for doc_id, (_, reasons) in self._unverifiable.items() if reasons}
 
     def forget_idle(self) -> list[str]:
