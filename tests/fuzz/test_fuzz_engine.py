@@ -21,7 +21,7 @@ from podsync.sync import Close, Persist, SyncEngine
 from tests.fuzz import strategies as hostile
 from tests.sync.bombs import peak_rss_mib, reset_peak_rss, rss_mib
 from tests.sync.helpers import open_acceptor, sent
-from tests.sync.simnet import MemorySource
+from tests.sync.simnet import MemorySource, SourcedEngine
 from tests.sync.test_bad_input import EMPTY
 from podsync.sync.messages import Request, Sync, encode
 
@@ -36,7 +36,7 @@ MEMORY_BOUND_MIB = 256
 class World:
     def __init__(self) -> None:
         self.source = MemorySource()
-        self.engine = SyncEngine("srv", self.source)
+        self.engine = SourcedEngine("srv", self.source)
         self.doc_id = hostile.SHARED_ID
         doc = am.Document()
         with doc.transaction() as tx:

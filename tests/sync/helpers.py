@@ -10,12 +10,12 @@ import cbor2
 from podsync.ids import new_document_id
 from podsync.sync import Close, Effect, Send, SyncEngine
 from podsync.sync.messages import Join, Message, Peer, PeerMetadata, decode, encode
-from tests.sync.simnet import MemorySource
+from tests.sync.simnet import MemorySource, SourcedEngine
 
 
 def make_engine(name: str, **kwargs: Any) -> tuple[SyncEngine, MemorySource]:
     source = MemorySource()
-    return SyncEngine(name, source, **kwargs), source
+    return SourcedEngine(name, source, **kwargs), source
 
 
 def sent(effects: list[Effect], conn: int | None = None) -> list[Message]:

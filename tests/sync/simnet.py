@@ -25,6 +25,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,25 +33,43 @@ from typing import Any
 import automerge.core as am
 
 from podsync.ids import new_document_id
-from podsync.sync import AllowAll, AwaitDrain, Close, Effect, Persist, Send, SharePolicy, SyncEngine
+from podsync.sync import (
+    AllowAll, AwaitDrain, Close, Effect, ListHeld, LoadDocument, Persist, Send, SharePolicy, SyncEngine,
+    answer, is_storage_request,
+)
 from podsync.sync.messages import Message, Request, Sync, decode
 
 TICK = 1.0
 
 
 class MemorySource:
-    """DocumentSource over lists of chunks, as a store would keep them."""
+    """DocumentSource over lists of chunks, as a store would keep them.
+
+    ``busy`` (set by SourcedEngine) says an engine call is running: reading the
+    source then fails, since the engine asks for storage and never reads it.
+    ``written`` is told of every write, as a runtime reports its durable writes."""
 
     def __init__(self) -> None:
         self.chunks: dict[str, list[bytes]] = {}
         self.stored_heads: dict[str, list[bytes]] = {}
         self.loads = 0
+        self.busy: Callable[[], bool] = lambda: False
+        self.written: Callable[[str, list[bytes]], None] = lambda doc_id, heads: None
+
+    def _read(self) -> None:
+        if self.busy():
+            raise AssertionError("storage read inside an engine call")
 
     def load(self, doc_id: str) -> am.Document | None:
+        self._read()
         if doc_id not in self.chunks:
             return None
         self.loads += 1
         return am.Document.load(b"".join(self.chunks[doc_id]))
+
+    def all_heads(self) -> dict[str, list[bytes]]:
+        self._read()
+        return {doc_id: list(heads) for doc_id, heads in self.stored_heads.items()}
 
     def heads(self, doc_id: str) -> list[bytes] | None:
         return self.stored_heads.get(doc_id)
@@ -61,10 +80,76 @@ class MemorySource:
     def persist(self, doc_id: str, changes: list[bytes], heads: list[bytes]) -> None:
         self.chunks.setdefault(doc_id, []).extend(changes)
         self.stored_heads[doc_id] = list(heads)
+        self.written(doc_id, list(heads))
 
     def save(self, doc_id: str, doc: am.Document) -> None:
         self.chunks[doc_id] = [doc.save()]
         self.stored_heads[doc_id] = doc.get_heads()
+        self.written(doc_id, doc.get_heads())
+
+
+class SourcedEngine(SyncEngine):
+    """A SyncEngine whose storage requests are answered from a MemorySource as
+    soon as a call returns them (the answers' effects follow the call's), as the
+    repo answers them from its store. The returned effects leave the requests
+    out. The source cannot be read while an engine call runs."""
+
+    def __init__(self, peer_id: str, source: MemorySource, policy: SharePolicy | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(peer_id, policy, **kwargs)
+        self.source = source
+        self.now_seen = 0.0
+        self._busy = 0
+        source.busy = lambda: self._busy > 0
+        source.written = self.stored
+
+    def _serve(self, effects: list[Effect], now: float) -> list[Effect]:
+        out: list[Effect] = []
+        queue = deque(effects)
+        while queue:
+            effect = queue.popleft()
+            if is_storage_request(effect):
+                queue.extend(answer(self, self.source, effect, now))  # type: ignore[arg-type]
+            else:
+                out.append(effect)
+        return out
+
+    def open(self, doc_id: str) -> am.Document | None:
+        if not self.listed:
+            self._serve([ListHeld()], self.now_seen)
+        if self.needs_load(doc_id):
+            self._serve([LoadDocument(doc_id)], self.now_seen)
+        return super().open(doc_id)
+
+    def held_ids(self) -> set[str]:
+        if not self.listed:
+            self._serve([ListHeld()], self.now_seen)
+        return super().held_ids()
+
+
+def _answering(name: str) -> Callable[..., list[Effect]]:
+    method = getattr(SyncEngine, name)
+
+    def call(self: SourcedEngine, *args: Any, **kwargs: Any) -> list[Effect]:
+        if self._busy:
+            return method(self, *args, **kwargs)  # called by the engine itself: the outer call answers
+        now = kwargs.get("now", args[-1] if args else self.now_seen)  # always the last positional
+        self.now_seen = max(self.now_seen, now)
+        self._busy += 1
+        try:
+            effects = method(self, *args, **kwargs)
+        finally:
+            self._busy -= 1
+        return self._serve(effects, now)
+
+    call.__name__ = name
+    return call
+
+
+for _name in ("connect", "receive", "receive_measured", "disconnect", "send_backlog", "broadcast",
+              "local_change", "create", "find", "tick", "policy_changed", "held_listed",
+              "document_loaded"):
+    setattr(SourcedEngine, _name, _answering(_name))
 
 
 @dataclass(eq=False)
@@ -88,7 +173,7 @@ class SimLink:
 class SimNode:
     net: SimNet
     name: str
-    engine: SyncEngine
+    engine: SourcedEngine
     source: MemorySource
     links: dict[int, SimLink] = field(default_factory=dict)  # our conn -> link
     events: list[Effect] = field(default_factory=list)
@@ -161,7 +246,7 @@ class SimNet:
     def add(self, name: str, policy: SharePolicy | None = None, *, extension: bool = True,
             storage: bool = True) -> SimNode:
         source = MemorySource()
-        engine = SyncEngine(name, source, policy or AllowAll(),
+        engine = SourcedEngine(name, source, policy or AllowAll(),
                             storage_id=f"storage-{name}" if storage else None, extension=extension)
         node = self.nodes[name] = SimNode(self, name, engine, source)
         self._schedule(self.rng.uniform(0, TICK), "tick", (node,))

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from podsync.sync import Close, PeerDisconnected, SyncEngine
+from podsync.sync import AllowAll, Close, PeerDisconnected
 from podsync.sync.limits import MAX_FRAME_BYTES
 from podsync.sync.messages import Request, Sync, encode
 from tests.sync.helpers import closes, frame, of_type, open_acceptor, sent, stored_doc
-from tests.sync.simnet import MemorySource
+from tests.sync.simnet import MemorySource, SourcedEngine
 
 VECTORS = json.loads(
     (Path(__file__).resolve().parents[2] / "protocol" / "vectors" / "invalid.json").read_text())
@@ -26,9 +26,10 @@ class Bench:
     """An engine with one healthy peer ("good", syncing a document) and one link
     under test ("bad")."""
 
-    def __init__(self, *, bad_extension: bool = False, source: MemorySource | None = None) -> None:
+    def __init__(self, *, bad_extension: bool = False, source: MemorySource | None = None,
+                 policy: AllowAll | None = None) -> None:
         self.source = source or MemorySource()
-        self.engine = SyncEngine("srv", self.source)
+        self.engine = SourcedEngine("srv", self.source, policy)
         self.doc_id, _ = stored_doc(self.source, title="shared")
         open_acceptor(self.engine, 1, "good")
         self.good = am.Document()
@@ -110,25 +111,25 @@ def test_bad_automerge_bytes_on_a_known_document_close() -> None:
     bench.good_link_still_works()
 
 
-class PanicSource(MemorySource):
-    """A store whose load of one document dies like a Rust panic through PyO3."""
+class PanicPolicy(AllowAll):
+    """Sharing rules that die like a Rust panic through PyO3 on one document."""
 
     class Panic(BaseException):
         pass
 
     poisoned = ""
 
-    def load(self, doc_id: str) -> am.Document | None:
+    def may_read(self, peer_id: str, doc_id: str) -> bool:
         if doc_id == self.poisoned:
             raise self.Panic("thread panicked")
-        return super().load(doc_id)
+        return True
 
 
 def test_base_exception_from_the_core_closes_only_that_link() -> None:
-    source = PanicSource()
-    bench = Bench(source=source)
-    source.poisoned, _ = stored_doc(source, x="y")
-    effects = bench.engine.receive(2, encode(Request("bad", "srv", source.poisoned, EMPTY)), 0.0)
+    policy = PanicPolicy()
+    bench = Bench(policy=policy)
+    policy.poisoned, _ = stored_doc(bench.source, x="y")
+    effects = bench.engine.receive(2, encode(Request("bad", "srv", policy.poisoned, EMPTY)), 0.0)
     assert_closed_alone(effects)
     assert "internal error" in closes(effects)[0].reason
     bench.good_link_still_works()
@@ -142,7 +143,7 @@ def test_interrupts_are_not_swallowed(exc: type[BaseException]) -> None:
 
     source = Interrupting()
     stored_doc(source, x="y")
-    engine = SyncEngine("srv", source)
+    engine = SourcedEngine("srv", source)
     with pytest.raises(exc):
         open_acceptor(engine, 1, "cli")  # announcing the stored document loads it
 

@@ -16,7 +16,7 @@ from podsync.sync.limits import (
 from podsync.sync.messages import DocUnavailable, Ephemeral, Request, Sync, encode
 from podsync.sync import AllowAll
 from tests.sync.helpers import closes, make_engine, of_type, open_acceptor, sent, stored_doc
-from tests.sync.simnet import SimNet
+from tests.sync.simnet import SimNet, SourcedEngine
 
 EMPTY_REQUEST = am.Document().generate_sync_message(am.SyncState()).encode()
 
@@ -268,7 +268,7 @@ def test_plain_peer_that_requests_is_kept_live() -> None:
 
 
 def test_sync_with_created_engine_document_object_is_the_live_one() -> None:
-    engine = SyncEngine("me", make_engine("x")[1])
+    engine = SourcedEngine("me", make_engine("x")[1])
     doc = am.Document()
     with doc.transaction() as tx:
         tx.put(am.ROOT, "a", am.ScalarType.Str, "b")

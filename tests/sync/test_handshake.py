@@ -8,17 +8,17 @@ from podsync.sync import PeerConnected, PeerDisconnected, PeerMetadata, SyncEngi
 from podsync.sync.limits import HANDSHAKE_TIMEOUT
 from podsync.sync.messages import ErrorMessage, Join, Peer, Summary, encode
 from tests.sync.helpers import closes, frame, make_engine, of_type, open_acceptor, sent
-from tests.sync.simnet import MemorySource
+from tests.sync.simnet import MemorySource, SourcedEngine
 
 
 def test_dialer_sends_join_with_metadata() -> None:
-    engine = SyncEngine("me", MemorySource(), storage_id="st-1")
+    engine = SourcedEngine("me", MemorySource(), storage_id="st-1")
     (join,) = sent(engine.connect(1, "dialer", 0.0))
     assert join == Join("me", ("1",), PeerMetadata("st-1", False, 1, ("summary", "doc", "ranges")))
 
 
 def test_dialer_without_storage_or_extension_looks_like_a_plain_js_repo() -> None:
-    engine = SyncEngine("me", MemorySource(), extension=False)
+    engine = SourcedEngine("me", MemorySource(), extension=False)
     (join,) = sent(engine.connect(1, "dialer", 0.0))
     assert join == Join("me", ("1",), PeerMetadata(None, True, None, ()))
     assert "podsync" not in cbor2.loads(encode(join))["peerMetadata"]

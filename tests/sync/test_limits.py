@@ -25,7 +25,7 @@ from podsync.sync.messages import (
 )
 from tests.sync.bombs import deflate_bomb, list_change, run_length_bomb, sync_message
 from tests.sync.helpers import closes, make_engine, of_type, open_acceptor, sent, stored_doc
-from tests.sync.simnet import MemorySource
+from tests.sync.simnet import MemorySource, SourcedEngine
 from tests.sync.test_bad_input import EMPTY, Bench
 
 EXT = PeerMetadata(None, True, 1, ("summary", "doc"))
@@ -300,7 +300,7 @@ def test_an_unauthenticated_link_may_not_claim_a_reserved_id() -> None:
 def test_the_engine_alone_keeps_working_after_every_refusal() -> None:
     """After each kind of refusal above, a fresh honest peer syncs a document."""
     source = MemorySource()
-    engine = SyncEngine("srv", source)
+    engine = SourcedEngine("srv", source)
     doc_id, doc = stored_doc(source, title="t")
     open_acceptor(engine, 1, "bad")
     engine.receive(1, encode(Sync("bad", "srv", doc_id, sync_message([run_length_bomb(10 * MAX_INPUT_ENTRIES)]))), 0.0)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -17,13 +18,18 @@ from podsync.ids import new_document_id, parse_document_id
 from podsync.store import DocumentStore
 from podsync.sync import (
     AllowAll,
+    Damaged,
     DocumentChanged,
     DocumentUnavailable,
     Effect,
     EphemeralReceived,
+    ListHeld,
+    LoadDocument,
     Persist,
     SharePolicy,
     SyncEngine,
+    answer,
+    is_storage_request,
 )
 
 log = logging.getLogger(__name__)
@@ -67,7 +73,7 @@ class Repo:
                  policy: SharePolicy | None = None, *, extension: bool = True) -> None:
         self.store = store
         self.peer_id = peer_id
-        self.engine = SyncEngine(peer_id, self, policy or AllowAll(),
+        self.engine = SyncEngine(peer_id, policy or AllowAll(),
                                  storage_id=store.storage_id, extension=extension)
         #: Where transport effects (Send, Close, PeerConnected, ...) go; the runtime sets it.
         self.transport: Callable[[Effect], None] = lambda effect: None
@@ -81,7 +87,6 @@ class Repo:
         self._writes: set[asyncio.Future[None]] = set()
         #: The document's kind as the trust layer establishes it (None: not known).
         self.kind_resolver: Callable[[str], str | None] = lambda doc_id: None
-        self._preloaded: dict[str, am.Document] = {}
 
     def open_stored(self) -> dict[str, str]:
         """Load every stored document into memory now; those that do not load,
@@ -93,33 +98,33 @@ class Repo:
         holds the event loop afterwards.
         """
         quarantined: dict[str, str] = {}
+        self._listed()
         ids = [info.doc_id for info in self.store.list_documents() if info.damaged is None]
+        now = time.monotonic()
         for i in range(0, len(ids), PRELOAD_BATCH):
             loaded = self.store.load_all(ids[i:i + PRELOAD_BATCH])
             quarantined.update(loaded.damaged)
-            self._preloaded.update(loaded.documents)
-            for doc_id in loaded.documents:
-                self.engine.open(doc_id)
+            # Answers to loads the engine did not ask for yet: it keeps them.
+            for doc_id, doc in loaded.documents.items():
+                self._dispatch(self.engine.document_loaded(doc_id, doc, now))
                 self.engine.note_size(doc_id, loaded.sizes[doc_id])
-            self._preloaded.clear()
+            for doc_id, reason in loaded.damaged.items():
+                self._dispatch(self.engine.document_loaded(doc_id, Damaged(reason), now))
         for doc_id, reason in quarantined.items():
             log.error("document %s is quarantined: %s (it stays on disk; see `podsync quarantine`)",
                       doc_id, reason)
         return quarantined
 
-    # -- DocumentSource, for the engine ---------------------------------------
+    # -- DocumentSource: answers to the engine's storage requests ----------------
 
     def load(self, doc_id: str) -> am.Document | None:
-        preloaded = self._preloaded.pop(doc_id, None)
-        if preloaded is not None:
-            return preloaded
         try:
             return self.store.load(doc_id)
         except NotFound:
             return None
         except DamagedDocument as exc:
             log.error("not serving damaged document %s: %s", doc_id, exc.reason)
-            return None
+            raise
 
     def heads(self, doc_id: str) -> list[bytes] | None:
         return self.store.heads(doc_id)
@@ -190,7 +195,7 @@ class Repo:
     def get(self, doc_id: str) -> am.Document:
         """The live document (loaded from the store on first use)."""
         parse_document_id(doc_id)
-        doc = self.engine.open(doc_id)
+        doc = self._live(doc_id)
         if doc is None:
             raise NotFound(f"no document {doc_id} on this node")
         return doc
@@ -202,12 +207,13 @@ class Repo:
 
     def held_ids(self) -> set[str]:
         """Every document this node holds, including ones arriving right now."""
+        self._listed()
         return self.engine.held_ids()
 
     async def find(self, doc_id: str, timeout: float = FIND_TIMEOUT_SECONDS) -> am.Document:
         """The document, from the store or else from connected peers."""
         parse_document_id(doc_id)
-        doc = self.engine.open(doc_id)
+        doc = self._live(doc_id)
         if doc is not None and doc.get_heads():
             return doc
         future: asyncio.Future[am.Document] = asyncio.get_running_loop().create_future()
@@ -264,13 +270,45 @@ class Repo:
     def _dispatch(self, effects: list[Effect]) -> None:
         """Carry out each effect on its own: one that fails is logged, with its
         document and link, and the rest still run (the engine already counts
-        them as done)."""
-        for effect in effects:
+        them as done).
+
+        Storage requests are answered from the store at once; the effects of an
+        answer are carried out after the rest of the batch that asked."""
+        queue = deque(effects)
+        while queue:
+            effect = queue.popleft()
             try:
-                self._carry_out(effect)
+                if is_storage_request(effect):
+                    queue.extend(self._answer(effect))  # type: ignore[arg-type]
+                else:
+                    self._carry_out(effect)
             except Exception:  # noqa: BLE001 - isolation: see the docstring
                 log.exception("carrying out %s failed (document %s, link %s)", type(effect).__name__,
                               getattr(effect, "doc_id", "-"), getattr(effect, "conn", "-"))
+
+    def _answer(self, request: ListHeld | LoadDocument) -> list[Effect]:
+        now = time.monotonic()
+        try:
+            return answer(self.engine, self, request, now)
+        except Exception as exc:
+            if not isinstance(request, LoadDocument):
+                raise
+            # Answered all the same, or what waits for the document would wait forever.
+            log.exception("loading document %s failed; it is treated as absent", request.doc_id)
+            return self.engine.document_loaded(request.doc_id, Damaged(f"the store failed: {exc}"), now)
+
+    def _listed(self) -> None:
+        """Give the engine the stored documents' heads, if it has not asked yet."""
+        if not self.engine.listed:
+            self._dispatch([ListHeld()])
+
+    def _live(self, doc_id: str) -> am.Document | None:
+        """The live document, loaded into the engine first if it is stored and
+        not in memory; None if it is not held."""
+        self._listed()
+        if self.engine.needs_load(doc_id):
+            self._dispatch([LoadDocument(doc_id)])
+        return self.engine.open(doc_id)
 
     def _carry_out(self, effect: Effect) -> None:
         if isinstance(effect, Persist):
@@ -295,16 +333,20 @@ class Repo:
         """
         future = asyncio.wrap_future(self.store.submit_changes(doc_id, changes, heads, kind=kind))
         self._writes.add(future)
-        future.add_done_callback(self._write_done)
+        future.add_done_callback(functools.partial(self._write_done, doc_id, list(heads)))
         return future
 
     def _persist(self, effect: Persist) -> None:
         self._write(effect.doc_id, list(effect.changes), list(effect.heads), self.kind_of(effect.doc_id))
 
-    def _write_done(self, future: asyncio.Future[None]) -> None:
+    def _write_done(self, doc_id: str, heads: list[bytes], future: asyncio.Future[None]) -> None:
         self._writes.discard(future)
-        if not future.cancelled() and future.exception() is not None:
+        if future.cancelled():
+            return
+        if future.exception() is not None:
             log.error("storing changes failed: %s", future.exception())
+        else:
+            self.engine.stored(doc_id, heads)
 
     def _publish(self, event: ChangeEvent) -> None:
         for listener in self.listeners:
@@ -321,7 +363,7 @@ class Repo:
         for future in self._finds.pop(doc_id, []):
             if future.done():
                 continue
-            doc = self.engine.open(doc_id)
+            doc = self._live(doc_id)
             if error is None and doc is not None:
                 future.set_result(doc)
             else:

@@ -8,10 +8,13 @@ from podsync.sync.effects import (
     AwaitDrain,
     Close,
     ConnId,
+    Damaged,
     DocumentChanged,
     DocumentUnavailable,
     Effect,
     EphemeralReceived,
+    ListHeld,
+    LoadDocument,
     PeerConnected,
     PeerDisconnected,
     PeerInfo,
@@ -20,10 +23,12 @@ from podsync.sync.effects import (
 )
 from podsync.sync.engine import SyncEngine
 from podsync.sync.messages import PeerMetadata
-from podsync.sync.policy import AllowAll, DocumentSource, SharePolicy
+from podsync.sync.policy import AllowAll, SharePolicy
+from podsync.sync.storage import DocumentSource, answer, is_storage_request
 
 __all__ = [
-    "AllowAll", "AwaitDrain", "Close", "ConnId", "DocumentChanged", "DocumentSource", "DocumentUnavailable",
-    "Effect", "EphemeralReceived", "PeerConnected", "PeerDisconnected", "PeerInfo",
-    "PeerMetadata", "Persist", "Send", "SharePolicy", "SyncEngine",
+    "AllowAll", "AwaitDrain", "Close", "ConnId", "Damaged", "DocumentChanged", "DocumentSource",
+    "DocumentUnavailable", "Effect", "EphemeralReceived", "ListHeld", "LoadDocument", "PeerConnected",
+    "PeerDisconnected", "PeerInfo", "PeerMetadata", "Persist", "Send", "SharePolicy", "SyncEngine",
+    "answer", "is_storage_request",
 ]

@@ -24,12 +24,12 @@ from collections.abc import Iterator
 
 import automerge.core as am
 
-from podsync.errors import DamagedDocument, InvalidId, ProtocolError
+from podsync.errors import InvalidId, ProtocolError
 from podsync.ids import parse_document_id
 from podsync.sync.cost import change_hashes
 from podsync.sync.guards import beyond_input_limits, saved_or_changes
 from podsync.sync.effects import (
-    AwaitDrain, ConnId, DocumentChanged, DocumentUnavailable, Outbox, Persist,
+    AwaitDrain, ConnId, Damaged, DocumentChanged, DocumentUnavailable, LoadDocument, Outbox, Persist,
 )
 from podsync.sync.heads import (
     Summary as SummaryEntries,
@@ -46,21 +46,25 @@ from podsync.sync.limits import (
     SEND_BACKLOG_PAUSE_BYTES, SUMMARY_TIMEOUT,
 )
 from podsync.sync.messages import DocUnavailable, Ranges, Request, Summary, Sync, WholeDoc
-from podsync.sync.policy import DocumentSource, SharePolicy
+from podsync.sync.policy import SharePolicy
 from podsync.sync.ranges import Reconciler
 from podsync.sync.residency import Residency
 from podsync.sync.state import DocSync, Link, PeerDoc
+from podsync.sync.storage import Loading, ParkedFrame
 
 log = logging.getLogger("podsync.sync")
 
 class Documents:
-    def __init__(self, peer_id: str, source: DocumentSource, policy: SharePolicy,
-                 links: dict[ConnId, Link]) -> None:
+    def __init__(self, peer_id: str, policy: SharePolicy, links: dict[ConnId, Link]) -> None:
         self.peer_id = peer_id
-        self.source = source
         self.policy = policy
         self.links = links  # shared with the engine, which adds and removes links
         self.docs: dict[str, DocSync] = {}
+        #: Heads of every stored document (sorted), as the runtime listed them and
+        #: reported its writes since (podsync.sync.storage); None until listed.
+        self.catalog: dict[str, list[bytes]] | None = None
+        #: Documents whose load was asked for, and the work waiting for them.
+        self.loading: dict[str, Loading] = {}
         self._requesting: set[str] = set()  # documents with a request round running
         self._wanted: set[str] = set()  # documents a local find still wants
         #: Which documents stay loaded (podsync.sync.residency): the automerge
@@ -71,32 +75,78 @@ class Documents:
 
     # ------------------------------------------------------------ lookup, loading
 
+    @property
+    def stored(self) -> dict[str, list[bytes]]:
+        if self.catalog is None:
+            raise RuntimeError("the stored documents are used before they are listed")
+        return self.catalog
+
     def get(self, doc_id: str, *, create: bool = False) -> DocSync | None:
         """The DocSync of ``doc_id``; a stored document is not loaded until needed.
         With ``create``, a document held nowhere gets an empty in-memory one."""
         ds = self.docs.get(doc_id)
         if ds is None:
-            stored = self.source.heads(doc_id)
+            stored = self.stored.get(doc_id)
             if not stored and not create:
                 return None
-            ds = DocSync(doc_id, None if stored else am.Document(), sorted(stored or []))
+            ds = DocSync(doc_id, None if stored else am.Document(), list(stored or []))
             self.docs[doc_id] = ds
         return ds
 
     def document(self, ds: DocSync) -> am.Document:
+        """The loaded document of ``ds``: work that needs one not in memory waits
+        for it in ``loading`` first, so this never meets an unloaded one."""
         if ds.doc is None:
-            try:
-                doc = self.source.load(ds.doc_id)
-            except DamagedDocument as err:
-                log.warning("document %s cannot be loaded, treated as absent: %s", ds.doc_id, err)
-                doc = None
-            ds.doc = doc if doc is not None else am.Document()
-            ds.heads = sorted(ds.doc.get_heads())
+            raise RuntimeError(f"document {ds.doc_id} is used before it is loaded")
         # Documents also come in by sync, not only from the store: past the cap,
         # the least recently used make room whichever way this one came.
         self.residency.touch(ds.doc_id)
         self.residency.fit(ds.doc_id, self.unload)
         return ds.doc
+
+    def needs_load(self, doc_id: str) -> bool:
+        """Whether ``doc_id`` is stored and not in memory (or its load is under way)."""
+        if doc_id in self.loading:
+            return True
+        ds = self.docs.get(doc_id)
+        return ds.doc is None if ds is not None else bool(self.stored.get(doc_id))
+
+    def request_load(self, out: Outbox, doc_id: str) -> Loading:
+        """Ask the runtime for ``doc_id`` (once); what needs it waits in the Loading."""
+        pending = self.loading.get(doc_id)
+        if pending is None:
+            pending = self.loading[doc_id] = Loading()
+            out.emit(LoadDocument(doc_id))
+        return pending
+
+    def loaded(self, out: Outbox, doc_id: str, answer: am.Document | Damaged | None,
+               now: float) -> list[ParkedFrame]:
+        """The runtime's answer to LoadDocument: resume the announcements that
+        waited for it; the frames that waited are returned for the engine to replay."""
+        pending = self.loading.pop(doc_id, None) or Loading()
+        ds = self.docs.get(doc_id)
+        if isinstance(answer, am.Document):
+            if ds is None:
+                ds = self.docs[doc_id] = DocSync(doc_id, answer, sorted(answer.get_heads()))
+            elif ds.doc is None:
+                ds.doc, ds.heads = answer, sorted(answer.get_heads())
+            # (Otherwise it came in by sync or was created meanwhile: the live one stays.)
+            self.document(ds)
+        else:
+            if isinstance(answer, Damaged):
+                log.warning("document %s cannot be loaded, treated as absent: %s", doc_id, answer.reason)
+            self.stored.pop(doc_id, None)
+            if ds is not None and ds.doc is None:
+                ds.doc, ds.heads = am.Document(), []
+        for link in pending.announce:
+            if self.links.get(link.conn) is not link:
+                continue
+            link.in_flight.pop(doc_id, None)
+            if doc_id not in link.queued:
+                link.queue.appendleft(doc_id)
+                link.queued.add(doc_id)
+            self.drain(out, link, now)
+        return pending.frames
 
     def unload(self, doc_id: str) -> bool:
         """Let go of ``doc_id``'s automerge object if every change of it is stored
@@ -110,22 +160,16 @@ class Documents:
                 or any(doc_id in self.links[c].in_flight for c in ds.peers)):
             return False
         # Its own heads (a local change not yet noted), the engine's and the store's.
-        if sorted(ds.doc.get_heads()) != ds.heads or sorted(self.source.heads(doc_id) or []) != ds.heads:
+        if sorted(ds.doc.get_heads()) != ds.heads or self.stored.get(doc_id) != ds.heads:
             return False
         ds.doc = None
         return True
 
     def all_ids(self) -> set[str]:
         """Every document held here, stored or arrived and not yet stored."""
-        ids = set(self.source.document_ids())
+        ids = set(self.stored)
         ids.update(d for d, ds in self.docs.items() if ds.has_content)
         return ids
-
-    def current_heads(self, doc_id: str) -> list[bytes]:
-        ds = self.docs.get(doc_id)
-        if ds is not None:
-            return ds.heads
-        return sorted(self.source.heads(doc_id) or [])
 
     def _in_order(self, doc_ids: set[str]) -> list[str]:
         """Documents in the order they are announced: the policy's ``first`` (those
@@ -286,11 +330,11 @@ class Documents:
             self._content_changed(out, ds, None, now)
 
     def open(self, doc_id: str) -> am.Document | None:
-        ds = self.get(doc_id)
-        if ds is None:
+        """The document if it is held and in memory (the runtime loads it otherwise)."""
+        ds = self.docs.get(doc_id)
+        if ds is None or ds.doc is None or not ds.has_content:
             return None
-        doc = self.document(ds)
-        return doc if ds.has_content else None
+        return self.document(ds)
 
     # ------------------------------------------------------------ inbound
 
@@ -346,7 +390,7 @@ class Documents:
 
     def _holds(self, doc_id: str) -> bool:
         ds = self.docs.get(doc_id)
-        return (ds is not None and ds.has_content) or bool(self.source.heads(doc_id))
+        return (ds is not None and ds.has_content) or bool(self.stored.get(doc_id))
 
     def _refuse_id(self, out: Outbox, link: Link, doc_id: str, what: str) -> None:
         """Answer a peer's ``what`` about ``doc_id`` with doc-unavailable, keeping nothing."""
@@ -483,7 +527,6 @@ class Documents:
     def find(self, out: Outbox, doc_id: str, now: float) -> None:
         ds = self.get(doc_id, create=True)
         assert ds is not None
-        self.document(ds)
         if ds.has_content:
             out.emit(DocumentChanged(doc_id, list(ds.heads), "local", None))
             return
@@ -551,20 +594,32 @@ class Documents:
             ds = self.get(doc_id)
             if ds is None:
                 continue
-            doc = self.document(ds)
-            if not ds.has_content:
+            if ds.doc is None or doc_id in self.loading:
+                # Announced once it is loaded; the load holds an in-flight slot.
+                link.in_flight[doc_id] = now
+                self.request_load(out, doc_id).announce.append(link)
                 continue
-            if doc_id in link.lacking and self._send_whole(out, ds, doc, link):
-                # In flight until the runtime reports the frame written out; its
-                # bytes count against the backlog until then.
-                link.in_flight[doc_id] = now
-                link.whole_sent.add(doc_id)
-                link.backlog += len(out.effects[-1].data)  # type: ignore[union-attr]
-                sent_whole = True
-            elif self._sync_to(out, ds, link, self._register(ds, link)):
-                link.in_flight[doc_id] = now
-        if sent_whole:
+            sent_whole |= self._announce(out, ds, link, now)
+        if sent_whole and not link.drain_awaited:
+            # One report covers every whole document sent before it.
+            link.drain_awaited = True
             out.emit(AwaitDrain(link.conn))
+
+    def _announce(self, out: Outbox, ds: DocSync, link: Link, now: float) -> bool:
+        """Start syncing ``ds`` (loaded) with ``link``; True when it went whole."""
+        doc = self.document(ds)
+        if not ds.has_content:
+            return False
+        if ds.doc_id in link.lacking and self._send_whole(out, ds, doc, link):
+            # In flight until the runtime reports the frame written out; its
+            # bytes count against the backlog until then.
+            link.in_flight[ds.doc_id] = now
+            link.whole_sent.add(ds.doc_id)
+            link.backlog += len(out.effects[-1].data)  # type: ignore[union-attr]
+            return True
+        if self._sync_to(out, ds, link, self._register(ds, link)):
+            link.in_flight[ds.doc_id] = now
+        return False
 
     def _behind_on_first(self, link: Link, first: frozenset[str]) -> bool:
         for doc_id in first:
@@ -727,11 +782,9 @@ class Documents:
         self._register(ds, link).their_heads = list(heads)
 
     def _all_heads(self) -> dict[str, list[bytes]]:
-        """Every held document's heads: the stored ones in one query where the
-        source offers it (one per document otherwise), then those in memory."""
-        stored = getattr(self.source, "all_heads", None)
-        heads = stored() if stored is not None else {
-            d: sorted(self.source.heads(d) or []) for d in self.source.document_ids()}
+        """Every held document's heads: the stored ones as the catalog has them,
+        then those in memory."""
+        heads = dict(self.stored)
         heads.update((d, ds.heads) for d, ds in self.docs.items() if ds.has_content)
         return heads
 

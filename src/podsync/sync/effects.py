@@ -83,8 +83,30 @@ class EphemeralReceived(msgspec.Struct, frozen=True):
     data: bytes
 
 
+class ListHeld(msgspec.Struct, frozen=True):
+    """A storage request: the heads of every stored document. Answer with
+    ``SyncEngine.held_listed``; until then the engine parks every call it gets."""
+
+
+class LoadDocument(msgspec.Struct, frozen=True):
+    """A storage request: load ``doc_id`` from the store. Answer with
+    ``SyncEngine.document_loaded``; work that needs it waits until then."""
+
+    doc_id: str
+
+
+class Damaged(msgspec.Struct, frozen=True):
+    """The answer to LoadDocument for a stored document that does not load: the
+    engine treats it as not held (peers asking for it hear doc-unavailable)."""
+
+    reason: str
+
+
+#: What the engine asks of storage; the runtime answers each one (see engine.py).
+StorageRequest = Union[ListHeld, LoadDocument]
+
 Effect = Union[Send, Close, AwaitDrain, PeerConnected, PeerDisconnected, Persist, DocumentChanged,
-               DocumentUnavailable, EphemeralReceived]
+               DocumentUnavailable, EphemeralReceived, ListHeld, LoadDocument]
 
 
 class PeerInfo(msgspec.Struct, frozen=True):

@@ -5,6 +5,16 @@ a list of effects comes out (send this frame, close that link, persist these
 changes, a document changed). The engine owns no socket, task or clock; the
 runtime executes the effects in order and passes a monotonic ``now`` to every call.
 
+Storage is asked for, never read (as samod's document actors do): the engine
+emits ListHeld before its first piece of work and LoadDocument when a frame, an
+announcement or the runtime needs a stored document that is not in memory; the
+runtime answers with ``held_listed`` and ``document_loaded``, at once or later,
+and reports its durable writes with ``stored``. Work that needs an answer waits
+(calls before the listing; a document's frames and announcements while it loads,
+see storage.py) and carries on when it comes. The engine keeps what it was told
+(every stored document's heads), so summaries and announcements cost no query,
+and a document whose load is answered Damaged is simply not held.
+
 Links are isolated: anything a peer sends that breaks the protocol — a frame
 over MAX_FRAME_BYTES, bad CBOR, a field of the wrong type, automerge bytes that
 do not decode or apply, or that would inflate past MAX_INPUT_BYTES or
@@ -28,11 +38,12 @@ edits, and a peer that cannot drain them is the one that gets closed.
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import Literal
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Literal, TypeVar
 
 import automerge.core as am
 
@@ -41,7 +52,8 @@ from podsync.ids import parse_document_id
 from podsync.sync.documents import Documents
 from podsync.sync.heads import parse_sync_heads
 from podsync.sync.effects import (
-    Close, ConnId, Effect, EphemeralReceived, Outbox, PeerConnected, PeerDisconnected, PeerInfo,
+    Close, ConnId, Damaged, Effect, EphemeralReceived, ListHeld, Outbox, PeerConnected,
+    PeerDisconnected, PeerInfo,
 )
 from podsync.sync.cost import Cost
 from podsync.sync.guards import Intake
@@ -54,16 +66,30 @@ from podsync.sync.messages import (
     Ephemeral, ErrorMessage, Join, Message, Peer, PeerMetadata, Ranges, Request, Summary, Sync,
     WholeDoc,
 )
-from podsync.sync.policy import AllowAll, DocumentSource, SharePolicy
+from podsync.sync.policy import AllowAll, SharePolicy
 from podsync.sync.state import UNAUTHENTICATED, Link, LinkState
 
 log = logging.getLogger("podsync.sync")
 
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
+F = TypeVar("F", bound=Callable[..., list[Effect]])
+
+
+def _after_listing(method: F) -> F:
+    """Until the runtime has answered ListHeld, a call is parked (and the first
+    one asks for the listing); ``held_listed`` runs the parked calls in order."""
+    @functools.wraps(method)
+    def call(self: SyncEngine, *args: Any, **kwargs: Any) -> list[Effect]:
+        if self._docs.catalog is not None:
+            return method(self, *args, **kwargs)
+        self._parked.append(functools.partial(method, self, *args, **kwargs))
+        return [ListHeld()] if len(self._parked) == 1 else []
+    return call  # type: ignore[return-value]
+
 
 class SyncEngine:
-    def __init__(self, peer_id: str, source: DocumentSource, policy: SharePolicy | None = None,
+    def __init__(self, peer_id: str, policy: SharePolicy | None = None,
                  *, storage_id: str | None = None, extension: bool = True) -> None:
         self.peer_id = peer_id
         self.policy = policy if policy is not None else AllowAll()
@@ -74,7 +100,8 @@ class SyncEngine:
             extensions=(EXT_SUMMARY, EXT_WHOLE_DOC, EXT_RANGES) if extension else (),
         )
         self._links: dict[ConnId, Link] = {}
-        self._docs = Documents(peer_id, source, self.policy, self._links)
+        self._docs = Documents(peer_id, self.policy, self._links)
+        self._parked: list[Callable[[], list[Effect]]] = []  # calls waiting for ListHeld's answer
         # Like automerge-repo's: a random base-36 id per running instance.
         self.session_id = "".join(secrets.choice(_BASE36) for _ in range(12))
         self._ephemeral_count = 0
@@ -83,6 +110,7 @@ class SyncEngine:
 
     # ------------------------------------------------------------ links
 
+    @_after_listing
     def connect(self, conn: ConnId, role: Literal["dialer", "acceptor"], now: float, *,
                 expected_peer_id: str | None = None,
                 reserved: Callable[[str], bool] | None = None) -> list[Effect]:
@@ -104,10 +132,12 @@ class SyncEngine:
             out.send(conn, Join(self.peer_id, (PROTOCOL_VERSION,), self.metadata))
         return out.effects
 
+    @_after_listing
     def receive(self, conn: ConnId, frame: bytes, now: float) -> list[Effect]:
         """One binary frame from ``conn``. Frames for a link the engine closed are ignored."""
         return self.receive_measured(conn, measure(bytes(frame)), now)
 
+    @_after_listing
     def receive_measured(self, conn: ConnId, frame: Measured, now: float) -> list[Effect]:
         """One frame from ``conn``, already decoded and weighed by :func:`intake.measure`
         (which a runtime may run off its event loop)."""
@@ -116,6 +146,11 @@ class SyncEngine:
         if link is None:
             log.debug("frame for unknown or closed link %s ignored", conn)
             return out.effects
+        self._handle(out, link, frame, now)
+        return out.effects
+
+    def _handle(self, out: Outbox, link: Link, frame: Measured, now: float) -> None:
+        """Handle one frame of ``link``; whatever goes wrong closes that link only."""
         try:
             if frame.error is not None:
                 raise frame.error
@@ -126,10 +161,10 @@ class SyncEngine:
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as err:  # a PyO3 panic is a BaseException; it ends this link only
-            log.exception("peer %s: internal error on link %s", link.peer_id or "?", conn)
+            log.exception("peer %s: internal error on link %s", link.peer_id or "?", link.conn)
             self._close(out, link, f"internal error: {type(err).__name__}: {err}")
-        return out.effects
 
+    @_after_listing
     def disconnect(self, conn: ConnId, now: float) -> list[Effect]:
         out = Outbox()
         link = self._links.get(conn)
@@ -137,6 +172,7 @@ class SyncEngine:
             self._forget(out, link)
         return out.effects
 
+    @_after_listing
     def send_backlog(self, conn: ConnId, queued_bytes: int, now: float) -> list[Effect]:
         """The runtime's count of bytes written to ``conn`` and not yet drained."""
         out = Outbox()
@@ -144,6 +180,7 @@ class SyncEngine:
         if link is None:
             return out.effects
         link.backlog = queued_bytes
+        link.drain_awaited = False
         # Whole documents sent before this report have left the queue (or are
         # counted in it): their in-flight slots are free.
         for doc_id in link.whole_sent:
@@ -186,6 +223,9 @@ class SyncEngine:
                 raise ProtocolError(f"peer selected protocol version {msg.selected_version!r}")
             else:
                 self._open(out, link, msg.sender_id, msg.metadata, now)
+        elif isinstance(msg, (Request, Sync, WholeDoc, DocUnavailable)) and self._wait_for_load(
+                out, link, msg, cost):
+            pass
         elif isinstance(msg, (Request, Sync)):
             if self._within_budgets(out, link, msg.document_id, bool(parse_sync_heads(msg.data)), cost, now):
                 self._docs.on_sync(out, link, msg, now)
@@ -208,6 +248,17 @@ class SyncEngine:
             # leave, remote-heads-changed, remote-subscription-change (gossip is off,
             # as in automerge-repo by default), a repeated handshake, unknown types.
             log.debug("peer %s: %s ignored", link.peer_id, type(msg).__name__)
+
+    def _wait_for_load(self, out: Outbox, link: Link,
+                       msg: Request | Sync | WholeDoc | DocUnavailable, cost: Cost) -> bool:
+        """Park a frame about a stored document not in memory (asking the runtime
+        to load it), and any about one being loaded, behind those before it."""
+        doc_id = msg.document_id
+        if doc_id in self._docs.loading or (
+                not isinstance(msg, DocUnavailable) and self._docs.needs_load(doc_id)):
+            self._docs.request_load(out, doc_id).frames.append((link, msg, cost))
+            return True
+        return False
 
     def _on_join(self, out: Outbox, link: Link, msg: Join, now: float) -> None:
         versions = msg.supported_versions
@@ -317,6 +368,7 @@ class SyncEngine:
         doc = self._docs.document(ds) if held and ds is not None else None
         return self._intake.may_grow(out, link, ds, doc, cost)
 
+    @_after_listing
     def broadcast(self, doc_id: str, data: bytes, now: float) -> list[Effect]:
         """Send an ephemeral message (``data``: the CBOR-encoded app payload) to
         every peer syncing ``doc_id``."""
@@ -331,6 +383,7 @@ class SyncEngine:
 
     # ------------------------------------------------------------ documents
 
+    @_after_listing
     def local_change(self, doc_id: str, now: float) -> list[Effect]:
         """The object ``open``/``create`` returned was changed locally: emits
         DocumentChanged(origin="local") and pushes to every peer syncing it."""
@@ -338,11 +391,57 @@ class SyncEngine:
         self._docs.local_change(out, doc_id, now)
         return out.effects
 
+    @_after_listing
     def create(self, doc_id: str, doc: am.Document, now: float) -> list[Effect]:
         """A new local document, already persisted by the repo; announced per policy."""
         out = Outbox()
         self._docs.create(out, doc_id, doc, now)
         return out.effects
+
+    # ------------------------------------------------------------ storage answers
+
+    def held_listed(self, heads: Mapping[str, Iterable[bytes]], now: float) -> list[Effect]:
+        """The answer to ListHeld: every stored document's heads. The engine keeps
+        them (and ``stored`` keeps them current); the calls parked meanwhile run."""
+        if self._docs.catalog is not None:
+            log.debug("stored documents listed again; the first listing stands")
+            return []
+        self._docs.catalog = {doc_id: sorted(h) for doc_id, h in heads.items()}
+        parked, self._parked = self._parked, []
+        effects: list[Effect] = []
+        for call in parked:
+            effects.extend(call())
+        return effects
+
+    @_after_listing
+    def document_loaded(self, doc_id: str, doc: am.Document | Damaged | None,
+                        now: float) -> list[Effect]:
+        """The answer to LoadDocument (or a load the runtime made on its own): the
+        stored document, None if it is not stored, or Damaged. What waited for it
+        carries on; a document that did not load is not held, so the peers that
+        asked for it hear doc-unavailable."""
+        out = Outbox()
+        for link, msg, cost in self._docs.loaded(out, doc_id, doc, now):
+            if self._links.get(link.conn) is link:
+                self._handle(out, link, Measured(0, msg, cost), now)
+        return out.effects
+
+    def stored(self, doc_id: str, heads: Iterable[bytes]) -> None:
+        """A write the runtime made for ``doc_id`` is durable, and the store holds
+        it at ``heads``. (Only a document whose every change is stored is let go
+        of from memory.)"""
+        if self._docs.catalog is not None:
+            self._docs.catalog[doc_id] = sorted(heads)
+
+    def needs_load(self, doc_id: str) -> bool:
+        """Whether ``doc_id`` is held but not in memory: :meth:`open` returns None
+        for it until the runtime loads it (``document_loaded``)."""
+        return self._docs.catalog is not None and self._docs.needs_load(doc_id)
+
+    @property
+    def listed(self) -> bool:
+        """Whether the runtime has answered ListHeld."""
+        return self._docs.catalog is not None
 
     def note_size(self, doc_id: str, size: Cost) -> None:
         """What an open document was measured to cost (the repo weighs stored
@@ -361,9 +460,11 @@ class SyncEngine:
         return ds is not None and ds.has_content
 
     def open(self, doc_id: str) -> am.Document | None:
-        """The live document (loaded from the source on first use); None if not held."""
+        """The live document; None if it is not held, or not in memory (see
+        :meth:`needs_load`)."""
         return self._docs.open(doc_id)
 
+    @_after_listing
     def find(self, doc_id: str, now: float) -> list[Effect]:
         """Ask the connected peers for a document we do not hold. The answer is
         DocumentChanged (immediately, origin "local", if it is held after all) or
@@ -372,6 +473,7 @@ class SyncEngine:
         self._docs.find(out, doc_id, now)
         return out.effects
 
+    @_after_listing
     def tick(self, now: float) -> list[Effect]:
         """Timeouts: handshakes, summaries, request rounds, stuck announcements."""
         out = Outbox()
@@ -381,6 +483,7 @@ class SyncEngine:
         self._docs.tick(out, now)
         return out.effects
 
+    @_after_listing
     def policy_changed(self, now: float) -> list[Effect]:
         """Re-read the share policy: stop syncs it now refuses, start announcements
         it now allows."""

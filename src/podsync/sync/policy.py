@@ -1,29 +1,10 @@
-"""What the engine needs from the repo: stored documents and the sharing rules."""
+"""What the engine needs from the repo: the sharing rules."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Protocol
 
 import automerge.core as am
-
-
-class DocumentSource(Protocol):
-    """The documents stored on this node; the repo implements it over the store."""
-
-    def load(self, doc_id: str) -> am.Document | None:
-        """The stored document, or None when it is not stored here. May raise
-        :class:`podsync.errors.DamagedDocument`, which the engine treats as None."""
-
-    def heads(self, doc_id: str) -> list[bytes] | None:
-        """The stored heads without loading the document (cheap); None if not stored."""
-
-    def document_ids(self) -> Iterable[str]:
-        """Every stored document."""
-
-    # A source may also offer ``all_heads() -> dict[str, list[bytes]]``: every
-    # stored document's heads at once (a summary needs them all; one query
-    # instead of one per document).
 
 
 class SharePolicy(Protocol):

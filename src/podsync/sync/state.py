@@ -74,6 +74,7 @@ class Link:
     queued: set[str] = field(default_factory=set)
     in_flight: dict[str, float] = field(default_factory=dict)  # announced doc -> started at
     whole_sent: set[str] = field(default_factory=set)  # of those, sent whole: free once written out
+    drain_awaited: bool = False  # an AwaitDrain is out and send_backlog has not come since
     backlog: int = 0  # bytes the runtime reports as written but not drained
 
     @property
