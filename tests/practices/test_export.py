@@ -54,6 +54,8 @@ async def test_the_json_export_holds_every_record_a_member_may_read(nodes: NodeF
                             proposal_id=proposal))["target_doc"]
     await until(giver, "feedback.statement", lambda s: s, statement_id=statement)
     await until(giver, "mobilizing.list", lambda xs: by_id(xs, ask))
+    # The steward's outcome travels in the pod document, apart from the statement.
+    await until(giver, "feedback.summary", lambda s: s["total"] == 1)
 
     exported = await call(giver, "pod.export", format="json")
     assert exported["format"] == "json"

@@ -21,6 +21,7 @@ from podsync.sync.messages import Ranges, Summary, Sync, encode
 from podsync.sync.ranges import LEAF_ENTRIES, MAX_DEPTH, Reconciler, Settled
 from tests.sync.helpers import make_engine, open_acceptor, sent, stored_doc
 from tests.sync.simnet import SimNet
+from tests.sync.test_access import Deny
 from tests.sync.test_summary import doc_frames, older
 
 VECTORS = json.loads((Path(__file__).resolve().parents[2] / "protocol" / "vectors" /
@@ -208,3 +209,28 @@ def test_a_bad_round_closes_the_link_and_a_silent_peer_gets_announcements() -> N
     late = sent(engine2.tick(SUMMARY_TIMEOUT))
     assert len(late) == 3 and all(isinstance(m, Sync) for m in late)
     assert not any(isinstance(m, Summary) for m in late)
+
+
+def test_a_document_shared_during_the_exchange_is_announced_when_it_ends() -> None:
+    # A holds a document B may not read yet when the link opens (made, not yet
+    # shared); it is shared while the range summary runs, so the policy change
+    # finds the link still exchanging. It must be announced once the exchange ends.
+    net = SimNet(44)
+    policy = Deny()
+    a, b = net.add("A", policy), net.add("B")
+    docs = [a.create() for _ in range(40)]
+    private = a.create()
+    policy.denied.add(("B", private))
+    net.connect("A", "B")
+    while not any(isinstance(m, Ranges) for _, m in a.sent):
+        net.step()
+    policy.denied.clear()
+    shared = a.engine.policy_changed(net.now)
+    assert sent(shared) == []  # the link is in its summary: nothing announced yet
+    a.apply(shared)
+    net.settle()
+    assert all(b.heads(d) == a.heads(d) for d in docs)
+    assert b.heads(private) == a.heads(private)
+    a.edit(private, "later", "x")  # registered with B now: later changes go at once
+    net.settle()
+    assert b.content(private) == a.content(private)

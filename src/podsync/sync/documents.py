@@ -754,7 +754,9 @@ class Documents:
             # Registered only if it did not change since the summary was made (a
             # change passes through here, so one not in memory did not change).
             ds = self.docs.get(doc_id)
-            if doc_id not in link.docs and (ds is None or ds.heads == held[doc_id]):
+            if doc_id in link.docs or not self._may_read(link, doc_id):
+                continue  # (one readable again by the end is announced then)
+            if ds is None or ds.heads == held[doc_id]:
                 self._in_step(link, doc_id, held[doc_id])
             else:
                 settled.differ.append(doc_id)
@@ -767,9 +769,12 @@ class Documents:
         if reconciler.done:
             del self._ranges[link.conn]
             link.summary_deadline = None
-            # Documents that arrived since the summary was made: announced as the
-            # plain summary would (it is made when it is applied).
-            for doc_id in self._in_order(self.all_ids() - held.keys()):
+            # Every document the exchange left unsettled with this peer: those that
+            # arrived since it began, and those the peer may be told of only now
+            # (shared while it ran: policy changes leave a link in its summary
+            # alone, so nothing else announces them). As the plain summary does
+            # when it is applied.
+            for doc_id in self._in_order(self.all_ids()):
                 if doc_id not in link.docs and self._may_announce(link, doc_id):
                     self._enqueue(link, doc_id)
         self.drain(out, link, now)
