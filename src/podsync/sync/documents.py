@@ -377,11 +377,11 @@ class Documents:
         elif isinstance(msg, Request):
             # It holds nothing and asks too: as an answer to our own ask, that
             # counts as "not here", which breaks request cycles between relays.
-            pd.wants, pd.told_unavailable, pd.awaiting = True, False, False
+            pd.wants, pd.told_unavailable, pd.awaiting, pd.unavailable = True, False, False, False
         elif not pd.awaiting:
             # An empty sync we did not ask for. (One we asked for is how a JS relay
             # says "nothing yet" before its doc-unavailable: keep waiting.)
-            pd.wants, pd.told_unavailable = True, False
+            pd.wants, pd.told_unavailable, pd.unavailable = True, False, False
         self._apply(out, ds, link, pd, sync_msg, change_hashes(msg.data), now)
         if not ds.has_content and pd.wants and not offered:
             self._want(out, ds, now)
@@ -505,7 +505,9 @@ class Documents:
         pd = ds.peers[link.conn]
         settled = link.in_flight.pop(ds.doc_id, None) is not None
         if pd.awaiting or not ds.has_content:
-            pd.awaiting, pd.unavailable = False, True
+            # A peer that asked us is still owed the document when it comes,
+            # whatever it says it holds.
+            pd.awaiting, pd.unavailable = False, not pd.wants
             self._resolve(out, ds)
         else:
             log.info("peer %s declined document %s", link.peer_id, ds.doc_id)
