@@ -7,7 +7,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.sync.simnet import SimNet
+from podsync.ids import new_document_id
+from podsync.sync import DocumentChanged, DocumentUnavailable
+from podsync.sync.limits import REQUEST_TIMEOUT
+from podsync.sync.state import PeerState
+from tests.sync.simnet import TICK, SimNet
 
 
 def assert_converged(net: SimNet, docs: list[str]) -> None:
@@ -19,6 +23,21 @@ def assert_converged(net: SimNet, docs: list[str]) -> None:
         for node in net.nodes.values():  # what was persisted is what is live
             stored = node.source.load(doc_id)
             assert stored is not None and sorted(stored.get_heads()) == node.heads(doc_id)
+
+
+def assert_settled_states(net: SimNet) -> None:
+    """What a settled network leaves in every node's per-link document states: no
+    request or want unanswered, no offer undecided, no request round running, and
+    a link syncing every document the node holds."""
+    for node in net.nodes.values():
+        for doc_id, ds in node.engine._docs.docs.items():
+            states = {pd.state for pd in ds.peers.values()}
+            assert ds.request_deadline is None and not ds.local_find, (node.name, doc_id)
+            if ds.has_content:
+                assert states <= {PeerState.SYNCING}, (node.name, doc_id, states)
+            else:
+                assert states <= {PeerState.TOLD_UNAVAILABLE, PeerState.UNAVAILABLE}, \
+                    (node.name, doc_id, states)
 
 
 def build(seed: int, n_nodes: int, extra_edges: list[tuple[int, int]], extensions: list[bool],
@@ -41,6 +60,8 @@ operation = st.one_of(
     st.tuples(st.just("heal")),
     st.tuples(st.just("create"), st.integers(0, 4)),
     st.tuples(st.just("run"), st.floats(0.0, 2.0)),
+    # a member opens a document by id: one of the pod's, or one nobody holds
+    st.tuples(st.just("find"), st.integers(0, 4), st.integers(0, 4)),
 )
 
 
@@ -60,6 +81,7 @@ def test_replicas_converge_after_healing(seed: int, n_nodes: int, n_docs: int, e
     net = build(seed, n_nodes, extra_edges, extensions, kill_rate=kill_rate)
     nodes = list(net.nodes.values())
     docs = [nodes[i % n_nodes].create() for i in range(n_docs)]
+    found: list[tuple[int, str]] = []  # (node, document) a find asked for
     for op in ops:
         if op[0] == "edit":
             node = nodes[op[1] % n_nodes]
@@ -77,12 +99,27 @@ def test_replicas_converge_after_healing(seed: int, n_nodes: int, n_docs: int, e
             net.heal()
         elif op[0] == "create":
             docs.append(nodes[op[1] % n_nodes].create())
+        elif op[0] == "find":
+            node = nodes[op[1] % n_nodes]
+            doc_id = docs[op[2]] if op[2] < len(docs) else new_document_id()
+            found.append((op[1] % n_nodes, doc_id))
+            node.apply(node.engine.find(doc_id, net.now))
         else:
             net.run(op[1])
     net.kill_rate = 0.0
     net.heal()
     net.settle(max_frames=20_000)
     assert_converged(net, docs)
+    # Quiet is not settled yet: a request round caught in a cycle (a link opened
+    # while it ran) ends at its timeout.
+    net.run(REQUEST_TIMEOUT + TICK)
+    net.settle()
+    assert_settled_states(net)
+    for i, doc_id in found:  # every find was answered, and one of a pod document with it
+        answers = [e for e in nodes[i].events if getattr(e, "doc_id", None) == doc_id
+                   and isinstance(e, (DocumentChanged, DocumentUnavailable))]
+        assert answers, doc_id
+        assert doc_id in docs or all(isinstance(e, DocumentUnavailable) for e in answers)
 
 
 def test_link_killed_mid_sync_resumes_without_a_loop() -> None:

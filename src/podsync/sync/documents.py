@@ -15,6 +15,13 @@ Rules it keeps (protocol/README.md explains them on the wire):
   that may read it; the requesters get doc-unavailable once each of those has
   answered doc-unavailable (or asked for it too), or after REQUEST_TIMEOUT.
   Content arriving later still flows to them.
+
+Each link's standing on a document is a PeerState (state.py): a request we sent
+is REQUESTED until content arrives, the peer answers, or the round ends (then a
+link asked only on someone's behalf is forgotten); a peer's request is WANTED
+until it is answered, with the document or with doc-unavailable
+(TOLD_UNAVAILABLE); heads it sends make it SYNCING, or OFFERED while what it sends
+waits for the policy to admit it.
 """
 
 from __future__ import annotations
@@ -49,7 +56,7 @@ from podsync.sync.messages import DocUnavailable, Ranges, Request, Summary, Sync
 from podsync.sync.policy import SharePolicy
 from podsync.sync.ranges import Reconciler
 from podsync.sync.residency import Residency
-from podsync.sync.state import DocSync, Link, PeerDoc
+from podsync.sync.state import DocSync, Link, PeerDoc, PeerState
 from podsync.sync.storage import Loading, ParkedFrame
 
 log = logging.getLogger("podsync.sync")
@@ -155,7 +162,7 @@ class Documents:
         if ds is None or ds.doc is None:
             return True
         if (not ds.has_content or ds.wanted or ds.request_deadline is not None
-                or any(pd.their_heads not in (None, ds.heads) or pd.awaiting
+                or any(pd.their_heads not in (None, ds.heads) or pd.state is PeerState.REQUESTED
                        for pd in ds.peers.values())
                 or any(doc_id in self.links[c].in_flight for c in ds.peers)):
             return False
@@ -244,14 +251,14 @@ class Documents:
         if not self._may_read(link, ds.doc_id):
             self._unregister(ds, link)
             return
-        if pd.unavailable and not self._may_announce(link, ds.doc_id):
+        if pd.state is PeerState.UNAVAILABLE and not self._may_announce(link, ds.doc_id):
             return  # it told us it has none and it is not ours to push unasked
         self._sync_to(out, ds, link, pd)
 
     def _ask(self, out: Outbox, ds: DocSync, link: Link, now: float) -> None:
         """Ask ``link`` for a document we hold nothing of."""
         pd = self._register(ds, link)
-        pd.awaiting, pd.unavailable = True, False
+        pd.we_ask()
         # A fresh state: one that already carried this request would stay silent.
         pd.sync_state = am.SyncState()
         msg = self.document(ds).generate_sync_message(pd.sync_state)
@@ -302,7 +309,8 @@ class Documents:
             link = self.links[conn]
             link.unknown_wants.discard(ds.doc_id)
             link.unknown_claims.discard(ds.doc_id)
-            pd.awaiting = False
+            if pd.state is PeerState.REQUESTED:
+                pd.arrived()
             if conn != skip:
                 self._push(out, ds, link, pd)
         for link in self._open_links():
@@ -371,19 +379,18 @@ class Documents:
             (link.unknown_claims if their_heads else link.unknown_wants).add(doc_id)
         pd = self._register(ds, link)
         pd.their_heads = their_heads
-        pd.offered = offered
-        if their_heads:
-            pd.wants = pd.awaiting = pd.unavailable = False
-        elif isinstance(msg, Request):
-            # It holds nothing and asks too: as an answer to our own ask, that
-            # counts as "not here", which breaks request cycles between relays.
-            pd.wants, pd.told_unavailable, pd.awaiting = True, False, False
-        elif not pd.awaiting:
-            # An empty sync we did not ask for. (One we asked for is how a JS relay
-            # says "nothing yet" before its doc-unavailable: keep waiting.)
-            pd.wants, pd.told_unavailable = True, False
+        if offered:
+            pd.they_offer()
+        elif their_heads:
+            pd.they_hold()
+        elif isinstance(msg, Request) or pd.state is not PeerState.REQUESTED:
+            # It holds nothing and asks. (As an answer to our own ask, a request
+            # counts as "not here", which breaks request cycles between relays; an
+            # empty sync is how a JS relay says "nothing yet" before its
+            # doc-unavailable: we keep waiting.)
+            pd.they_ask()
         self._apply(out, ds, link, pd, sync_msg, change_hashes(msg.data), now)
-        if not ds.has_content and pd.wants and not offered:
+        if not ds.has_content and pd.wants:
             self._want(out, ds, now)
         if link.queue and doc_id in getattr(self.policy, "first", frozenset()):
             self.drain(out, link, now)  # announcements may have waited for this one
@@ -407,7 +414,8 @@ class Documents:
         doc = self.document(ds)
         if self.policy.admit(link.peer_id, ds.doc_id, doc):
             for pd in ds.peers.values():
-                pd.offered = False
+                if pd.state is PeerState.OFFERED:
+                    pd.admitted()
             return True
         log.warning("peer %s: document %s not admitted; nothing of it is kept",
                     link.peer_id, ds.doc_id)
@@ -473,7 +481,7 @@ class Documents:
         # Whatever got applied before a failure is real; record and spread it (a
         # document a peer offered only once it is admitted, changes to a document
         # held here only if the policy takes them).
-        admitted = not (pd.offered and not before and doc.get_heads()) \
+        admitted = not (pd.state is PeerState.OFFERED and not before and doc.get_heads()) \
             or self._admitted(out, ds, link)
         if admitted and before and not self._kept(out, ds, link, before):
             admitted = False
@@ -504,8 +512,9 @@ class Documents:
             return
         pd = ds.peers[link.conn]
         settled = link.in_flight.pop(ds.doc_id, None) is not None
-        if pd.awaiting or not ds.has_content:
-            pd.awaiting, pd.unavailable = False, True
+        if pd.state is PeerState.REQUESTED or not ds.has_content:
+            if not pd.wants:  # one that asked us is owed the document, whatever it holds
+                pd.they_have_none()
             self._resolve(out, ds)
         else:
             log.info("peer %s declined document %s", link.peer_id, ds.doc_id)
@@ -551,17 +560,16 @@ class Documents:
         """End a request round once no link can still deliver the document."""
         if ds.has_content:
             return
-        if not timed_out and any(pd.awaiting or pd.their_heads for pd in ds.peers.values()):
+        if not timed_out and any(pd.state is PeerState.REQUESTED or pd.their_heads
+                                 for pd in ds.peers.values()):
             return
         ds.request_deadline = None
         self._requesting.discard(ds.doc_id)
         for conn, pd in list(ds.peers.items()):
-            pd.awaiting = False
-            if pd.wants:
-                if not pd.told_unavailable:
-                    pd.told_unavailable = True
-                    out.send(conn, DocUnavailable(self.peer_id, self.links[conn].peer_id, ds.doc_id))
-            elif not pd.their_heads:
+            if pd.state is PeerState.WANTED:
+                pd.we_have_none()
+                out.send(conn, DocUnavailable(self.peer_id, self.links[conn].peer_id, ds.doc_id))
+            elif not pd.wants and not pd.their_heads:
                 # Only asked on someone's behalf, and it has nothing: forget it, so
                 # requests forwarded for a peer that left leave nothing behind.
                 self._unregister(ds, self.links[conn])
@@ -679,7 +687,7 @@ class Documents:
             return
         pd = self._register(ds, link)
         pd.their_heads = sorted(incoming.get_heads())
-        pd.wants = pd.awaiting = pd.unavailable = False
+        pd.they_hold()
         if self._note_change(out, ds, before, "remote", link.peer_id,
                              loaded_from=None if before else msg.data):
             self._content_changed(out, ds, link.conn, now)
@@ -840,7 +848,7 @@ class Documents:
             return
         for conn, pd in ds.peers.items():
             link = self.links[conn]
-            if (conn != skip and not pd.unavailable and link.backlog <= SEND_BACKLOG_PAUSE_BYTES
+            if (conn != skip and pd.state is not PeerState.UNAVAILABLE and link.backlog <= SEND_BACKLOG_PAUSE_BYTES
                     and self._may_read(link, doc_id)):
                 yield link
 

@@ -2,7 +2,17 @@
 
 Plain mutable records; all decisions live in the engine. A DocSync is the
 equivalent of automerge-repo's DocSynchronizer: the live document plus, for every
-link syncing it, a PeerDoc holding that link's automerge SyncState.
+link syncing it, a PeerDoc holding that link's automerge SyncState, the heads the
+peer last told us (data, not state) and one PeerState, moved only by the named
+transitions in TRANSITIONS (anything else raises IllegalTransition)::
+
+    any --they_hold--> SYNCING        any --they_offer--> OFFERED --admitted--> SYNCING
+    any --they_ask--> WANTED --we_have_none--> TOLD_UNAVAILABLE   (content still flows)
+    SYNCING, UNAVAILABLE --we_ask--> REQUESTED --arrived--> SYNCING
+    any but WANTED, TOLD_UNAVAILABLE --they_have_none--> UNAVAILABLE
+
+A peer that asked us stays WANTED (or TOLD_UNAVAILABLE) when it also answers our
+own request doc-unavailable: it is owed the document when it comes either way.
 """
 
 from __future__ import annotations
@@ -82,17 +92,94 @@ class Link:
         return self.state is LinkState.OPEN
 
 
+class PeerState(enum.Enum):
+    """Where one link stands on one document: who asked whom, and what it said."""
+
+    SYNCING = "syncing"  # nothing asked either way: changes flow as automerge's sync says
+    OFFERED = "offered"  # it holds heads of a document we hold nothing of; kept once admitted
+    WANTED = "wanted"  # it asked us while it holds nothing; we owe it the document or an answer
+    TOLD_UNAVAILABLE = "told-unavailable"  # we answered doc-unavailable; content still flows to it
+    REQUESTED = "requested"  # we asked it for a document we hold nothing of; no answer yet
+    UNAVAILABLE = "unavailable"  # it answered doc-unavailable: not pushed to unless announced
+
+
+class IllegalTransition(RuntimeError):
+    """The engine moved a PeerDoc where TRANSITIONS does not allow: a bug here, not
+    anything a peer did."""
+
+
+_ANY = frozenset(PeerState)
+
+#: Each named move of a PeerDoc: the states it may start from, and where it goes.
+#: A peer's own frames may come at any time (it may hold, ask or decline whatever
+#: it said before); this side is narrower: it asks only a peer that neither asked
+#: it nor holds heads it told us of, answers a want once, and a peer that asked
+#: stays owed the document whatever it says it holds.
+TRANSITIONS: dict[str, tuple[frozenset[PeerState], PeerState]] = {
+    "they_hold": (_ANY, PeerState.SYNCING),
+    "they_offer": (_ANY, PeerState.OFFERED),
+    "they_ask": (_ANY, PeerState.WANTED),
+    "they_have_none": (_ANY - {PeerState.WANTED, PeerState.TOLD_UNAVAILABLE}, PeerState.UNAVAILABLE),
+    "we_ask": (frozenset({PeerState.SYNCING, PeerState.UNAVAILABLE}), PeerState.REQUESTED),
+    "we_have_none": (frozenset({PeerState.WANTED}), PeerState.TOLD_UNAVAILABLE),
+    "admitted": (frozenset({PeerState.OFFERED}), PeerState.SYNCING),
+    "arrived": (frozenset({PeerState.REQUESTED}), PeerState.SYNCING),
+}
+
+
 @dataclass(eq=False)
 class PeerDoc:
     """One link's sync of one document."""
 
     sync_state: am.SyncState = field(default_factory=am.SyncState)
     their_heads: list[bytes] | None = None  # sorted; None until they tell us
-    wants: bool = False  # they asked us for it while holding nothing
-    told_unavailable: bool = False  # we answered that want with doc-unavailable
-    awaiting: bool = False  # we asked them for it and they have not answered
-    unavailable: bool = False  # they answered doc-unavailable
-    offered: bool = False  # they offer a document whose readers we do not know yet
+    state: PeerState = PeerState.SYNCING
+
+    @property
+    def wants(self) -> bool:
+        """It asked us for the document (answered or not)."""
+        return self.state in (PeerState.WANTED, PeerState.TOLD_UNAVAILABLE)
+
+    def _move(self, name: str) -> None:
+        sources, to = TRANSITIONS[name]
+        if self.state not in sources:
+            raise IllegalTransition(f"{name} from {self.state.value}: only from "
+                                    f"{sorted(s.value for s in sources)}")
+        self.state = to
+
+    # Its frames.
+    def they_hold(self) -> None:
+        """It sent heads of a document we hold or may read."""
+        self._move("they_hold")
+
+    def they_offer(self) -> None:
+        """It sent heads of a document we hold nothing of and whose readers we do
+        not know yet: what it sends is kept once the policy admits it."""
+        self._move("they_offer")
+
+    def they_ask(self) -> None:
+        """It asked for the document, holding nothing."""
+        self._move("they_ask")
+
+    def they_have_none(self) -> None:
+        """It answered doc-unavailable."""
+        self._move("they_have_none")
+
+    # This side.
+    def we_ask(self) -> None:
+        self._move("we_ask")
+
+    def we_have_none(self) -> None:
+        """We answered its want with doc-unavailable."""
+        self._move("we_have_none")
+
+    def admitted(self) -> None:
+        """The document it offered is kept here now."""
+        self._move("admitted")
+
+    def arrived(self) -> None:
+        """The document we asked it for arrived (from it or from anyone)."""
+        self._move("arrived")
 
 
 @dataclass(eq=False)
