@@ -56,7 +56,7 @@ import msgspec
 from podsync.errors import InvalidInput, NotFound, NotPermitted, TransitionRefused
 from podsync.pod import common as v
 from podsync.pod.admission import admitted
-from podsync.pod.agreements import body_date
+from podsync.pod.agreement_terms import body_date
 from podsync.pod.common import Note, Waiting
 from podsync.pod.events import (
     Candidate, Current, Event, Item, Lifecycle, Replayed, chronological, current, event_draft,
