@@ -10,7 +10,7 @@ import automerge.core as am
 from podsync import ids
 from podsync.records.book import records_object
 from podsync.records.format import Draft, build_payload
-from podsync.trust import graph
+from podsync.trust import graph, record_dag
 from podsync.trust.identity import device_id_from_cert_der, new_device_key
 from podsync.trust.invite import create_invite, join_proof, parse_invite
 from podsync.trust.ledger import parse_own
@@ -236,7 +236,7 @@ def _admit_new(pod: Pod, by: str, when: dt.datetime) -> str:
 
 
 def test_a_member_flooding_the_pod_document_loses_their_own_records_first(monkeypatch) -> None:
-    monkeypatch.setattr(graph, "MAX_POD_RECORDS", 40)
+    monkeypatch.setattr(record_dag, "MAX_POD_RECORDS", 40)
     pod = Pod()
     before = roster_view(pod)
     for i in range(60):  # Dee writes junk share records until the document is over the limit
