@@ -342,6 +342,17 @@ async def test_ephemeral_messages_relayed_and_delivered(rig: Rig, node: Node) ->
         assert event["message"] == {"from": "node"}, (client, event)
         assert event["senderId"] == node.identity.device_id
 
+    # automerge-repo passes every ephemeral message on to its other peers: B hands
+    # the node back A's message, and both hand back the node's. Those copies reach
+    # nobody again (A would hear itself, as B) and are no one's new message.
+    await asyncio.sleep(IDLE_WATCH_S)
+    for client in (a, b):
+        while not client.events.empty():
+            event = client.events.get_nowait()
+            assert event.get("event") != "ephemeral", (client, event)
+    while not events.empty():
+        assert events.get_nowait().origin != "ephemeral"
+
 
 async def test_join_without_protocol_1_gets_error_and_close(node: Node) -> None:
     async with aiohttp.ClientSession() as session:
