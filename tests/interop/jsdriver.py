@@ -33,6 +33,8 @@ REPLY_TIMEOUT_S = 10.0
 CLOSE_TIMEOUT_S = 5.0
 # stderr lines kept to explain a peer that died.
 STDERR_TAIL_LINES = 40
+# How often stored_by polls a JS server's storage.
+STORAGE_POLL_S = 0.05
 # peer.mjs writes whole documents on one line; asyncio's 64 KiB default would
 # cut large ones.
 LINE_LIMIT_BYTES = 64 * 1024 * 1024
@@ -214,3 +216,18 @@ async def start_js_server(port: int = 0) -> tuple[JsPeer, int]:
 async def start_js_client(url: str) -> JsPeer:
     """A JS browser-style client (no storage, default sharePolicy) dialling ``url``."""
     return await JsPeer.start("client", url)
+
+
+async def stored_by(server: JsPeer, *key: str, timeout: float) -> None:
+    """Wait until the JS ``server`` stores something under ``key`` (a storage key
+    prefix: a document id, then e.g. "sync-state" and a storage id).
+
+    A client pushes a document it created after automerge-repo's 100 ms sync
+    throttle, and a server with sharePolicy false asks nobody for a document it
+    lacks: a find through it succeeds only once the document is stored there."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not any(k[:len(key)] == list(key) for k in (await server.call("storageKeys"))["keys"]):
+        if loop.time() > deadline:
+            raise JsHarnessError(f"{server!r} stored nothing under {list(key)} within {timeout} s")
+        await asyncio.sleep(STORAGE_POLL_S)

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from jsdriver import JsHarnessError, JsPeer, start_js_client, start_js_server
-from podsync.ids import document_url, new_document_id
+from jsdriver import JsHarnessError, JsPeer, start_js_client, start_js_server, stored_by
+from podsync.ids import document_url, new_document_id, parse_url
 
 pytestmark = pytest.mark.slow
 
@@ -32,9 +32,18 @@ async def trio() -> AsyncIterator[tuple[JsPeer, JsPeer, JsPeer]]:
     assert codes == [0] * len(peers), "every JS peer exits cleanly on close"
 
 
+async def created_on_server(trio, value: dict) -> str:
+    """A document A creates, once the server holds it (it asks nobody for one it
+    lacks, so B's find would race A's push); its URL."""
+    server, a, _ = trio
+    url = (await a.call("create", value=value))["url"]
+    await stored_by(server, parse_url(url)[0], timeout=SYNC_TIMEOUT_MS / 1000)
+    return url
+
+
 async def test_client_finds_document_through_server_and_sees_live_change(trio) -> None:
     _, a, b = trio
-    url = (await a.call("create", value={"title": "groceries", "items": {"milk": 1}}))["url"]
+    url = await created_on_server(trio, {"title": "groceries", "items": {"milk": 1}})
 
     found = await b.call("find", url=url, timeoutMs=SYNC_TIMEOUT_MS)
     assert found["ok"], found
@@ -59,7 +68,7 @@ async def test_unknown_document_is_refused_as_unavailable(trio) -> None:
 
 async def test_ephemeral_message_reaches_other_client(trio) -> None:
     _, a, b = trio
-    url = (await a.call("create", value={"n": 0}))["url"]
+    url = await created_on_server(trio, {"n": 0})
     assert (await b.call("find", url=url, timeoutMs=SYNC_TIMEOUT_MS))["ok"]
     await b.call("listenEphemeral", url=url)
 

@@ -21,7 +21,7 @@ import automerge.core as am
 import cbor2
 import pytest
 
-from jsdriver import JsPeer, start_js_client, start_js_server
+from jsdriver import JsPeer, start_js_client, start_js_server, stored_by
 from podsync.cli.init import initialise
 from podsync.errors import NotFound
 from podsync.home import Home
@@ -342,6 +342,17 @@ async def test_ephemeral_messages_relayed_and_delivered(rig: Rig, node: Node) ->
         assert event["message"] == {"from": "node"}, (client, event)
         assert event["senderId"] == node.identity.device_id
 
+    # automerge-repo passes every ephemeral message on to its other peers: B hands
+    # the node back A's message, and both hand back the node's. Those copies reach
+    # nobody again (A would hear itself, as B) and are no one's new message.
+    await asyncio.sleep(IDLE_WATCH_S)
+    for client in (a, b):
+        while not client.events.empty():
+            event = client.events.get_nowait()
+            assert event.get("event") != "ephemeral", (client, event)
+    while not events.empty():
+        assert events.get_nowait().origin != "ephemeral"
+
 
 async def test_join_without_protocol_1_gets_error_and_close(node: Node) -> None:
     async with aiohttp.ClientSession() as session:
@@ -385,14 +396,10 @@ async def test_podsync_fetches_from_js_server(rig: Rig) -> None:
     url = (await c.call("create", value={"title": "minutes", "n": 1}))["url"]
     doc_id = doc_id_of(url)
 
-    async def server_keys() -> list[list[str]]:
-        return (await server.call("storageKeys"))["keys"]
-
     # The client pushes a new document after automerge-repo's 100 ms throttle;
     # until then the server (sharePolicy false: it asks nobody) would rightly
     # answer doc-unavailable.
-    await eventually_async(lambda: _has_key(server_keys(), doc_id),
-                           what="the JS server storing the client's document")
+    await stored_by(server, doc_id, timeout=SYNC_TIMEOUT_S)
 
     stack = rig.stack()
     stack.dial(f"127.0.0.1:{port}")
@@ -416,9 +423,7 @@ async def test_podsync_fetches_from_js_server(rig: Rig) -> None:
     # storageId's states through a single trailing 100 ms throttle, so this is
     # checked before any other document is synced with it.)
     storage_id = stack.store.storage_id
-    await eventually_async(
-        lambda: _has_key(server_keys(), doc_id, "sync-state", storage_id),
-        what=f"the JS server saving sync state for storage id {storage_id}")
+    await stored_by(server, doc_id, "sync-state", storage_id, timeout=SYNC_TIMEOUT_S)
 
     started = time.monotonic()
     with pytest.raises(NotFound):
@@ -439,10 +444,6 @@ async def test_node_does_not_sync_with_a_plain_js_server(rig: Rig, node: Node) -
     await eventually(dial_failed, what="the node reporting its failed dial")
     assert (await server.call("peers"))["peers"] == []
     assert node.repo.engine.peers() == []
-
-
-async def _has_key(keys: Awaitable[list[list[str]]], *prefix: str) -> bool:
-    return any(key[:len(prefix)] == list(prefix) for key in await keys)
 
 
 # ---------------------------------------------------------------- relaying between JS clients

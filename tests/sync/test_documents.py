@@ -214,6 +214,29 @@ def test_ephemeral_sender_and_count_cannot_speak_for_or_silence_another() -> Non
     assert [(e.sender_id, e.data) for e in of_type(real, EphemeralReceived)] == [("alice", b"\x02")]
 
 
+def test_ephemeral_copy_an_app_relays_back_reaches_nobody() -> None:
+    """automerge-repo passes every ephemeral message it receives on to its other
+    peers unchanged: Bob's app hands the node back the message it relayed from
+    Alice. That copy must not go to Alice (her own message, now from "bob") nor be
+    reported as Bob's; Bob's own messages, and relays of messages the node has not
+    seen, still count."""
+    engine, source = make_engine("srv")
+    doc_id, _ = stored_doc(source, n="1")
+    open_acceptor(engine, 1, "alice")
+    open_acceptor(engine, 2, "bob")
+    for conn in (1, 2):
+        engine.receive(conn, encode(Request(engine._links[conn].peer_id, "srv", doc_id, EMPTY_REQUEST)), 0.0)
+    original = engine.receive(1, encode(Ephemeral("alice", "srv", doc_id, 1, "alices-session", b"\x01")), 0.0)
+    relayed = [m for m in sent(original, 2) if isinstance(m, Ephemeral)]
+    assert [(m.sender_id, m.count, m.session_id) for m in relayed] == [("alice", 1, "alices-session")]
+    echo = engine.receive(2, encode(Ephemeral("alice", "srv", doc_id, 1, "alices-session", b"\x01")), 0.0)
+    assert not of_type(echo, EphemeralReceived) and not sent(echo)
+    own = engine.receive(2, encode(Ephemeral("bob", "srv", doc_id, 1, "bobs-session", b"\x02")), 0.0)
+    assert [(e.sender_id, e.data) for e in of_type(own, EphemeralReceived)] == [("bob", b"\x02")]
+    unseen = engine.receive(2, encode(Ephemeral("alice", "srv", doc_id, 2, "alices-session", b"\x03")), 0.0)
+    assert [(e.sender_id, e.data) for e in of_type(unseen, EphemeralReceived)] == [("bob", b"\x03")]
+
+
 def test_announcements_are_limited_in_flight() -> None:
     engine, source = make_engine("srv", extension=False)
     for i in range(MAX_DOCS_IN_FLIGHT + 10):

@@ -346,6 +346,17 @@ class SyncEngine:
         last = self._seen.get(key)
         if last is not None and msg.count <= last:
             return
+        if msg.sender_id != link.peer_id:
+            # A relay: automerge-repo passes every ephemeral message it receives on
+            # to its other peers, senderId, session and count unchanged, so an app
+            # hands back what this node just relayed to it (under the name of the
+            # link it came over). One that link already brought is a copy, which
+            # would otherwise reach its sender again as the relaying app's message.
+            # Only the link of ``sender_id`` itself records under that name, so no
+            # peer can silence another this way.
+            original = self._seen.get((msg.sender_id, msg.session_id))
+            if original is not None and msg.count <= original:
+                return
         self._seen[key] = msg.count
         self._seen.move_to_end(key)
         while len(self._seen) > MAX_EPHEMERAL_SESSIONS:
