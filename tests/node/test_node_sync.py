@@ -104,3 +104,18 @@ async def test_local_endpoints_refuse_a_missing_or_wrong_token(nodes: NodeFactor
         async with session.get(f"{base}/api/status?token={a.token}") as resp:
             assert resp.status == 200
             assert (await resp.json())["device_id"] == a.identity.device_id
+
+
+async def test_a_document_received_whole_is_not_measured_again_at_start(nodes: NodeFactory) -> None:
+    a = await nodes.start("ada")
+    b = await nodes.start("bo", peers=[a.listen_addresses[0]])
+    doc = await shared(a)
+    await eventually(lambda: b.repo.has(doc) and b.repo.store.heads(doc))
+    await b.repo.flush()
+    # Stored as it arrived, whole, and measured then: B's next start skips it.
+    assert doc not in b.repo.store.unmeasured()
+    # A change that arrived afterwards is measured at the next start.
+    await add(a, doc, "later", 1)
+    await eventually(lambda: (items(b, doc) or {}).get("later") == 1)
+    await b.repo.flush()
+    assert doc in b.repo.store.unmeasured()

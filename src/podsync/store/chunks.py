@@ -104,14 +104,21 @@ def assemble_measured(chunks: Sequence[Chunk]) -> tuple[am.Document, Cost]:
         if not c.verifies():
             raise ChunkError(f"{c.kind} chunk {c.id} ({len(c.data)} bytes) fails its SHA-256 check")
     data = b"".join(c.data for c in ordered)
+    cost = measure(data)  # before automerge sees a byte of it
+    return _load(data), cost
+
+
+def measure(data: bytes) -> Cost:
+    """What a stored document's concatenated chunks cost to load; raises
+    :class:`ChunkError` past MAX_STORED_BYTES / MAX_STORED_ENTRIES or when they
+    are malformed."""
     try:
-        cost = chunks_cost(data, max_bytes=MAX_STORED_BYTES, max_entries=MAX_STORED_ENTRIES,
+        return chunks_cost(data, max_bytes=MAX_STORED_BYTES, max_entries=MAX_STORED_ENTRIES,
                            chunk_weight=CHUNK_ENTRY_WEIGHT, what="stored document")
     except InputTooCostly as e:
         raise ChunkError(f"not loaded: {e}") from None
     except ProtocolError as e:  # malformed: automerge would refuse it as well
         raise ChunkError(f"automerge cannot load the stored bytes: {e}") from None
-    return _load(data), cost
 
 
 def salvage_chunks(chunks: Sequence[Chunk]) -> tuple[am.Document, list[int]]:

@@ -41,6 +41,7 @@ from podsync.store.chunks import (
     insert_chunk,
     load_order,
     mark_damaged,
+    measure,
     read_chunks,
     salvage_chunks,
 )
@@ -152,13 +153,19 @@ class DocumentStore:
         self._writer.submit(job).result()
 
     def submit_changes(
-        self, doc_id: str, changes: list[bytes], heads: list[bytes], kind: str | None = None
+        self, doc_id: str, changes: list[bytes], heads: list[bytes], kind: str | None = None,
+        *, measure_new: bool = False,
     ) -> Future[None]:
         """Queue changes for the next group commit; the future resolves once durable.
 
         Lets a caller submit under its document lock (fixing the commit order)
         and wait outside it. Creates the document row if absent, with ``kind``
         or ``"unknown"``; a given ``kind`` replaces the stored one.
+
+        The document then counts as not measured (see :meth:`unmeasured`), except
+        with ``measure_new`` when these are its first stored bytes: they are the
+        whole stored document, so they are measured here, on the writer thread,
+        and a document within the stored limits is recorded as measured at ``heads``.
         """
         _check_id(doc_id)
         data = b"".join(changes)
@@ -171,7 +178,7 @@ class DocumentStore:
                 "INSERT INTO documents(doc_id, kind, heads, damaged, created, updated)"
                 " VALUES (:id, :new_kind, :heads, NULL, :now, :now)"
                 " ON CONFLICT(doc_id) DO UPDATE SET heads=:heads, updated=:now,"
-                " kind=coalesce(:kind, kind)",
+                " kind=coalesce(:kind, kind), measured=NULL",
                 {
                     "id": doc_id,
                     "new_kind": kind or UNKNOWN_KIND,
@@ -180,9 +187,14 @@ class DocumentStore:
                     "now": now,
                 },
             )
-            if data:
-                insert_chunk(conn, doc_id, INCREMENTAL, sha, data)
-                self._compactor.appended(conn, doc_id, len(data))
+            if not data:
+                return
+            first = conn.execute("SELECT 1 FROM chunks WHERE doc_id=? LIMIT 1",
+                                 (doc_id,)).fetchone() is None
+            insert_chunk(conn, doc_id, INCREMENTAL, sha, data)
+            self._compactor.appended(conn, doc_id, len(data))
+            if measure_new and first and _within_limits(doc_id, data):
+                conn.execute("UPDATE documents SET measured=heads WHERE doc_id=?", (doc_id,))
 
         return self._writer.submit(job)
 
@@ -326,8 +338,9 @@ class DocumentStore:
     def load_all(self, doc_ids: Iterable[str] | None = None) -> LoadedDocuments:
         """Every stored document (or those of ``doc_ids`` that exist), in few queries.
 
-        Damaged documents are reported in ``damaged`` (and recorded as damaged);
-        every other document loads.
+        Each is measured before it loads: damaged documents and those past the
+        stored limits are reported in ``damaged`` (and recorded as damaged);
+        every other document loads, and is recorded as measured at its heads.
         """
         with self._reader() as conn:
             conn.execute("BEGIN")
@@ -341,8 +354,9 @@ class DocumentStore:
         documents: dict[str, am.Document] = {}
         damaged: dict[str, str] = {}
         newly_damaged: dict[str, str] = {}
+        newly_measured: dict[str, bytes] = {}
         sizes: dict[str, Cost] = {}
-        for doc_id, heads, reason in rows:
+        for doc_id, heads, reason, measured in rows:
             if reason is not None:
                 damaged[doc_id] = reason
                 continue
@@ -353,9 +367,22 @@ class DocumentStore:
                 continue
             _warn_if_short(doc_id, doc, heads)
             documents[doc_id] = _writable(doc, chunks.get(doc_id, []))
+            if measured != heads:
+                newly_measured[doc_id] = heads
         if newly_damaged:
             self._record_damage(newly_damaged)
+        if newly_measured:
+            self._record_measured(newly_measured)
         return LoadedDocuments(documents, damaged, sizes)
+
+    def unmeasured(self) -> list[str]:
+        """Sound documents not measured at their current stored bytes: never
+        measured, or written since by something that did not measure them."""
+        with self._reader() as conn:
+            rows = conn.execute(
+                "SELECT doc_id FROM documents WHERE damaged IS NULL"
+                " AND (measured IS NULL OR measured != heads) ORDER BY doc_id").fetchall()
+        return [doc_id for (doc_id,) in rows]
 
     def salvage(self, doc_id: str) -> Salvaged:
         """The most of a (damaged) document that loads. The document stays damaged."""
@@ -449,6 +476,15 @@ class DocumentStore:
             ).fetchall()
         return [DocumentInfo(d, k, decode_heads(h), r) for d, k, h, r in rows]
 
+    def _record_measured(self, heads: dict[str, bytes]) -> None:
+        def job(conn: sqlite3.Connection) -> None:
+            # Only where nothing was written since the bytes measured were read.
+            conn.executemany(
+                "UPDATE documents SET measured=heads WHERE doc_id=? AND heads=?"
+                " AND damaged IS NULL", list(heads.items()))
+
+        self._writer.submit(job).result()
+
     def _record_damage(self, reasons: dict[str, str]) -> None:
         for doc_id, reason in reasons.items():
             log.error("document %s is damaged in the store: %s", doc_id, reason)
@@ -465,11 +501,22 @@ def _check_id(doc_id: str) -> None:
         raise StoreError(f"a document id is a non-empty string, not {doc_id!r}")
 
 
+def _within_limits(doc_id: str, data: bytes) -> bool:
+    try:
+        measure(data)
+    except ChunkError as e:
+        log.warning("document %s: its first stored bytes are left to be measured at the "
+                    "next start: %s", doc_id, e)
+        return False
+    return True
+
+
 def _select_many(
     conn: sqlite3.Connection, doc_ids: Iterable[str] | None
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """Document rows (doc_id, heads, damaged) and chunk rows (id, doc_id, kind, sha256, bytes)."""
-    doc_cols = "SELECT doc_id, heads, damaged FROM documents"
+    """Document rows (doc_id, heads, damaged, measured) and chunk rows (id, doc_id,
+    kind, sha256, bytes)."""
+    doc_cols = "SELECT doc_id, heads, damaged, measured FROM documents"
     chunk_cols = "SELECT id, doc_id, kind, sha256, bytes FROM chunks"
     if doc_ids is None:
         return (
