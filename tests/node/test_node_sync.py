@@ -106,7 +106,7 @@ async def test_local_endpoints_refuse_a_missing_or_wrong_token(nodes: NodeFactor
             assert (await resp.json())["device_id"] == a.identity.device_id
 
 
-async def test_a_document_received_whole_is_not_measured_again_at_start(nodes: NodeFactory) -> None:
+async def test_documents_received_are_not_measured_again_at_start(nodes: NodeFactory) -> None:
     a = await nodes.start("ada")
     b = await nodes.start("bo", peers=[a.listen_addresses[0]])
     doc = await shared(a)
@@ -114,8 +114,11 @@ async def test_a_document_received_whole_is_not_measured_again_at_start(nodes: N
     await b.repo.flush()
     # Stored as it arrived, whole, and measured then: B's next start skips it.
     assert doc not in b.repo.store.unmeasured()
-    # A change that arrived afterwards is measured at the next start.
+    # Changes that arrive later are measured as they are stored, and added.
     await add(a, doc, "later", 1)
     await eventually(lambda: (items(b, doc) or {}).get("later") == 1)
     await b.repo.flush()
+    assert doc not in b.repo.store.unmeasured()
+    # B's own changes are not measured: the next start measures the document.
+    await add(b, doc, "mine", 2)
     assert doc in b.repo.store.unmeasured()

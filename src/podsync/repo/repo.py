@@ -98,8 +98,9 @@ class Repo:
 
         Done at start, before anything is served, so that a bomb that reached
         the disk is never loaded. Documents measured before stay on disk until
-        the engine asks for them; the node's own writes of a document's first
-        bytes measure them as they are stored (``measure_new``).
+        the engine asks for them; the node's writes of changes that arrived (and
+        of documents it creates) measure them as they are stored, adding to what
+        was measured before.
         """
         quarantined: dict[str, str] = {}
         self._listed()
@@ -159,7 +160,7 @@ class Repo:
         # The engine takes the document before the write is queued: once the store
         # lists it, a peer's summary could make the engine load a second copy.
         write = self._write(doc_id, [c.bytes for c in doc.get_changes([])], doc.get_heads(), kind,
-                            measure_new=True)
+                            measure=True)
         self._dispatch(self.engine.create(doc_id, doc, time.monotonic()))
         await write
 
@@ -331,23 +332,23 @@ class Repo:
             self.transport(effect)
 
     def _write(self, doc_id: str, changes: list[bytes], heads: list[bytes],
-               kind: str, *, measure_new: bool = False) -> asyncio.Future[None]:
+               kind: str, *, measure: bool = False) -> asyncio.Future[None]:
         """Queue a durable write now, so writes reach the store in call order.
 
         (A change always follows the changes it depends on into the store.)
-        ``measure_new``: see :meth:`DocumentStore.submit_changes`.
+        ``measure``: see :meth:`DocumentStore.submit_changes`.
         """
         future = asyncio.wrap_future(self.store.submit_changes(doc_id, changes, heads, kind=kind,
-                                                               measure_new=measure_new))
+                                                               measure=measure))
         self._writes.add(future)
         future.add_done_callback(functools.partial(self._write_done, doc_id, list(heads)))
         return future
 
     def _persist(self, effect: Persist) -> None:
-        # A document that arrived whole is measured as it is first stored, so the
-        # next start need not measure it again.
+        # Measured as they are stored, so the next start need not measure the
+        # document again.
         self._write(effect.doc_id, list(effect.changes), list(effect.heads),
-                    self.kind_of(effect.doc_id), measure_new=True)
+                    self.kind_of(effect.doc_id), measure=True)
 
     def _write_done(self, doc_id: str, heads: list[bytes], future: asyncio.Future[None]) -> None:
         self._writes.discard(future)

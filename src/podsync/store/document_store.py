@@ -43,6 +43,7 @@ from podsync.store.chunks import (
     mark_damaged,
     measure,
     read_chunks,
+    record_measured,
     salvage_chunks,
 )
 from podsync.store.compaction import Compactor
@@ -154,7 +155,7 @@ class DocumentStore:
 
     def submit_changes(
         self, doc_id: str, changes: list[bytes], heads: list[bytes], kind: str | None = None,
-        *, measure_new: bool = False,
+        *, measure: bool = False,
     ) -> Future[None]:
         """Queue changes for the next group commit; the future resolves once durable.
 
@@ -163,9 +164,10 @@ class DocumentStore:
         or ``"unknown"``; a given ``kind`` replaces the stored one.
 
         The document then counts as not measured (see :meth:`unmeasured`), except
-        with ``measure_new`` when these are its first stored bytes: they are the
-        whole stored document, so they are measured here, on the writer thread,
-        and a document within the stored limits is recorded as measured at ``heads``.
+        with ``measure`` when its stored bytes were measured before this write
+        (or it has none): the changes are measured here, on the writer thread,
+        and added to that; a document still within the stored limits is recorded
+        as measured at ``heads``.
         """
         _check_id(doc_id)
         data = b"".join(changes)
@@ -174,6 +176,7 @@ class DocumentStore:
 
         def job(conn: sqlite3.Connection) -> None:
             now = time.time()
+            spent = _measured_so_far(conn, doc_id) if measure and data else None
             conn.execute(
                 "INSERT INTO documents(doc_id, kind, heads, damaged, created, updated)"
                 " VALUES (:id, :new_kind, :heads, NULL, :now, :now)"
@@ -189,12 +192,10 @@ class DocumentStore:
             )
             if not data:
                 return
-            first = conn.execute("SELECT 1 FROM chunks WHERE doc_id=? LIMIT 1",
-                                 (doc_id,)).fetchone() is None
             insert_chunk(conn, doc_id, INCREMENTAL, sha, data)
+            if spent is not None:
+                record_measured(conn, doc_id, _measured_with(doc_id, data, spent))
             self._compactor.appended(conn, doc_id, len(data))
-            if measure_new and first and _within_limits(doc_id, data):
-                conn.execute("UPDATE documents SET measured=heads WHERE doc_id=?", (doc_id,))
 
         return self._writer.submit(job)
 
@@ -354,7 +355,7 @@ class DocumentStore:
         documents: dict[str, am.Document] = {}
         damaged: dict[str, str] = {}
         newly_damaged: dict[str, str] = {}
-        newly_measured: dict[str, bytes] = {}
+        newly_measured: dict[str, tuple[bytes, Cost]] = {}
         sizes: dict[str, Cost] = {}
         for doc_id, heads, reason, measured in rows:
             if reason is not None:
@@ -368,7 +369,7 @@ class DocumentStore:
             _warn_if_short(doc_id, doc, heads)
             documents[doc_id] = _writable(doc, chunks.get(doc_id, []))
             if measured != heads:
-                newly_measured[doc_id] = heads
+                newly_measured[doc_id] = (heads, sizes[doc_id])
         if newly_damaged:
             self._record_damage(newly_damaged)
         if newly_measured:
@@ -476,12 +477,14 @@ class DocumentStore:
             ).fetchall()
         return [DocumentInfo(d, k, decode_heads(h), r) for d, k, h, r in rows]
 
-    def _record_measured(self, heads: dict[str, bytes]) -> None:
+    def _record_measured(self, measured: dict[str, tuple[bytes, Cost]]) -> None:
         def job(conn: sqlite3.Connection) -> None:
             # Only where nothing was written since the bytes measured were read.
             conn.executemany(
-                "UPDATE documents SET measured=heads WHERE doc_id=? AND heads=?"
-                " AND damaged IS NULL", list(heads.items()))
+                "UPDATE documents SET measured=heads, measured_bytes=?, measured_entries=?"
+                " WHERE doc_id=? AND heads=? AND damaged IS NULL",
+                [(cost.bytes, cost.entries, doc_id, heads)
+                 for doc_id, (heads, cost) in measured.items()])
 
         self._writer.submit(job).result()
 
@@ -501,14 +504,26 @@ def _check_id(doc_id: str) -> None:
         raise StoreError(f"a document id is a non-empty string, not {doc_id!r}")
 
 
-def _within_limits(doc_id: str, data: bytes) -> bool:
+def _measured_so_far(conn: sqlite3.Connection, doc_id: str) -> Cost | None:
+    """What the document's stored bytes cost as last measured, if nothing was
+    stored since (nothing stored yet costs nothing); None if not known."""
+    if conn.execute("SELECT 1 FROM chunks WHERE doc_id=? LIMIT 1", (doc_id,)).fetchone() is None:
+        return Cost()
+    row = conn.execute(
+        "SELECT measured_bytes, measured_entries FROM documents WHERE doc_id=?"
+        " AND damaged IS NULL AND measured = heads", (doc_id,)).fetchone()
+    return None if row is None or None in row else Cost(row[0], row[1])
+
+
+def _measured_with(doc_id: str, data: bytes, spent: Cost) -> Cost | None:
+    """What the document costs with ``data`` added to what was ``spent``; None
+    past the stored limits (the next start measures it, and sets it aside)."""
     try:
-        measure(data)
+        more = measure(data, spent)
     except ChunkError as e:
-        log.warning("document %s: its first stored bytes are left to be measured at the "
-                    "next start: %s", doc_id, e)
-        return False
-    return True
+        log.warning("document %s is left to be measured at the next start: %s", doc_id, e)
+        return None
+    return Cost(spent.bytes + more.bytes, spent.entries + more.entries)
 
 
 def _select_many(

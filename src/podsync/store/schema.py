@@ -84,12 +84,14 @@ _SCHEMA_V3 = (
 )
 
 # Version 4: the heads at which the whole stored document was last measured within
-# MAX_STORED_* (NULL: never). A node start measures only documents whose heads
-# differ from it, so a document is weighed once per change of its stored bytes
-# rather than at every start; anything that writes without measuring moves the
-# heads and leaves this behind.
+# MAX_STORED_* (NULL: never), and what it cost then. A node start measures only
+# documents whose heads differ from it, so a document is weighed once per change
+# of its stored bytes rather than at every start; a write that measures what it
+# adds keeps the total current, any other write clears it.
 _SCHEMA_V4 = (
     "ALTER TABLE documents ADD COLUMN measured BLOB",
+    "ALTER TABLE documents ADD COLUMN measured_bytes INTEGER",
+    "ALTER TABLE documents ADD COLUMN measured_entries INTEGER",
 )
 
 # MIGRATIONS[v] holds the statements that take a database from version v to v + 1.
