@@ -110,6 +110,17 @@ def chronological(events: Sequence[Event]) -> list[Event]:
     by_id = {e.id: e for e in events}
     parents = {e.id: {p for p in [*e.after, e.prev] if p in by_id and p != e.id}
                for e in by_id.values()}
+    order = _topological(by_id, parents)
+    if len(order) < len(by_id):  # a cycle only a malformed writer makes: time order
+        placed = {e.id for e in order}
+        order += sorted((e for e in by_id.values() if e.id not in placed),
+                        key=lambda e: (e.at, e.id))
+    return order
+
+
+def _topological(by_id: dict[str, Event], parents: dict[str, set[str]]) -> list[Event]:
+    """Events after all their ``parents``, ties by time then id (those in a cycle
+    are left out)."""
     children: dict[str, list[str]] = {eid: [] for eid in by_id}
     for eid, ps in parents.items():
         for p in ps:
@@ -125,10 +136,6 @@ def chronological(events: Sequence[Event]) -> list[Event]:
             waiting[c] -= 1
             if waiting[c] == 0:
                 heapq.heappush(ready, (by_id[c].at, c))
-    if len(order) < len(by_id):  # a cycle only a malformed writer makes: time order
-        placed = {e.id for e in order}
-        order += sorted((e for e in by_id.values() if e.id not in placed),
-                        key=lambda e: (e.at, e.id))
     return order
 
 
@@ -202,21 +209,7 @@ class _Graph:
     def __init__(self, events: list[Event]) -> None:
         by_id = {e.id: e for e in events}
         parents = {e.id: {p for p in e.after if p in by_id and p != e.id} for e in events}
-        children: dict[str, list[str]] = {e.id: [] for e in events}
-        for eid, ps in parents.items():
-            for p in ps:
-                children[p].append(eid)
-        waiting = {eid: len(ps) for eid, ps in parents.items()}
-        ready = [(by_id[eid].at, eid) for eid, n in waiting.items() if n == 0]
-        heapq.heapify(ready)
-        order: list[Event] = []
-        while ready:
-            _, eid = heapq.heappop(ready)
-            order.append(by_id[eid])
-            for c in children[eid]:
-                waiting[c] -= 1
-                if waiting[c] == 0:
-                    heapq.heappush(ready, (by_id[c].at, c))
+        order = _topological(by_id, parents)
         # A cycle can only come from a malformed writer: keep its events, in time order.
         placed = {e.id for e in order}
         order += chronological([e for e in events if e.id not in placed])

@@ -100,20 +100,12 @@ class _Reader:
         return self.pos >= len(self.data)
 
     def uleb(self) -> int:
-        value = shift = 0
-        data, pos = self.data, self.pos
-        while True:
-            if pos >= len(data) or shift > 63:
-                raise self.bad("malformed LEB128 number")
-            byte = data[pos]
-            pos += 1
-            value |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                self.pos = pos
-                return value
+        return self._leb(signed=False)
 
     def sleb(self) -> int:
+        return self._leb(signed=True)
+
+    def _leb(self, signed: bool) -> int:
         value = shift = 0
         data, pos = self.data, self.pos
         while True:
@@ -125,7 +117,7 @@ class _Reader:
             shift += 7
             if not byte & 0x80:
                 self.pos = pos
-                return value - (1 << shift) if byte & 0x40 else value
+                return value - (1 << shift) if signed and byte & 0x40 else value
 
     def take(self, n: int) -> bytes:
         if n < 0 or self.pos + n > len(self.data):

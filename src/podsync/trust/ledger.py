@@ -286,14 +286,12 @@ class Ledger:
             creation = self._creation(doc_id)
             if creation is not None:
                 result = self._private_readers(doc_id, creation)
-                if result != POD and self._grafted(doc_id):
+                if self._contested(doc_id, result):
                     # The document holds history that does not descend from its
                     # creation: content someone sent under its id before the creation
                     # record arrived here (a member who knew the id claimed it as their
                     # app's document). Serve it to nobody rather than pass a
-                    # non-reader's changes on to the readers (see contested()). A
-                    # document the whole pod reads has no non-reader to fear, and is
-                    # not loaded to find out (a node starting with thousands of them).
+                    # non-reader's changes on to the readers (see contested()).
                     result = NOBODY
             else:
                 shared = self._share_map().get(share_ref(self.pod_id, doc_id))
@@ -337,7 +335,13 @@ class Ledger:
         """Those of ``doc_ids`` that are private documents holding history that does
         not descend from their creation: served to nobody here (fail closed)."""
         return [d for d in doc_ids if (creation := self._creation(d)) is not None
-                and self._private_readers(d, creation) != POD and self._grafted(d)]
+                and self._contested(d, self._private_readers(d, creation))]
+
+    def _contested(self, doc_id: str, readers: Readers) -> bool:
+        """Whether a private document with these ``readers`` holds foreign history.
+        A document the whole pod reads has no non-reader to fear, and is not
+        loaded to find out (a node starting with thousands of them)."""
+        return readers != POD and self._grafted(doc_id)
 
     def would_graft(self, doc_id: str, doc: am.Document) -> bool:
         """Whether ``doc`` (this node's copy of a private document with changes a
