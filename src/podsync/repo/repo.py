@@ -98,9 +98,9 @@ class Repo:
 
         Done at start, before anything is served, so that a bomb that reached
         the disk is never loaded. Documents measured before stay on disk until
-        the engine asks for them; the node's writes of changes that arrived (and
-        of documents it creates) measure them as they are stored, adding to what
-        was measured before.
+        the engine asks for them; every write the node makes (changes that
+        arrived, its own, documents it creates) is measured as it is stored and
+        added to what was measured before.
         """
         quarantined: dict[str, str] = {}
         self._listed()
@@ -159,8 +159,7 @@ class Repo:
         """Store ``doc``, built here, as the new document ``doc_id``; durable on return."""
         # The engine takes the document before the write is queued: once the store
         # lists it, a peer's summary could make the engine load a second copy.
-        write = self._write(doc_id, [c.bytes for c in doc.get_changes([])], doc.get_heads(), kind,
-                            measure=True)
+        write = self._write(doc_id, [c.bytes for c in doc.get_changes([])], doc.get_heads(), kind)
         self._dispatch(self.engine.create(doc_id, doc, time.monotonic()))
         await write
 
@@ -332,23 +331,21 @@ class Repo:
             self.transport(effect)
 
     def _write(self, doc_id: str, changes: list[bytes], heads: list[bytes],
-               kind: str, *, measure: bool = False) -> asyncio.Future[None]:
+               kind: str) -> asyncio.Future[None]:
         """Queue a durable write now, so writes reach the store in call order.
 
-        (A change always follows the changes it depends on into the store.)
-        ``measure``: see :meth:`DocumentStore.submit_changes`.
+        (A change always follows the changes it depends on into the store.) What
+        it adds is measured as it is stored (see :meth:`DocumentStore.submit_changes`),
+        so the next start need not measure the document again.
         """
         future = asyncio.wrap_future(self.store.submit_changes(doc_id, changes, heads, kind=kind,
-                                                               measure=measure))
+                                                               measure=True))
         self._writes.add(future)
         future.add_done_callback(functools.partial(self._write_done, doc_id, list(heads)))
         return future
 
     def _persist(self, effect: Persist) -> None:
-        # Measured as they are stored, so the next start need not measure the
-        # document again.
-        self._write(effect.doc_id, list(effect.changes), list(effect.heads),
-                    self.kind_of(effect.doc_id), measure=True)
+        self._write(effect.doc_id, list(effect.changes), list(effect.heads), self.kind_of(effect.doc_id))
 
     def _write_done(self, doc_id: str, heads: list[bytes], future: asyncio.Future[None]) -> None:
         self._writes.discard(future)
