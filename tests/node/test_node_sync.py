@@ -119,6 +119,15 @@ async def test_documents_received_are_not_measured_again_at_start(nodes: NodeFac
     await eventually(lambda: (items(b, doc) or {}).get("later") == 1)
     await b.repo.flush()
     assert doc not in b.repo.store.unmeasured()
-    # B's own changes are not measured: the next start measures the document.
+    # So are B's own changes.
     await add(b, doc, "mine", 2)
+    await b.repo.flush()
+    assert doc not in b.repo.store.unmeasured()
+    # A write past the node (another program on the store) is not: the next
+    # start measures the document again.
+    past = b.repo.store.load(doc)
+    before = past.get_heads()
+    with past.transaction() as tx:
+        put_value(tx, am.ROOT, "past the node", True)
+    b.repo.store.append_changes(doc, [c.bytes for c in past.get_changes(before)], past.get_heads())
     assert doc in b.repo.store.unmeasured()
