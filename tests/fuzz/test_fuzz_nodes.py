@@ -149,8 +149,8 @@ def test_hostile_frames_and_bodies_against_running_nodes(pod: Pod, data: st.Data
     assert pod.ada.proc.poll() is None, pod.ada.output()[-3000:]
     assert peak_mib(pod.ada.proc.pid) < MEMORY_BOUND_MIB
     title = f"acknowledged {len(pod.acknowledged)}"
-    status, _ = api(pod.bo, "need.add", {"title": title})
-    assert status == 200
+    status, got = api(pod.bo, "need.add", {"title": title})
+    assert status == 200, (got, pod.bo.output()[-6000:])
     pod.acknowledged.append(title)
     arrives(pod, title)
 

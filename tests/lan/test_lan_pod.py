@@ -417,7 +417,10 @@ def test_restarted_node_redials_remembered_addresses_before_any_mdns_answer(pod:
     bo.stop()
     ada.api("need.add", title="Added while Bo was away")
 
-    bo.up("--no-discovery")  # only the remembered address can link it now
+    # Only Bo's remembered address of Ada can link them now: no discovery, and a
+    # new port, so that Ada's redials of Bo's old address (she remembers it too)
+    # cannot be what links them.
+    bo.up("--no-discovery", "--listen", f"0.0.0.0:{PORT + 10}")
     # Within 2 s of listening: linked and in sync (mDNS would not have answered).
     wait_for(lambda: ada.device_id in bo.connected() and converged(members), 2.0,
              "Bo to redial Ada and be in sync")

@@ -104,3 +104,30 @@ async def test_local_endpoints_refuse_a_missing_or_wrong_token(nodes: NodeFactor
         async with session.get(f"{base}/api/status?token={a.token}") as resp:
             assert resp.status == 200
             assert (await resp.json())["device_id"] == a.identity.device_id
+
+
+async def test_documents_received_are_not_measured_again_at_start(nodes: NodeFactory) -> None:
+    a = await nodes.start("ada")
+    b = await nodes.start("bo", peers=[a.listen_addresses[0]])
+    doc = await shared(a)
+    await eventually(lambda: b.repo.has(doc) and b.repo.store.heads(doc))
+    await b.repo.flush()
+    # Stored as it arrived, whole, and measured then: B's next start skips it.
+    assert doc not in b.repo.store.unmeasured()
+    # Changes that arrive later are measured as they are stored, and added.
+    await add(a, doc, "later", 1)
+    await eventually(lambda: (items(b, doc) or {}).get("later") == 1)
+    await b.repo.flush()
+    assert doc not in b.repo.store.unmeasured()
+    # So are B's own changes.
+    await add(b, doc, "mine", 2)
+    await b.repo.flush()
+    assert doc not in b.repo.store.unmeasured()
+    # A write past the node (another program on the store) is not: the next
+    # start measures the document again.
+    past = b.repo.store.load(doc)
+    before = past.get_heads()
+    with past.transaction() as tx:
+        put_value(tx, am.ROOT, "past the node", True)
+    b.repo.store.append_changes(doc, [c.bytes for c in past.get_changes(before)], past.get_heads())
+    assert doc in b.repo.store.unmeasured()

@@ -43,7 +43,7 @@ KIND_KEY = "@kind"
 FOREIGN_KIND = "automerge"
 #: How often the engine's timers (handshakes, finds relayed to other peers) run.
 TICK_SECONDS = 0.25
-#: Stored documents loaded per query at start: bounds the chunks held at once.
+#: Stored documents measured per query at start: bounds the chunks held at once.
 PRELOAD_BATCH = 200
 #: How long find() waits for the network before giving up. automerge-repo waits
 #: 60 s; a member at a prompt should hear sooner that nobody has the document.
@@ -89,17 +89,22 @@ class Repo:
         self.kind_resolver: Callable[[str], str | None] = lambda doc_id: None
 
     def open_stored(self) -> dict[str, str]:
-        """Load every stored document into memory now; those that do not load,
-        or would cost more than MAX_STORED_BYTES / MAX_STORED_ENTRIES, are
-        quarantined: kept on disk as they are, reported, never served. Returns
-        {document id: reason} of the quarantined.
+        """Measure and load every stored document not measured at its current
+        stored bytes (never measured, or written since by something that did not
+        measure it); those that do not load, or would cost more than
+        MAX_STORED_BYTES / MAX_STORED_ENTRIES, are quarantined: kept on disk as
+        they are, reported, never served. Returns {document id: reason} of the
+        quarantined.
 
-        Done at start, before anything is served, so that no load from disk ever
-        holds the event loop afterwards.
+        Done at start, before anything is served, so that a bomb that reached
+        the disk is never loaded. Documents measured before stay on disk until
+        the engine asks for them; every write the node makes (changes that
+        arrived, its own, documents it creates) is measured as it is stored and
+        added to what was measured before.
         """
         quarantined: dict[str, str] = {}
         self._listed()
-        ids = [info.doc_id for info in self.store.list_documents() if info.damaged is None]
+        ids = self.store.unmeasured()
         now = time.monotonic()
         for i in range(0, len(ids), PRELOAD_BATCH):
             loaded = self.store.load_all(ids[i:i + PRELOAD_BATCH])
@@ -329,9 +334,12 @@ class Repo:
                kind: str) -> asyncio.Future[None]:
         """Queue a durable write now, so writes reach the store in call order.
 
-        (A change always follows the changes it depends on into the store.)
+        (A change always follows the changes it depends on into the store.) What
+        it adds is measured as it is stored (see :meth:`DocumentStore.submit_changes`),
+        so the next start need not measure the document again.
         """
-        future = asyncio.wrap_future(self.store.submit_changes(doc_id, changes, heads, kind=kind))
+        future = asyncio.wrap_future(self.store.submit_changes(doc_id, changes, heads, kind=kind,
+                                                               measure=True))
         self._writes.add(future)
         future.add_done_callback(functools.partial(self._write_done, doc_id, list(heads)))
         return future

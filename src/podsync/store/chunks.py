@@ -75,6 +75,16 @@ def insert_chunk(
     )
 
 
+def record_measured(conn: sqlite3.Connection, doc_id: str, cost: Cost | None) -> None:
+    """Record that the document's stored bytes, at its current heads, cost
+    ``cost`` (within the stored limits); None clears the record."""
+    conn.execute(
+        "UPDATE documents SET measured=CASE WHEN ? THEN heads END, measured_bytes=?,"
+        " measured_entries=? WHERE doc_id=?",
+        (cost is not None, None if cost is None else cost.bytes,
+         None if cost is None else cost.entries, doc_id))
+
+
 def mark_damaged(conn: sqlite3.Connection, doc_id: str, reason: str) -> None:
     """Record why a document does not load; the first reason recorded stays."""
     conn.execute(
@@ -104,14 +114,23 @@ def assemble_measured(chunks: Sequence[Chunk]) -> tuple[am.Document, Cost]:
         if not c.verifies():
             raise ChunkError(f"{c.kind} chunk {c.id} ({len(c.data)} bytes) fails its SHA-256 check")
     data = b"".join(c.data for c in ordered)
+    cost = measure(data)  # before automerge sees a byte of it
+    return _load(data), cost
+
+
+def measure(data: bytes, spent: Cost = Cost()) -> Cost:
+    """What a stored document's concatenated chunks cost to load; raises
+    :class:`ChunkError` past MAX_STORED_BYTES / MAX_STORED_ENTRIES or when they
+    are malformed. ``spent``: what chunks stored with them already cost (a
+    chunk's cost does not depend on the chunks around it, so costs add up)."""
     try:
-        cost = chunks_cost(data, max_bytes=MAX_STORED_BYTES, max_entries=MAX_STORED_ENTRIES,
+        return chunks_cost(data, max_bytes=MAX_STORED_BYTES - spent.bytes,
+                           max_entries=MAX_STORED_ENTRIES - spent.entries,
                            chunk_weight=CHUNK_ENTRY_WEIGHT, what="stored document")
     except InputTooCostly as e:
         raise ChunkError(f"not loaded: {e}") from None
     except ProtocolError as e:  # malformed: automerge would refuse it as well
         raise ChunkError(f"automerge cannot load the stored bytes: {e}") from None
-    return _load(data), cost
 
 
 def salvage_chunks(chunks: Sequence[Chunk]) -> tuple[am.Document, list[int]]:

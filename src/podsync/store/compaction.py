@@ -26,7 +26,9 @@ from podsync.store.chunks import (
     encode_heads,
     insert_chunk,
     mark_damaged,
+    measure,
     read_chunks,
+    record_measured,
 )
 from podsync.store.writer import Job
 
@@ -157,6 +159,11 @@ class Compactor:
             "DELETE FROM chunks WHERE doc_id=? AND id<=?", (doc_id, max(c.id for c in chunks))
         )
         insert_chunk(conn, doc_id, SNAPSHOT, digest(snapshot), snapshot)
+        # The chunks were measured to assemble them; the snapshot replaces them.
+        try:
+            record_measured(conn, doc_id, measure(snapshot))
+        except ChunkError:
+            record_measured(conn, doc_id, None)
         self._sizes[doc_id] = _Sizes(snapshot=len(snapshot), incremental=0)
         log.debug("document %s compacted: %d chunks into one snapshot", doc_id, len(chunks))
         return True

@@ -41,7 +41,9 @@ from podsync.store.chunks import (
     insert_chunk,
     load_order,
     mark_damaged,
+    measure,
     read_chunks,
+    record_measured,
     salvage_chunks,
 )
 from podsync.store.compaction import Compactor
@@ -152,13 +154,20 @@ class DocumentStore:
         self._writer.submit(job).result()
 
     def submit_changes(
-        self, doc_id: str, changes: list[bytes], heads: list[bytes], kind: str | None = None
+        self, doc_id: str, changes: list[bytes], heads: list[bytes], kind: str | None = None,
+        *, measure: bool = False,
     ) -> Future[None]:
         """Queue changes for the next group commit; the future resolves once durable.
 
         Lets a caller submit under its document lock (fixing the commit order)
         and wait outside it. Creates the document row if absent, with ``kind``
         or ``"unknown"``; a given ``kind`` replaces the stored one.
+
+        The document then counts as not measured (see :meth:`unmeasured`), except
+        with ``measure`` when its stored bytes were measured before this write
+        (or it has none): the changes are measured here, on the writer thread,
+        and added to that; a document still within the stored limits is recorded
+        as measured at ``heads``.
         """
         _check_id(doc_id)
         data = b"".join(changes)
@@ -167,11 +176,12 @@ class DocumentStore:
 
         def job(conn: sqlite3.Connection) -> None:
             now = time.time()
+            spent = _measured_so_far(conn, doc_id) if measure and data else None
             conn.execute(
                 "INSERT INTO documents(doc_id, kind, heads, damaged, created, updated)"
                 " VALUES (:id, :new_kind, :heads, NULL, :now, :now)"
                 " ON CONFLICT(doc_id) DO UPDATE SET heads=:heads, updated=:now,"
-                " kind=coalesce(:kind, kind)",
+                " kind=coalesce(:kind, kind), measured=NULL",
                 {
                     "id": doc_id,
                     "new_kind": kind or UNKNOWN_KIND,
@@ -180,9 +190,12 @@ class DocumentStore:
                     "now": now,
                 },
             )
-            if data:
-                insert_chunk(conn, doc_id, INCREMENTAL, sha, data)
-                self._compactor.appended(conn, doc_id, len(data))
+            if not data:
+                return
+            insert_chunk(conn, doc_id, INCREMENTAL, sha, data)
+            if spent is not None:
+                record_measured(conn, doc_id, _measured_with(doc_id, data, spent))
+            self._compactor.appended(conn, doc_id, len(data))
 
         return self._writer.submit(job)
 
@@ -326,8 +339,9 @@ class DocumentStore:
     def load_all(self, doc_ids: Iterable[str] | None = None) -> LoadedDocuments:
         """Every stored document (or those of ``doc_ids`` that exist), in few queries.
 
-        Damaged documents are reported in ``damaged`` (and recorded as damaged);
-        every other document loads.
+        Each is measured before it loads: damaged documents and those past the
+        stored limits are reported in ``damaged`` (and recorded as damaged);
+        every other document loads, and is recorded as measured at its heads.
         """
         with self._reader() as conn:
             conn.execute("BEGIN")
@@ -341,8 +355,9 @@ class DocumentStore:
         documents: dict[str, am.Document] = {}
         damaged: dict[str, str] = {}
         newly_damaged: dict[str, str] = {}
+        newly_measured: dict[str, tuple[bytes, Cost]] = {}
         sizes: dict[str, Cost] = {}
-        for doc_id, heads, reason in rows:
+        for doc_id, heads, reason, measured in rows:
             if reason is not None:
                 damaged[doc_id] = reason
                 continue
@@ -353,9 +368,22 @@ class DocumentStore:
                 continue
             _warn_if_short(doc_id, doc, heads)
             documents[doc_id] = _writable(doc, chunks.get(doc_id, []))
+            if measured != heads:
+                newly_measured[doc_id] = (heads, sizes[doc_id])
         if newly_damaged:
             self._record_damage(newly_damaged)
+        if newly_measured:
+            self._record_measured(newly_measured)
         return LoadedDocuments(documents, damaged, sizes)
+
+    def unmeasured(self) -> list[str]:
+        """Sound documents not measured at their current stored bytes: never
+        measured, or written since by something that did not measure them."""
+        with self._reader() as conn:
+            rows = conn.execute(
+                "SELECT doc_id FROM documents WHERE damaged IS NULL"
+                " AND (measured IS NULL OR measured != heads) ORDER BY doc_id").fetchall()
+        return [doc_id for (doc_id,) in rows]
 
     def salvage(self, doc_id: str) -> Salvaged:
         """The most of a (damaged) document that loads. The document stays damaged."""
@@ -449,6 +477,17 @@ class DocumentStore:
             ).fetchall()
         return [DocumentInfo(d, k, decode_heads(h), r) for d, k, h, r in rows]
 
+    def _record_measured(self, measured: dict[str, tuple[bytes, Cost]]) -> None:
+        def job(conn: sqlite3.Connection) -> None:
+            # Only where nothing was written since the bytes measured were read.
+            conn.executemany(
+                "UPDATE documents SET measured=heads, measured_bytes=?, measured_entries=?"
+                " WHERE doc_id=? AND heads=? AND damaged IS NULL",
+                [(cost.bytes, cost.entries, doc_id, heads)
+                 for doc_id, (heads, cost) in measured.items()])
+
+        self._writer.submit(job).result()
+
     def _record_damage(self, reasons: dict[str, str]) -> None:
         for doc_id, reason in reasons.items():
             log.error("document %s is damaged in the store: %s", doc_id, reason)
@@ -465,11 +504,34 @@ def _check_id(doc_id: str) -> None:
         raise StoreError(f"a document id is a non-empty string, not {doc_id!r}")
 
 
+def _measured_so_far(conn: sqlite3.Connection, doc_id: str) -> Cost | None:
+    """What the document's stored bytes cost as last measured, if nothing was
+    stored since (nothing stored yet costs nothing); None if not known."""
+    if conn.execute("SELECT 1 FROM chunks WHERE doc_id=? LIMIT 1", (doc_id,)).fetchone() is None:
+        return Cost()
+    row = conn.execute(
+        "SELECT measured_bytes, measured_entries FROM documents WHERE doc_id=?"
+        " AND damaged IS NULL AND measured = heads", (doc_id,)).fetchone()
+    return None if row is None or None in row else Cost(row[0], row[1])
+
+
+def _measured_with(doc_id: str, data: bytes, spent: Cost) -> Cost | None:
+    """What the document costs with ``data`` added to what was ``spent``; None
+    past the stored limits (the next start measures it, and sets it aside)."""
+    try:
+        more = measure(data, spent)
+    except ChunkError as e:
+        log.warning("document %s is left to be measured at the next start: %s", doc_id, e)
+        return None
+    return Cost(spent.bytes + more.bytes, spent.entries + more.entries)
+
+
 def _select_many(
     conn: sqlite3.Connection, doc_ids: Iterable[str] | None
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """Document rows (doc_id, heads, damaged) and chunk rows (id, doc_id, kind, sha256, bytes)."""
-    doc_cols = "SELECT doc_id, heads, damaged FROM documents"
+    """Document rows (doc_id, heads, damaged, measured) and chunk rows (id, doc_id,
+    kind, sha256, bytes)."""
+    doc_cols = "SELECT doc_id, heads, damaged, measured FROM documents"
     chunk_cols = "SELECT id, doc_id, kind, sha256, bytes FROM chunks"
     if doc_ids is None:
         return (

@@ -19,7 +19,7 @@ from podsync.errors import SchemaTooNew, StoreError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # "PDSY": lets `file(1)` and podsync tell a store from any other SQLite file.
 APPLICATION_ID = 0x50445359
 # A committer waits this long for a lock held by another connection (a reader
@@ -83,8 +83,19 @@ _SCHEMA_V3 = (
     "ALTER TABLE record_scans ADD COLUMN unreadable BLOB",
 )
 
+# Version 4: the heads at which the whole stored document was last measured within
+# MAX_STORED_* (NULL: never), and what it cost then. A node start measures only
+# documents whose heads differ from it, so a document is weighed once per change
+# of its stored bytes rather than at every start; a write that measures what it
+# adds keeps the total current, any other write clears it.
+_SCHEMA_V4 = (
+    "ALTER TABLE documents ADD COLUMN measured BLOB",
+    "ALTER TABLE documents ADD COLUMN measured_bytes INTEGER",
+    "ALTER TABLE documents ADD COLUMN measured_entries INTEGER",
+)
+
 # MIGRATIONS[v] holds the statements that take a database from version v to v + 1.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3, _SCHEMA_V4)
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
