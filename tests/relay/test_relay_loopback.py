@@ -19,7 +19,7 @@ from podsync.node import Node
 from podsync.pod import stewards
 from podsync.relay.documents import ENTRIES, read_map
 from podsync.relay.seal import Bundle, Opened, open_entry, place
-from tests.relay.conftest import eventually, make_steward, relay_pod
+from tests.relay.conftest import eventually, make_steward, relay_pod, relay_up
 from tests.trust_e2e.test_private_documents import signed_by
 
 pytestmark = pytest.mark.slow
@@ -242,3 +242,44 @@ async def test_a_device_away_during_a_removal_moves_on_when_back(nodes, relay_fa
     await until(lambda: _has(titles(ada), SECRET))
     for where, (raw, _) in own_entries(bo).items():
         assert open_entry(raw, where, held_ring, fay_key).reason in ("unknown-key", "not-for-us")
+
+
+async def test_relay_documents_nobody_reads_again_leave_relay_db_at_the_next_start(
+        nodes, relay_factory) -> None:
+    relay = relay_factory()
+    ada, bo, fay = await relay_pod(nodes, relay.url, ("ada", "bo", "fay"))
+    await ops.run(ada.context, "need.add", {"title": "before the move"})
+    await until(lambda: _has(titles(bo), "before the move"))
+    old_outbox, fay_index = ada.relays.writer.outbox, index_id(fay)
+    assert old_outbox is not None
+    await eventually(lambda: bo.relays.store.has(old_outbox) and bo.relays.store.has(fay_index), 20)
+    await fay.stop()
+    nodes.nodes.remove(fay)
+    # A removal moves every device to a new generation (a new outbox).
+    await ops.run(ada.context, "members.remove", {"target": fay.config.member_id})
+    await eventually(lambda: ada.relays.writer.outbox not in (None, old_outbox), 30)
+    await ops.run(ada.context, "need.add", {"title": "after the move"})
+    await until(lambda: _has(titles(bo), "after the move"))
+    # Once Bo has read Ada's new outbox, he stops reading the old one and Fay's;
+    # so does Ada, once she has read her own.
+    await eventually(lambda: not ({old_outbox, fay_index} & set(bo.relays.inbox.wanted_ids())), 20)
+    await eventually(lambda: old_outbox not in ada.relays.inbox.wanted_ids(), 20)
+    assert bo.relays.store.has(old_outbox)  # deleted at the next start, not under a sync
+
+    for name in ("ada", "bo"):
+        node = ada if name == "ada" else bo
+        await node.stop()
+        nodes.nodes.remove(node)
+    ada, bo = await nodes.start("ada"), await nodes.start("bo")
+    for node in (ada, bo):
+        await relay_up(node, relay.url)
+    # Gone from both nodes' relay.db; what they read from them stays, and the relay
+    # still carries new edits both ways.
+    for node in (ada, bo):
+        assert not node.relays.store.has(old_outbox), node.home.root
+    assert not bo.relays.store.has(fay_index)
+    assert {"before the move", "after the move"} <= await titles(bo)
+    await ops.run(bo.context, "need.add", {"title": "after the restart"})
+    await until(lambda: _has(titles(ada), "after the restart"))
+    await ops.run(ada.context, "need.add", {"title": "and back"})
+    await until(lambda: _has(titles(bo), "and back"))

@@ -186,4 +186,7 @@ def open_relay_repo(path: str, wanted: Callable[[str], bool]) -> tuple[DocumentS
     os.close(os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE))
     os.chmod(path, FILE_MODE)
     store = DocumentStore(path)
+    deleted = store.delete_noted()
+    if deleted:
+        log.info("relay: deleted %d relay document(s) this node will not read again", len(deleted))
     return store, Repo(store, anonymous_peer_id(), RelayPolicy(wanted), extension=False)

@@ -73,6 +73,10 @@ class Inbox:
         self.waiting: dict[str, int] = {}
         #: Set when this device's own relay documents hold something it did not write.
         self.own_tampered = False
+        #: Relay documents this node will never read again (an outbox a newer
+        #: generation covers, a removed device's documents), for the node to
+        #: delete from its copy; the relay keeps them (README).
+        self.superseded: set[str] = set()
 
     # -- which relay documents ---------------------------------------------------
 
@@ -82,7 +86,7 @@ class Inbox:
         active = set(self.ctx.active_devices()) | {self.ctx.device_id}
         for device_id in list(self.sources):
             if device_id not in active:
-                del self.sources[device_id]
+                self.superseded.update(self.sources.pop(device_id).documents())
                 for per_device in self.tips.values():
                     per_device.pop(device_id, None)
         for device_id in active:
@@ -142,6 +146,7 @@ class Inbox:
         if relay_doc == source.outbox and source.previous is not None \
                 and not self.waiting.get(relay_doc):
             # The new outbox's snapshots cover the old one: stop reading it.
+            self.superseded.add(source.previous)
             source.done.pop(source.previous, None)
             source.gen_of.pop(source.previous, None)
             self.waiting.pop(source.previous, None)

@@ -162,6 +162,7 @@ class RelayService:
                 self._to_read.update(d for d in self.inbox.wanted_ids() if self._held(d))
             if moved:
                 self._wanted_changed()
+                self._note_superseded()
             read += 1
             if read % READS_PER_TURN == 0:
                 await asyncio.sleep(0)
@@ -178,6 +179,15 @@ class RelayService:
             if docs or self.writer.rotate_due:
                 await self.writer.publish(docs)
 
+    def _note_superseded(self) -> None:
+        """Relay documents this node will not read again are deleted from relay.db
+        at its next start, before its relay repo lists them (so nothing is
+        deleted under a sync in progress)."""
+        assert self.inbox is not None and self.store is not None
+        gone, self.inbox.superseded = self.inbox.superseded - set(self.inbox.wanted_ids()), set()
+        if gone:
+            self.store.delete_later(gone)
+
     def _held(self, doc_id: str) -> bool:
         return self.ctx is not None and self.ctx.relay_repo.has(doc_id)
 
@@ -193,6 +203,7 @@ class RelayService:
         ctx.view = directory.read(self.ledger)
         if self.inbox.refresh_sources():
             self._wanted_changed()
+            self._note_superseded()
         # Who may read what may have changed: entries that waited for it are read
         # again, and documents that became readable are written.
         self._to_read.update(d for d in self.inbox.wanted_ids() if self._held(d))

@@ -63,6 +63,8 @@ UNKNOWN_KIND = "unknown"
 REBUILD_MIN_BYTES = 1024 * 1024
 # SQLite allows 32766 bound parameters per statement; stay well below it.
 _IDS_PER_QUERY = 500
+#: The meta key under which documents to delete at the next open are listed.
+DELETE_LATER_KEY = "delete_later"
 
 
 class DocumentInfo(msgspec.Struct, frozen=True):
@@ -425,6 +427,37 @@ class DocumentStore:
     def damaged_documents(self) -> list[DocumentInfo]:
         return self._infos(" WHERE damaged IS NOT NULL")
 
+    # -- deleting ----------------------------------------------------------------
+
+    def delete_later(self, doc_ids: Iterable[str]) -> None:
+        """Note documents nobody will read again, to be deleted by the next
+        :meth:`delete_noted` (a store's owner calls it when it opens the store,
+        before anything has read them). Durable on return."""
+        ids = sorted({d for d in doc_ids if isinstance(d, str) and d})
+        if not ids:
+            return
+
+        def job(conn: sqlite3.Connection) -> None:
+            noted = set(_noted(conn)) | set(ids)
+            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                         (DELETE_LATER_KEY, msgspec.json.encode(sorted(noted)).decode()))
+
+        self._writer.submit(job).result()
+
+    def delete_noted(self) -> list[str]:
+        """Delete every document :meth:`delete_later` noted, with all that is
+        stored for it; the ids deleted. Durable on return."""
+
+        def job(conn: sqlite3.Connection) -> list[str]:
+            noted = _noted(conn)
+            for doc_id in noted:
+                for table in ("chunks", "sync_state", "records", "record_scans", "documents"):
+                    conn.execute(f"DELETE FROM {table} WHERE doc_id=?", (doc_id,))  # noqa: S608
+            conn.execute("DELETE FROM meta WHERE key=?", (DELETE_LATER_KEY,))
+            return noted
+
+        return self._writer.submit(job).result()
+
     # -- lifecycle -------------------------------------------------------------
 
     def close(self) -> None:
@@ -497,6 +530,20 @@ class DocumentStore:
                 mark_damaged(conn, doc_id, reason)
 
         self._writer.submit(job).result()
+
+
+def _noted(conn: sqlite3.Connection) -> list[str]:
+    """The documents noted for deletion; a note that is not a list of ids (the
+    file was edited) notes nothing, and is said so."""
+    row = conn.execute("SELECT value FROM meta WHERE key=?", (DELETE_LATER_KEY,)).fetchone()
+    if row is None:
+        return []
+    try:
+        noted = msgspec.json.decode(row[0], type=list[str])
+    except msgspec.DecodeError as e:  # ValidationError (not a list of strings) included
+        log.warning("the store's list of documents to delete is unreadable (%s); nothing deleted", e)
+        return []
+    return sorted({d for d in noted if d})
 
 
 def _check_id(doc_id: str) -> None:
