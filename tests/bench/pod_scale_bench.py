@@ -234,8 +234,10 @@ def run_ops(api: Api, built: scale_pod.Built, samples: int, rng: random.Random,
     each("feedback.give", list(range(min(samples, 20))),
          lambda i: {"leader": ids["Bo"], "text": f"benchmark feedback {i}"})
     each("capacity.set", list(range(samples)), lambda i: {"level": "baseline"})
-    each("mobilizing.ask", rng.sample(every_need, min(samples, len(every_need))),
-         lambda i: {"member": ids["Cy"], "need_id": i})
+    # About a need Cy holds, picked across the whole history.
+    cys = [n["id"] for n in board if ids["Cy"] in [h["member"] for h in n["holders"]]]
+    each("mobilizing.ask", rng.sample(cys, min(samples, len(cys))),
+         lambda i: {"member": ids["Cy"], "about": "held", "need_id": i})
 
 
 def run_listings(api: Api, runs: int, figures: Figures) -> None:

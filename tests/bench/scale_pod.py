@@ -34,7 +34,9 @@ from podsync.cli.init import initialise
 from podsync.config import load_config
 from podsync.errors import PodsyncError
 from podsync.home import Home
-from podsync.pod import agreements, capacity, decisions, feedback, needs, teams
+from podsync.pod import (
+    agreements, capacity, decisions, discernment, feedback, needs, statements, stewards, teams,
+)
 from podsync.pod.events import Event, Item
 from podsync.records.book import RECORDS_KEY
 from podsync.records.format import Draft, Record, build_payload, derived_id
@@ -79,6 +81,8 @@ class Built:
     records: int
     #: Items the benchmark acts on as Ada, by purpose.
     targets: dict[str, list[str]] = field(default_factory=dict)
+    #: Steps of the simulation the practices refused (and that were not written).
+    refused: int = 0
 
 
 class _Member:
@@ -304,10 +308,11 @@ def _simulate(world: _World, scale: Scale, collections: dict[str, str], now: dt.
             return
         asker = pick()
         member = pick((asker,))
-        aid = world.create(cap_doc, capacity.ask_mobilizing(asker.id, member.id,
-                                                            rng.choice(need_ids)), asker, t0)
+        aid = world.create(cap_doc, discernment.ask_mobilizing(asker.id, member.id, "pattern",
+                                                               question=_text(rng, 8)), asker, t0)
         plan.at(t0 + days(0.5, 5), lambda w: world.act(
-            cap_doc, aid, member, w, lambda it: capacity.answer_ask(it, member.id, _text(rng, 8))))
+            cap_doc, aid, member, w, lambda it: discernment.add_view(
+                it, member.id, purpose=_text(rng, 8), within=_text(rng, 6))))
 
     for t0 in _moments(rng, start, now, scale.asks):
         plan.at(t0, ask_life)
@@ -318,16 +323,16 @@ def _simulate(world: _World, scale: Scale, collections: dict[str, str], now: dt.
 
     def thread_life(t0: dt.datetime) -> None:
         leader = rng.choice(leader_ids)
-        stewards = leaders[leader]
-        giver = rng.choice([m for m in others if m.id != leader and m.id not in stewards])
-        opening = feedback.give_feedback(giver.id, leader, stewards, _text(rng, 25))
+        named = leaders[leader]
+        giver = rng.choice([m for m in others if m.id != leader and m.id not in named])
+        opening = feedback.give_feedback(giver.id, leader, named, _text(rng, 25))
         creation = world.sign("", opening.draft(), giver, t0, scope="")
         doc_id = derived_id("doc", creation.payload)
         world.writes.pop("")
         world.writes[doc_id].append(creation)
         world.items[doc_id] = Item(creation.id, giver.id, creation.at, dict(creation.body), [])
         threads.append(doc_id)
-        steward = world.by_id[rng.choice(stewards)]
+        steward = world.by_id[rng.choice(named)]
         for k in range(rng.randint(1, 4)):
             who = giver if k % 2 == 0 else steward
             plan.at(t0 + days(k, k + 1), lambda w, who=who: world.act(
@@ -364,7 +369,7 @@ def _simulate(world: _World, scale: Scale, collections: dict[str, str], now: dt.
         for k in range(rng.randint(0, 2)):
             plan.at(t0 + days(k + 1, k + 3), lambda w: world.act(
                 doc_id, doc_id, world.by_id[leader], w,
-                lambda it: feedback.respond_to_statement(it, leader, _text(rng, 10))))
+                lambda it: statements.respond_to_statement(it, leader, _text(rng, 10))))
 
     for t0 in _moments(rng, start, now, scale.statements):
         plan.at(t0, statement_life)
@@ -438,17 +443,41 @@ async def _admit_members(home: Home, names: tuple[str, ...], start: dt.datetime)
         by_name = {m.name: m.id for m in members}
         leaders = {by_name["Bo"]: [by_name["Cy"], by_name["Dee"]],
                    by_name["Eli"]: [by_name["Fay"], by_name["Ada"]]}
+        by_id = {m.id: m for m in members}
         when = start + dt.timedelta(hours=1)
-        for leader, stewards in leaders.items():
-            for steward in stewards:
-                await ctx.ledger.append(ctx.pod_id, teams.name_steward(
-                    ctx.ledger.pod_records(), config.member_id, leader, steward), when)
+
+        async def as_member(member: _Member, draft: Draft) -> Record:
+            """``draft`` for the pod document, signed by ``member``'s own device."""
+            draft = Draft(draft.type, draft.body, draft.item, tuple(ctx.ledger.replay.heads))
+            payload = build_payload(draft, pod=ctx.pod_id, scope=ctx.pod_id,
+                                    by=member.signer.device_id, at=when, prev=None)
+            record = parse_own(payload, member.signer.sign(payload))
+            await ctx.ledger.store_records(ctx.pod_id, [record])
+            return record
+
+        # A steward is proposed by someone else, affirmed by the steward and
+        # consented to by the leader, each with their own device.
+        for leader, named in leaders.items():
+            for steward in named:
+                proposer = next(m for m in members if m.id not in (leader, steward))
+                nomination = (await as_member(proposer, stewards.propose_steward(
+                    ctx.ledger.pod_records(), proposer.id, leader, steward))).id
+                await as_member(by_id[steward], stewards.affirm_role(
+                    ctx.ledger.pod_records(), nomination, steward))
+                await as_member(by_id[leader], stewards.consent_to_steward(
+                    ctx.ledger.pod_records(), nomination, leader))
+                assert steward in stewards.stewards_of(ctx.ledger.pod_records(), leader)
+        # Teams of four: Ada forms each, the three she invites accept.
         team_ids = []
         for team_name in ("Kitchen", "Garden", "House"):
             record = await ctx.ledger.append(ctx.pod_id, teams.create_team(
                 ctx.ledger.pod_records(), config.member_id, team_name,
                 [m.id for m in members[:4]]), when)
             team_ids.append(record.id)
+            for member in members[1:4]:
+                await as_member(member, teams.accept_team(ctx.ledger.pod_records(), record.id, member.id))
+            team = teams.team(ctx.ledger.pod_records(), record.id)
+            assert set(team.members) == {m.id for m in members[:4]}, team
     return members, leaders, team_ids
 
 
@@ -473,7 +502,8 @@ def build(root: Path, scale: Scale, *, seed: int = 1, now: dt.datetime | None = 
         written = _write_documents(store, world, kinds)
     asyncio.run(_read_everything(home))
     return Built(home, config.pod_id, {m.name: m.id for m in members}, collections,
-                 made["threads"], written, {"affirm": made["affirm"], "advise": made["advise"]})
+                 made["threads"], written, {"affirm": made["affirm"], "advise": made["advise"]},
+                 world.refused)
 
 
 async def _read_everything(home: Home) -> None:
