@@ -114,6 +114,9 @@ class Ledger:
         self._replay = graph_mod.Replay(None, [], {}, [], {}, None)
         self._collections: dict[str, str] = {}  # doc id -> kind
         self._readers: dict[str, Readers] = {}
+        #: Private documents found contested when their readers were last worked
+        #: out (kept current by readers(), whose cache says when to look again).
+        self._contested_ids: set[str] = set()
         self._kinds: dict[str, str | None] = {}
         self._shares: dict[str, tuple[str, Readers]] | None = None
         self._own_heads: dict[str, str | None] = {}
@@ -284,9 +287,11 @@ class Ledger:
             result = POD
         else:
             creation = self._creation(doc_id)
+            self._contested_ids.discard(doc_id)
             if creation is not None:
                 result = self._private_readers(doc_id, creation)
                 if self._contested(doc_id, result):
+                    self._contested_ids.add(doc_id)
                     # The document holds history that does not descend from its
                     # creation: content someone sent under its id before the creation
                     # record arrived here (a member who knew the id claimed it as their
@@ -333,9 +338,15 @@ class Ledger:
 
     def contested(self, doc_ids: Iterable[str]) -> list[str]:
         """Those of ``doc_ids`` that are private documents holding history that does
-        not descend from their creation: served to nobody here (fail closed)."""
-        return [d for d in doc_ids if (creation := self._creation(d)) is not None
-                and self._contested(d, self._private_readers(d, creation))]
+        not descend from their creation: served to nobody here (fail closed).
+        Looked at when their readers are worked out, so asking again costs nothing
+        until they change."""
+        out = []
+        for doc_id in doc_ids:
+            self.readers(doc_id)  # works them out again if anything changed
+            if doc_id in self._contested_ids:
+                out.append(doc_id)
+        return out
 
     def _contested(self, doc_id: str, readers: Readers) -> bool:
         """Whether a private document with these ``readers`` holds foreign history.
