@@ -184,7 +184,8 @@ class RelayService:
         at its next start, before its relay repo lists them (so nothing is
         deleted under a sync in progress)."""
         assert self.inbox is not None and self.store is not None
-        gone, self.inbox.superseded = self.inbox.superseded - set(self.inbox.wanted_ids()), set()
+        gone = {d for d in self.inbox.superseded if not self.inbox.wanted(d)}
+        self.inbox.superseded = set()
         if gone:
             self.store.delete_later(gone)
 

@@ -75,14 +75,19 @@ def insert_chunk(
     )
 
 
-def record_measured(conn: sqlite3.Connection, doc_id: str, cost: Cost | None) -> None:
+def record_measured(conn: sqlite3.Connection, doc_id: str, cost: Cost | None, *,
+                    at_heads: bytes | None = None) -> None:
     """Record that the document's stored bytes, at its current heads, cost
-    ``cost`` (within the stored limits); None clears the record."""
+    ``cost`` (within the stored limits); None clears the record. With
+    ``at_heads``, only if those are still its heads and it is not damaged (the
+    bytes were measured outside this transaction)."""
+    guard = "" if at_heads is None else " AND heads=? AND damaged IS NULL"
     conn.execute(
         "UPDATE documents SET measured=CASE WHEN ? THEN heads END, measured_bytes=?,"
-        " measured_entries=? WHERE doc_id=?",
+        " measured_entries=? WHERE doc_id=?" + guard,
         (cost is not None, None if cost is None else cost.bytes,
-         None if cost is None else cost.entries, doc_id))
+         None if cost is None else cost.entries, doc_id,
+         *(() if at_heads is None else (at_heads,))))
 
 
 def mark_damaged(conn: sqlite3.Connection, doc_id: str, reason: str) -> None:

@@ -433,12 +433,12 @@ class DocumentStore:
         """Note documents nobody will read again, to be deleted by the next
         :meth:`delete_noted` (a store's owner calls it when it opens the store,
         before anything has read them). Durable on return."""
-        ids = sorted({d for d in doc_ids if isinstance(d, str) and d})
+        ids = {d for d in doc_ids if d}
         if not ids:
             return
 
         def job(conn: sqlite3.Connection) -> None:
-            noted = set(_noted(conn)) | set(ids)
+            noted = set(_noted(conn)) | ids
             conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
                          (DELETE_LATER_KEY, msgspec.json.encode(sorted(noted)).decode()))
 
@@ -450,9 +450,9 @@ class DocumentStore:
 
         def job(conn: sqlite3.Connection) -> list[str]:
             noted = _noted(conn)
-            for doc_id in noted:
-                for table in ("chunks", "sync_state", "records", "record_scans", "documents"):
-                    conn.execute(f"DELETE FROM {table} WHERE doc_id=?", (doc_id,))  # noqa: S608
+            for table in ("chunks", "sync_state", "records", "record_scans", "documents"):
+                conn.executemany(f"DELETE FROM {table} WHERE doc_id=?",  # noqa: S608
+                                 [(doc_id,) for doc_id in noted])
             conn.execute("DELETE FROM meta WHERE key=?", (DELETE_LATER_KEY,))
             return noted
 
@@ -513,11 +513,8 @@ class DocumentStore:
     def _record_measured(self, measured: dict[str, tuple[bytes, Cost]]) -> None:
         def job(conn: sqlite3.Connection) -> None:
             # Only where nothing was written since the bytes measured were read.
-            conn.executemany(
-                "UPDATE documents SET measured=heads, measured_bytes=?, measured_entries=?"
-                " WHERE doc_id=? AND heads=? AND damaged IS NULL",
-                [(cost.bytes, cost.entries, doc_id, heads)
-                 for doc_id, (heads, cost) in measured.items()])
+            for doc_id, (heads, cost) in measured.items():
+                record_measured(conn, doc_id, cost, at_heads=heads)
 
         self._writer.submit(job).result()
 
