@@ -131,3 +131,44 @@ async def test_documents_received_are_not_measured_again_at_start(nodes: NodeFac
         put_value(tx, am.ROOT, "past the node", True)
     b.repo.store.append_changes(doc, [c.bytes for c in past.get_changes(before)], past.get_heads())
     assert doc in b.repo.store.unmeasured()
+
+
+async def test_a_document_past_one_input_reaches_a_returning_member_and_a_new_one(
+        nodes: NodeFactory, caplog) -> None:
+    """More than a peer takes as one input (MAX_INPUT_BYTES inflated): a member
+    back from offline gets what it missed in parts; one who holds nothing gets
+    the document saved as it stood some way through its history, the rest by
+    sync."""
+    import logging
+    import os
+
+    from podsync.sync.limits import MAX_INPUT_BYTES
+
+    caplog.set_level(logging.INFO, logger="podsync.sync")
+    a = await nodes.start("ada")
+    doc = await shared(a)
+    b = await nodes.start("bo", peers=[a.listen_addresses[0]])
+    await eventually(lambda: b.repo.has(doc))
+    await b.stop()
+    nodes.nodes.remove(b)
+    piece = 1024 * 1024  # characters of random hex: a change of about a MiB
+    for i in range(MAX_INPUT_BYTES // piece + 2):  # written while Bo is away
+        await add(a, doc, f"k{i}", os.urandom(piece // 2).hex())
+
+    def in_step(node) -> bool:
+        return node.repo.has(doc) and sorted(node.repo.get(doc).get_heads()) \
+            == sorted(a.repo.get(doc).get_heads())
+
+    b = await nodes.start("bo", peers=[a.listen_addresses[0]])
+    await eventually(lambda: in_step(b), timeout=60)
+    assert items(b, doc) == items(a, doc)
+    assert any(f"document {doc} goes to peer {b.identity.device_id} in parts" in r.getMessage()
+               for r in caplog.records)
+    c = await nodes.start("cy", peers=[a.listen_addresses[0]])
+    await eventually(lambda: in_step(c), timeout=60)
+    assert items(c, doc) == items(a, doc)
+    assert any(f"document {doc} goes to peer {c.identity.device_id} whole as it stood" in r.getMessage()
+               for r in caplog.records)
+    # Nothing was refused and no link was closed on the way.
+    assert not [r.getMessage() for r in caplog.records if "not synced" in r.getMessage()
+                or "closing link" in r.getMessage() or "refused" in r.getMessage()]

@@ -46,6 +46,18 @@ def test_bytes_that_are_not_changes_raise(junk: bytes) -> None:
         feed_changes(doc, [junk])
 
 
+def test_a_damaged_change_among_others_raises_and_applies_nothing() -> None:
+    """automerge, given a waiting change first, skips a later one whose checksum
+    is wrong without a word; each is checked on its own first."""
+    source, changes = history(4)
+    bad = bytearray(changes[3])
+    bad[4] ^= 0xFF  # the checksum, which only automerge checks
+    doc = am.Document()
+    with pytest.raises(Exception, match="checksum"):
+        feed_changes(doc, [changes[2], bytes(bad)])
+    assert doc.get_heads() == []
+
+
 def test_holds_tells_held_from_missing_changes() -> None:
     source, changes = history(6)
     hashes = [c.hash for c in source.get_changes([])]

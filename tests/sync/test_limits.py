@@ -202,8 +202,21 @@ def test_new_documents_a_peer_offers_are_bounded_across_reconnects() -> None:
     engine.connect(2, "acceptor", 0.0, expected_peer_id="mallory")
     engine.receive(2, encode(Join("mallory", ("1",), EXT)), 0.0)
     assert offer(2, docs[PEER_NEW_DOCUMENTS_BURST + 2:PEER_NEW_DOCUMENTS_BURST + 3], 0.0) == (0, 1)
+    # As the budget refills, the node asks for what it refused, oldest first, one
+    # token each, over the peer's open link; what the peer sends then is taken.
+    refused = [doc_id for doc_id, _ in docs[PEER_NEW_DOCUMENTS_BURST:PEER_NEW_DOCUMENTS_BURST + 3]]
+    asked = [m.document_id for m in sent(engine.tick(2 / PEER_NEW_DOCUMENTS_PER_SECOND))
+             if isinstance(m, Request)]
+    assert asked == refused[:2]
+    asked += [m.document_id for m in sent(engine.tick(3 / PEER_NEW_DOCUMENTS_PER_SECOND))
+              if isinstance(m, Request)]
+    assert asked == refused
+    # The answers come with no token left: they were asked for, not offered.
+    assert offer(2, docs[PEER_NEW_DOCUMENTS_BURST:PEER_NEW_DOCUMENTS_BURST + 3],
+                 3 / PEER_NEW_DOCUMENTS_PER_SECOND) == (3, 0)
+    assert not [m for m in sent(engine.tick(10.0)) if isinstance(m, Request)]  # each asked once
     # Time refills it at the stated rate.
-    later = 2 / PEER_NEW_DOCUMENTS_PER_SECOND
+    later = 10.0 + 2 / PEER_NEW_DOCUMENTS_PER_SECOND
     assert offer(2, docs[PEER_NEW_DOCUMENTS_BURST + 3:], later) == (2, 0)
     # Documents the node already holds never count.
     held = docs[0]

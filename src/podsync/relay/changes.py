@@ -1,47 +1,13 @@
-"""Putting changes that came through a relay into a document.
-
-The pinned automerge binding has no ``apply_changes``. Its sync message carries
-changes, though, and receiving one applies them the way automerge applies any:
-a change whose dependencies are not in the document yet waits inside the
-document until they arrive. So a bundle's changes are handed over as a sync
-message holding nothing else (automerge's sync message format, version 1:
-``0x42``, then no heads, no needs, no bloom filters, then the changes).
-"""
+"""Putting changes that came through a relay into a document (see podsync.amdoc
+for how changes are applied without the binding's missing ``apply_changes``)."""
 
 from __future__ import annotations
 
 import automerge.core as am
 
-_SYNC_V1 = 0x42
+from podsync.amdoc import changes_message, feed_changes
 
-
-def _leb(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        low, n = n & 0x7F, n >> 7
-        out.append(low | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def changes_message(changes: list[bytes]) -> bytes:
-    """An automerge sync message carrying exactly ``changes``."""
-    out = bytearray([_SYNC_V1])
-    out += _leb(0) + _leb(0) + _leb(0) + _leb(len(changes))
-    for change in changes:
-        out += _leb(len(change)) + change
-    return bytes(out)
-
-
-def feed_changes(doc: am.Document, changes: list[bytes]) -> None:
-    """Apply ``changes`` to ``doc`` (those missing dependencies wait in it);
-    raises Exception for bytes that are not automerge changes.
-
-    A document that already holds changes skips chunks it cannot parse without a
-    word, so the bytes are parsed on an empty document first, which says."""
-    message = changes_message(changes)
-    am.Document().receive_sync_message(am.SyncState(), am.Message.decode(message))
-    doc.receive_sync_message(am.SyncState(), am.Message.decode(message))
+__all__ = ["changes_message", "feed_changes", "feed_snapshot", "holds"]
 
 
 def feed_snapshot(doc: am.Document, saved: bytes) -> None:

@@ -3,7 +3,8 @@
 A document is stored as snapshot chunks (``Document.save()``) and incremental
 chunks (the bytes of one or more changes). Loading checks each chunk's SHA-256,
 then hands snapshots followed by incrementals, in insertion order, to
-``Document.load``, which accepts that concatenation.
+``Document.load``, which accepts that concatenation; past a large snapshot, the
+incrementals are applied to the rebuilt snapshot instead (podsync.amdoc).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typing import Literal
 
 import automerge.core as am
 
+from podsync import amdoc
 from podsync.errors import ProtocolError, StoreError
-from podsync.sync.cost import Cost, InputTooCostly, chunks_cost
+from podsync.sync.cost import CHUNK_DOCUMENT, Cost, InputTooCostly, chunks_cost, split_chunks
 from podsync.sync.limits import CHUNK_ENTRY_WEIGHT, MAX_STORED_BYTES, MAX_STORED_ENTRIES
 
 HASH_BYTES = 32  # an automerge change hash is a SHA-256
@@ -103,7 +105,8 @@ def load_order(chunks: Iterable[Chunk]) -> list[Chunk]:
 
 
 def assemble(chunks: Sequence[Chunk]) -> am.Document:
-    """The document the chunks hold; raises :class:`ChunkError` naming what is wrong."""
+    """The document the chunks hold, as fast to change as to read; raises
+    :class:`ChunkError` naming what is wrong."""
     return assemble_measured(chunks)[0]
 
 
@@ -120,7 +123,40 @@ def assemble_measured(chunks: Sequence[Chunk]) -> tuple[am.Document, Cost]:
             raise ChunkError(f"{c.kind} chunk {c.id} ({len(c.data)} bytes) fails its SHA-256 check")
     data = b"".join(c.data for c in ordered)
     cost = measure(data)  # before automerge sees a byte of it
-    return _load(data), cost
+    return _assemble_ordered(data), cost
+
+
+#: Below this, a document loads in one call either way as fast (a feedback
+#: thread, a small collection).
+FEED_MIN_BYTES = 64 * 1024
+
+
+def _assemble_ordered(data: bytes) -> am.Document:
+    """Load measured chunks. Changes stored after a saved document (a snapshot,
+    or one stored whole as it arrived) go into it rebuilt rather than through
+    ``Document.load``, which applies each to the packed snapshot at a cost that
+    grows with it (podsync.amdoc): on a needs board of 1,000 records, 300
+    changes load in 19 ms rather than 79; of 16,000, 1,600 in 0.24 s rather
+    than 7.7 s."""
+    if len(data) < FEED_MIN_BYTES:
+        return _load(data)
+    try:
+        pieces = split_chunks(data)
+    except ProtocolError as e:
+        raise ChunkError(f"automerge cannot load the stored bytes: {e}") from None
+    saved = [chunk for kind, chunk in pieces if kind == CHUNK_DOCUMENT]
+    changes = [chunk for kind, chunk in pieces if kind != CHUNK_DOCUMENT]
+    if not saved or not changes or sum(len(chunk) for chunk in saved) < FEED_MIN_BYTES:
+        return amdoc.writable(_load(data), len(data))
+    doc = am.Document()
+    doc.merge(_load(b"".join(saved)))
+    try:
+        amdoc.feed_changes(doc, changes)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as e:  # noqa: BLE001 - automerge raises plain Exception, a panic BaseException
+        raise ChunkError(f"automerge cannot load the stored bytes: {e}") from None
+    return doc
 
 
 def measure(data: bytes, spent: Cost = Cost()) -> Cost:

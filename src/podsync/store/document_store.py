@@ -53,14 +53,6 @@ from podsync.store.writer import GroupCommitWriter
 log = logging.getLogger(__name__)
 
 UNKNOWN_KIND = "unknown"
-#: Stored bytes above which a loaded document is rebuilt change by change. A
-#: document loaded from a large saved snapshot takes every later change slowly
-#: (each put searches op structures the load left packed: about 1 ms at 10,000
-#: records and 8-15 ms at 40,000, for the first hundred or so writes), while one
-#: rebuilt by merging it into an empty document takes them in 0.03 ms. The
-#: rebuild costs about 2.5 times the load, once; below 1 MiB (about 3,000
-#: records) writes cost under 0.25 ms either way.
-REBUILD_MIN_BYTES = 1024 * 1024
 # SQLite allows 32766 bound parameters per statement; stay well below it.
 _IDS_PER_QUERY = 500
 #: The meta key under which documents to delete at the next open are listed.
@@ -336,7 +328,7 @@ class DocumentStore:
             self._record_damage({doc_id: str(e)})
             raise DamagedDocument(doc_id, str(e)) from None
         _warn_if_short(doc_id, doc, heads)
-        return _writable(doc, chunks)
+        return doc
 
     def load_all(self, doc_ids: Iterable[str] | None = None) -> LoadedDocuments:
         """Every stored document (or those of ``doc_ids`` that exist), in few queries.
@@ -369,7 +361,7 @@ class DocumentStore:
                 damaged[doc_id] = newly_damaged[doc_id] = str(e)
                 continue
             _warn_if_short(doc_id, doc, heads)
-            documents[doc_id] = _writable(doc, chunks.get(doc_id, []))
+            documents[doc_id] = doc
             if measured != heads:
                 newly_measured[doc_id] = (heads, sizes[doc_id])
         if newly_damaged:
@@ -593,15 +585,6 @@ def _select_many(
             f"{chunk_cols} WHERE doc_id IN ({marks}) ORDER BY doc_id, id", part
         ).fetchall()
     return rows, chunk_rows
-
-
-def _writable(doc: am.Document, chunks: list[Chunk]) -> am.Document:
-    """``doc`` as fast to change as it is to read (see REBUILD_MIN_BYTES)."""
-    if sum(len(c.data) for c in chunks) < REBUILD_MIN_BYTES:
-        return doc
-    rebuilt = am.Document()
-    rebuilt.merge(doc)
-    return rebuilt
 
 
 def _warn_if_short(doc_id: str, doc: am.Document, heads: bytes) -> None:

@@ -321,6 +321,22 @@ def _chunks(data: bytes, meter: _Meter, what: str) -> int:
     return count
 
 
+def split_chunks(data: bytes) -> list[tuple[int, bytes]]:
+    """The chunks of a concatenation, each as (chunk type, its whole bytes);
+    ProtocolError if it is not one."""
+    r = _Reader(bytes(data), "chunks")
+    out: list[tuple[int, bytes]] = []
+    while not r.at_end():
+        start = r.pos
+        if r.take(4) != MAGIC:
+            raise r.bad("not an automerge chunk (bad magic bytes)")
+        r.skip(4)
+        kind = r.take(1)[0]
+        r.skip(r.uleb())
+        out.append((kind, r.data[start:r.pos]))
+    return out
+
+
 # ---------------------------------------------------------------- entry points
 
 
@@ -354,6 +370,72 @@ def sync_message_cost(data: bytes, *, max_bytes: int, max_entries: int, chunk_we
     # Optional trailing capabilities: one byte each, skipped unread.
     meter.add_bytes(len(r.data) - r.pos)
     return meter.cost()
+
+
+# ---------------------------------------------------------------- sync message parts
+
+
+class SyncMessageParts(msgspec.Struct, frozen=True):
+    """An encoded sync message cut where its changes begin and end: ``head`` is
+    its type byte, heads, needs and bloom filters; ``chunks`` what it carries;
+    ``tail`` any capabilities after them."""
+
+    head: bytes
+    chunks: list[bytes]
+    tail: bytes
+
+    def encode(self, chunks: list[bytes] | None = None) -> bytes:
+        """The message again, carrying ``chunks`` instead of its own if given."""
+        carried = self.chunks if chunks is None else chunks
+        out = bytearray(self.head)
+        out += _uleb(len(carried))
+        for chunk in carried:
+            out += _uleb(len(chunk)) + chunk
+        out += self.tail
+        return bytes(out)
+
+
+def sync_message_parts(data: bytes) -> SyncMessageParts:
+    """Cut a well-formed sync message (one this node generated, or one already
+    weighed) into its parts; ProtocolError if it is not one."""
+    r = _Reader(bytes(data), "sync message")
+    if r.at_end() or r.take(1)[0] not in (0x42, 0x43):
+        raise r.bad("not a sync message")
+    r.hashes()
+    r.hashes()
+    for _ in range(r.uleb()):
+        r.hashes()
+        r.skip(r.uleb())
+    head = r.data[:r.pos]
+    chunks = [r.take(r.uleb()) for _ in range(r.uleb())]
+    return SyncMessageParts(head, chunks, r.data[r.pos:])
+
+
+def carries_document(chunk: bytes) -> bool:
+    """Whether a chunk a sync message carries is (or holds) a saved document
+    rather than changes; ProtocolError if it is not well-formed."""
+    r = _Reader(bytes(chunk), "sync message")
+    while not r.at_end():
+        if r.take(4) != MAGIC:
+            return False
+        r.skip(4)
+        kind = r.take(1)[0]
+        if kind == CHUNK_DOCUMENT:
+            return True
+        r.skip(r.uleb())
+    return False
+
+
+def chunks_within(chunks: list[bytes], *, max_bytes: int, max_entries: int, chunk_weight: int = 0) -> int:
+    """How many of ``chunks``, from the first, cost at most the budget together
+    (walked once, up to the first that does not fit)."""
+    meter = _Meter(max_bytes, max_entries, chunk_weight, "sync message")
+    for i, chunk in enumerate(chunks):
+        try:
+            _chunks(chunk, meter, "sync message")
+        except InputTooCostly:
+            return i
+    return len(chunks)
 
 
 # ---------------------------------------------------------------- change hashes

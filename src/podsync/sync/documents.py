@@ -31,10 +31,11 @@ from collections.abc import Iterator
 
 import automerge.core as am
 
+from podsync.amdoc import writable
 from podsync.errors import InvalidId, ProtocolError
 from podsync.ids import parse_document_id
 from podsync.sync.cost import change_hashes
-from podsync.sync.guards import beyond_input_limits, saved_or_changes
+from podsync.sync.guards import beyond_input_limits, first_part, saved_or_changes, saved_prefix
 from podsync.sync.effects import (
     AwaitDrain, ConnId, Damaged, DocumentChanged, DocumentUnavailable, LoadDocument, Outbox, Persist,
 )
@@ -238,12 +239,22 @@ class Documents:
         data = msg.encode()
         refusal = beyond_input_limits(data, sync_message=True)
         if refusal is not None:
-            # The peer would refuse it and close the link, again at every
-            # reconnect: this document does not sync with that peer.
-            log.warning("document %s is not synced with peer %s: %s", ds.doc_id, link.peer_id, refusal)
-            self._unregister(ds, link)
-            link.refused.add(ds.doc_id)
-            return False
+            part = first_part(data, self.document(ds))
+            if part is None:
+                # Not even one change fits: the peer would refuse it and close the
+                # link, again at every reconnect. This document does not sync
+                # with that peer.
+                log.warning("document %s is not synced with peer %s: %s", ds.doc_id, link.peer_id, refusal)
+                self._unregister(ds, link)
+                link.refused.add(ds.doc_id)
+                return False
+            log.info("document %s goes to peer %s in parts: the whole of what it lacks is %s",
+                     ds.doc_id, link.peer_id, refusal)
+            # automerge counts every change of the message as sent; a fresh state
+            # forgets that, so the peer's answer to this part (its heads and what
+            # it holds) brings the next.
+            pd.sync_state = am.SyncState()
+            data = part
         out.send(link.conn, Sync(self.peer_id, link.peer_id, ds.doc_id, data))
         return True
 
@@ -266,6 +277,18 @@ class Documents:
         if ds.request_deadline is None:
             ds.request_deadline = now + REQUEST_TIMEOUT
             self._requesting.add(ds.doc_id)
+
+    def ask_again(self, out: Outbox, link: Link, doc_id: str, now: float) -> None:
+        """Ask ``link`` for a document its peer offered when this node's budget of
+        new documents had no room (guards.Intake); what it sends is admitted as
+        any offer is."""
+        if self._holds(doc_id) or not self.policy.may_offer(link.peer_id, doc_id):
+            return
+        ds = self.get(doc_id, create=True)
+        assert ds is not None
+        if link.conn in ds.peers:
+            return  # already syncing it with that link
+        self._ask(out, ds, link, now)
 
     # ------------------------------------------------------------ changes
 
@@ -394,6 +417,12 @@ class Documents:
             self._want(out, ds, now)
         if link.queue and doc_id in getattr(self.policy, "first", frozenset()):
             self.drain(out, link, now)  # announcements may have waited for this one
+
+    def holds_content(self, doc_id: str) -> bool:
+        """Whether a DocSync of ``doc_id`` holds content (stored ones not yet
+        loaded count as not held here: their frames wait for the load)."""
+        ds = self.docs.get(doc_id)
+        return ds is not None and ds.has_content
 
     def _holds(self, doc_id: str) -> bool:
         ds = self.docs.get(doc_id)
@@ -624,6 +653,9 @@ class Documents:
             link.in_flight[ds.doc_id] = now
             link.whole_sent.add(ds.doc_id)
             link.backlog += len(out.effects[-1].data)  # type: ignore[union-attr]
+            pd = ds.peers[link.conn]
+            if pd.their_heads != ds.heads:
+                self._sync_to(out, ds, link, pd)  # it went whole up to a point: the rest by sync
             return True
         if self._sync_to(out, ds, link, self._register(ds, link)):
             link.in_flight[ds.doc_id] = now
@@ -638,24 +670,33 @@ class Documents:
         return False
 
     def _send_whole(self, out: Outbox, ds: DocSync, doc: am.Document, link: Link) -> bool:
-        """Send a peer that holds nothing of ``ds`` the whole saved document; False
-        (nothing sent) when it is more than a peer takes as one input.
+        """Send a peer that holds nothing of ``ds`` the whole saved document, or
+        when that is more than a peer takes as one input, the document as it
+        stood some way through its history (guards.saved_prefix); False when
+        not even that fits (it then syncs in parts).
 
         Loading a saved document costs the peer a fraction of applying its changes
-        one by one, and needs no round trip; from then on both sides hold the same
-        heads, so the document is registered as in step with that peer.
+        one by one, and needs no round trip; from then on the peer holds the
+        heads it was sent, which the engine registers for that peer.
         """
         link.lacking.discard(ds.doc_id)
         saved = doc.save()
+        heads = list(ds.heads)
         # (Its saved form loads back: changes automerge would encode otherwise
         # are refused on arrival, and a peer that cannot load one anyway
         # answers doc-unavailable.)
         refusal = beyond_input_limits(saved, sync_message=False)
         if refusal is not None:
-            log.warning("document %s is not sent whole to peer %s: %s", ds.doc_id, link.peer_id, refusal)
-            return False
+            prefix = saved_prefix(doc, saved)
+            if prefix is None:
+                log.info("document %s is not sent whole to peer %s (it syncs in parts): %s",
+                         ds.doc_id, link.peer_id, refusal)
+                return False
+            saved, heads = prefix
+            log.info("document %s goes to peer %s whole as it stood some way through its history, "
+                     "the rest by sync: the whole is %s", ds.doc_id, link.peer_id, refusal)
         out.send(link.conn, WholeDoc(self.peer_id, link.peer_id, ds.doc_id, saved))
-        self._register(ds, link).their_heads = list(ds.heads)
+        self._register(ds, link).their_heads = heads
         return True
 
     def on_whole_doc(self, out: Outbox, link: Link, msg: WholeDoc, now: float) -> None:
@@ -682,7 +723,7 @@ class Documents:
         if ds.has_content:
             doc.merge(incoming)
         else:
-            ds.doc = incoming
+            ds.doc = writable(incoming, len(msg.data))
         if before and not self._kept(out, ds, link, before):
             return
         pd = self._register(ds, link)

@@ -228,7 +228,9 @@ class SyncEngine:
             pass
         elif isinstance(msg, (Request, Sync)):
             if self._within_budgets(out, link, msg.document_id, bool(parse_sync_heads(msg.data)), cost, now):
+                held = self._docs.holds_content(msg.document_id)
                 self._docs.on_sync(out, link, msg, now)
+                self._intake.first_input(self._docs.docs.get(msg.document_id), held, cost)
         elif isinstance(msg, DocUnavailable):
             self._docs.on_unavailable(out, link, msg, now)
         elif isinstance(msg, Ephemeral):
@@ -237,7 +239,9 @@ class SyncEngine:
             self._docs.on_summary(out, link, msg, now)
         elif isinstance(msg, WholeDoc):
             if self._within_budgets(out, link, msg.document_id, True, cost, now):
+                held = self._docs.holds_content(msg.document_id)
                 self._docs.on_whole_doc(out, link, msg, now)
+                self._intake.first_input(self._docs.docs.get(msg.document_id), held, cost)
         elif isinstance(msg, Ranges):
             self._docs.on_ranges(out, link, msg, now)
         elif isinstance(msg, ErrorMessage):
@@ -373,7 +377,7 @@ class SyncEngine:
         """See guards.py: new documents per peer (for frames offering content),
         and growth per document (for frames carrying any)."""
         ds = self._docs.get(doc_id)
-        held = ds is not None and ds.has_content
+        held = self._docs.holds_content(doc_id)
         if content and not self._intake.may_take_up(out, link, doc_id, ds, held, now):
             return False
         doc = self._docs.document(ds) if held and ds is not None else None
@@ -492,6 +496,8 @@ class SyncEngine:
             if not link.open and link.opened_at + HANDSHAKE_TIMEOUT <= now:
                 self._close(out, link, "handshake timed out")
         self._docs.tick(out, now)
+        for link, doc_id in self._intake.due(list(self._links.values()), now):
+            self._docs.ask_again(out, link, doc_id, now)
         return out.effects
 
     @_after_listing

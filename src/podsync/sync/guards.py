@@ -13,11 +13,14 @@ stores a cold-synced document whole only if its saved form loads back.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 
 import automerge.core as am
 
 from podsync.errors import ProtocolError
-from podsync.sync.cost import Cost, chunks_cost, sync_message_cost
+from podsync.sync.cost import (
+    Cost, carries_document, chunks_cost, chunks_within, sync_message_cost, sync_message_parts,
+)
 from podsync.sync.effects import Outbox
 from podsync.sync.limits import (
     CHUNK_ENTRY_WEIGHT, MAX_DOCUMENT_BYTES, MAX_DOCUMENT_ENTRIES, MAX_FRAME_BYTES, MAX_INPUT_BYTES,
@@ -39,6 +42,9 @@ class Intake:
     def __init__(self, peer_id: str) -> None:
         self.peer_id = peer_id
         self._new_docs: dict[str, TokenBucket] = {}
+        # Per proven peer, documents it offered past its budget, oldest first:
+        # asked for again as the budget refills (at most a burst's worth kept).
+        self._deferred: dict[str, OrderedDict[str, None]] = {}
 
     def may_take_up(self, out: Outbox, link: Link, doc_id: str, ds: DocSync | None, held: bool,
                     now: float) -> bool:
@@ -52,12 +58,35 @@ class Intake:
             bucket = self._new_docs[link.identity] = TokenBucket(
                 PEER_NEW_DOCUMENTS_BURST, PEER_NEW_DOCUMENTS_PER_SECOND, now)
         if bucket.take(1, now):
+            deferred = self._deferred.get(link.identity)
+            if deferred is not None:
+                deferred.pop(doc_id, None)  # offered again and taken: not asked for later
             return True
-        log.warning("peer %s: new document %s refused: it offered more than %d new documents "
-                    "(%.0f more per second)", link.peer_id, doc_id, PEER_NEW_DOCUMENTS_BURST,
-                    PEER_NEW_DOCUMENTS_PER_SECOND)
+        log.warning("peer %s: new document %s refused for now: it offered more than %d new "
+                    "documents (%.0f more per second; asked for again then)", link.peer_id, doc_id,
+                    PEER_NEW_DOCUMENTS_BURST, PEER_NEW_DOCUMENTS_PER_SECOND)
         out.send(link.conn, DocUnavailable(self.peer_id, link.peer_id, doc_id))
+        deferred = self._deferred.setdefault(link.identity, OrderedDict())
+        deferred[doc_id] = None
+        if len(deferred) > PEER_NEW_DOCUMENTS_BURST:
+            deferred.popitem(last=False)  # its next reconnect offers it again
         return False
+
+    def due(self, links: list[Link], now: float) -> list[tuple[Link, str]]:
+        """Documents refused by the budget that may be asked for now, each with
+        the open link of its peer to ask; each takes one token as it is asked,
+        so what the answer brings counts as asked for, not offered."""
+        asks: list[tuple[Link, str]] = []
+        for link in links:
+            deferred = self._deferred.get(link.identity)
+            if not deferred or not link.open:
+                continue
+            bucket = self._new_docs[link.identity]
+            while deferred and bucket.take(1, now):
+                asks.append((link, deferred.popitem(last=False)[0]))
+            if not deferred:
+                del self._deferred[link.identity]
+        return asks
 
     def may_grow(self, out: Outbox, link: Link, ds: DocSync | None, doc: am.Document | None,
                  cost: Cost) -> bool:
@@ -77,6 +106,15 @@ class Intake:
                     ds.size.bytes, MAX_DOCUMENT_ENTRIES, MAX_DOCUMENT_BYTES)
         out.send(link.conn, DocUnavailable(self.peer_id, link.peer_id, ds.doc_id))
         return False
+
+    @staticmethod
+    def first_input(ds: DocSync | None, held: bool, cost: Cost) -> None:
+        """A document that held nothing took its first input: that input's cost
+        starts its running size (it weighs the changes, which is more than the
+        document they make, so the limit comes no later), instead of the
+        document being saved and weighed at its next input."""
+        if not held and ds is not None and ds.has_content and ds.size is None:
+            ds.size = cost
 
 
 def _fits(size: Cost, more: Cost) -> bool:
@@ -100,6 +138,71 @@ def beyond_input_limits(data: bytes, *, sync_message: bool) -> str | None:
     except ProtocolError as err:
         return str(err)
     return None
+
+
+def first_part(data: bytes, doc: am.Document) -> bytes | None:
+    """For a sync message ``data`` from ``doc`` that is more than a peer takes
+    as one input: the same message carrying only as many of its changes, from
+    the first, as the peer takes; None when not even its first change fits.
+
+    automerge lists a message's changes in history order (after the few the
+    peer asked for by hash), each after those it depends on, so a part's
+    changes depend on earlier parts and on what the peer holds (a change whose
+    dependencies are still to come waits in the peer's document until they
+    arrive); the peer's answer to a part tells the sender what it still lacks.
+    A message carrying the saved document (sent to a peer holding nothing) is
+    cut into the document's changes instead."""
+    parts = sync_message_parts(data)
+    chunks = parts.chunks
+    if any(carries_document(chunk) for chunk in chunks):
+        chunks = [bytes(change.bytes) for change in doc.get_changes([])]
+    fixed = len(parts.head) + len(parts.tail) + 2 * _LEB_MAX
+    count = chunks_within(chunks, max_bytes=MAX_INPUT_BYTES - fixed, max_entries=MAX_INPUT_ENTRIES,
+                          chunk_weight=CHUNK_ENTRY_WEIGHT)
+    wire = fixed + WHOLE_DOC_FRAME_OVERHEAD
+    for i, chunk in enumerate(chunks[:count]):
+        wire += len(chunk) + _LEB_MAX
+        if wire > MAX_FRAME_BYTES:
+            count = i
+            break
+    if not count:
+        return None
+    part = parts.encode(chunks[:count])
+    # (Weighed again as the peer will weigh it: chunk headers count less here.)
+    return part if beyond_input_limits(part, sync_message=True) is None else None
+
+
+def saved_prefix(doc: am.Document, whole: bytes) -> tuple[bytes, list[bytes]] | None:
+    """For a document whose saved form ``whole`` is more than a peer takes as
+    one input: the document as it stood after as many of its first changes as
+    make a saved document the peer takes (its bytes and heads), or None.
+
+    A peer holding nothing loads a saved document for a fraction of what
+    applying its changes costs (a needs board's first three quarters: 4.4 MB
+    and 395,000 column entries saved, against 12 MB and 960,000 as changes);
+    the rest follows by sync. The cut is guessed from how far past the limits
+    the whole is, and tried smaller if the guess does not fit."""
+    cost = chunks_cost(whole, max_bytes=1 << 62, max_entries=1 << 62, chunk_weight=CHUNK_ENTRY_WEIGHT)
+    share = min(MAX_INPUT_BYTES / max(cost.bytes, 1), MAX_INPUT_ENTRIES / max(cost.entries, 1),
+                (MAX_FRAME_BYTES - WHOLE_DOC_FRAME_OVERHEAD) / max(len(whole), 1))
+    changes = doc.get_changes([])
+    count = int(len(changes) * share * 0.9)
+    for _ in range(4):
+        if count < 1:
+            return None
+        # automerge lists changes after those they depend on: a prefix is whole.
+        prefix = changes[:count]
+        depended = {dep for change in prefix for dep in change.deps}
+        heads = sorted(change.hash for change in prefix if change.hash not in depended)
+        saved = doc.fork_at(heads).save()
+        if beyond_input_limits(saved, sync_message=False) is None:
+            return saved, heads
+        count = int(count * 0.8)
+    return None
+
+
+#: The most bytes a LEB128 length prefix takes for any length a frame holds.
+_LEB_MAX = 4
 
 
 def saved_or_changes(doc_id: str, doc: am.Document) -> bytes:

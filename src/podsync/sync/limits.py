@@ -38,8 +38,8 @@ MAX_CBOR_DEPTH = 8
 # times their size while automerge loads them (a 250 MB string, 243 KB on the
 # wire, held 971 MiB at its peak), so 16 MiB bounds that part near 64 MiB.
 # Honest inputs are far below: a pod document of 20,000 changes saves to
-# 320,000 entries; a document past these limits can still be edited and synced
-# change by change, only not sent whole (see MAX_DOCUMENT_*).
+# 320,000 entries. A document past these limits is sent in parts, each within
+# them (guards.first_part, guards.saved_prefix); see MAX_DOCUMENT_*.
 MAX_INPUT_ENTRIES = 1_500_000
 MAX_INPUT_BYTES = 16 * 1024 * 1024
 CHUNK_ENTRY_WEIGHT = 32
@@ -61,9 +61,9 @@ MAX_STORED_BYTES = 4 * MAX_INPUT_BYTES
 # How large a document may grow through inputs from outside. Below the stored
 # limits by one input, so that a document that reached it still loads at the
 # next start. Past it, changes to that document are answered doc-unavailable.
-# (A document beyond one input's limits cannot be sent whole to a peer lacking
-# it; honest nodes then leave it out of that peer's sync rather than send what
-# it would refuse.)
+# (A document beyond one input's limits goes to a peer in parts, each within
+# them; only a single change past them is left out of that peer's sync rather
+# than sent for it to refuse.)
 MAX_DOCUMENT_ENTRIES = MAX_STORED_ENTRIES - MAX_INPUT_ENTRIES
 MAX_DOCUMENT_BYTES = MAX_STORED_BYTES - MAX_INPUT_BYTES
 

@@ -122,6 +122,9 @@ class Ledger:
         self._own_heads: dict[str, str | None] = {}
         #: Held document -> (heads read, hashes of its changes without parents).
         self._roots: dict[str, tuple[list[bytes], list[bytes]]] = {}
+        # The roots the last candidate() read (id, heads, roots): kept by
+        # admit_candidate if it admits that very document.
+        self._candidate_roots: tuple[str, list[bytes], list[bytes]] | None = None
         self._certs: set[bytes] = set()
         self._unverifiable: dict[str, tuple[tuple[int, int], dict[str, int]]] = {}
         #: Whether the counts of documents not read yet came from the store.
@@ -359,7 +362,15 @@ class Ledger:
         peer just sent applied) has a root change besides its creation."""
         if self._creation(doc_id) is None:
             return False
-        return sum(1 for change in doc.get_changes([]) if not change.deps) > 1
+        # Only the changes since the roots were last read are looked at (a needs
+        # board arriving in parts has tens of thousands); what is refused is not
+        # remembered, as the document goes back to before it.
+        heads, roots = self._roots.get(doc_id, ([], []))
+        roots = roots + [r for r in _root_changes(doc, heads) if r not in roots]
+        if len(roots) > 1:
+            return True
+        self._roots[doc_id] = (sorted(doc.get_heads()), roots)
+        return False
 
     def _grafted(self, doc_id: str) -> bool:
         """Whether the document has a root change besides the one that created it.
@@ -377,7 +388,9 @@ class Ledger:
     def candidate(self, doc_id: str, doc: am.Document) -> Readers:
         """Readers of a document this node does not hold yet, from its own creation
         record (a peer is offering it). Nothing is kept."""
-        creation = self._find_creation(doc_id, doc, _root_changes(doc, []))
+        roots = _root_changes(doc, [])
+        creation = self._find_creation(doc_id, doc, roots)
+        self._candidate_roots = (doc_id, sorted(doc.get_heads()), roots)
         return creation_readers(creation, []) if creation is not None else NOBODY
 
     def _find_creation(self, doc_id: str, doc: am.Document, roots: list[bytes]) -> Record | None:
@@ -424,6 +437,10 @@ class Ledger:
         self.book.ingest(doc_id, doc)
         self._readers.pop(doc_id, None)
         self._kinds.pop(doc_id, None)
+        read_as_candidate, self._candidate_roots = self._candidate_roots, None
+        if read_as_candidate is not None and read_as_candidate[0] == doc_id \
+                and read_as_candidate[1] == sorted(doc.get_heads()):
+            self._roots[doc_id] = read_as_candidate[1:]
 
     def _is_creation(self, doc_id: str, record: Record) -> bool:
         return (record.type == CREATE and record.scope == "" and record.item is None
