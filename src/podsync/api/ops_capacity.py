@@ -37,12 +37,15 @@ def board(ctx: PodContext, kind: str, create: str) -> dict[str, Item]:
     return items(ctx, ctx.collection(kind), create)
 
 
-def _held(ctx: PodContext, now: dt.datetime) -> tuple[list[needs.Need],
-                                                       list[agreements.Agreement]]:
-    """Every live need and agreement, from the cached views. An archived one is
-    closed (attended, let be, declined, retired): it weighs on nobody."""
-    return (ctx.views.views(ctx.collection(needs.KIND), NEEDS, now, everything=False),
-            ctx.views.views(ctx.collection(agreements.KIND), AGREEMENTS, now, everything=False))
+def _held(ctx: PodContext, now: dt.datetime) -> tuple[list[capacity.HeldNeed],
+                                                       list[capacity.HeldAgreement]]:
+    """Every live need and agreement, from the cached views, as much of each as
+    load and review read. An archived one is closed (attended, let be,
+    declined, retired): it weighs on nobody."""
+    return (ctx.views.views(ctx.collection(needs.KIND), NEEDS, now, everything=False,
+                            as_type=capacity.HeldNeed),
+            ctx.views.views(ctx.collection(agreements.KIND), AGREEMENTS, now, everything=False,
+                            as_type=capacity.HeldAgreement))
 
 
 @op("capacity.set")

@@ -76,6 +76,34 @@ class ReviewItem(msgspec.Struct, frozen=True):
     question: str
 
 
+class _Holder(msgspec.Struct, frozen=True):
+    member: str
+
+
+class HeldNeed(msgspec.Struct, frozen=True):
+    """What load and review read of a need's view (the rest is not decoded)."""
+
+    id: str
+    title: str
+    state: str
+    holders: list[_Holder]
+
+
+class _Party(msgspec.Struct, frozen=True):
+    member: str
+    no_longer: str | None
+    withdrawn: bool = False
+
+
+class HeldAgreement(msgspec.Struct, frozen=True):
+    """What load and review read of an agreement's view (the rest is not decoded)."""
+
+    id: str
+    what: str
+    state: str
+    parties: list[_Party]
+
+
 # -- check-ins -------------------------------------------------------------------
 
 
@@ -102,7 +130,8 @@ def current_capacity(items: dict[str, Item]) -> dict[str, CheckIn]:
 # -- load ------------------------------------------------------------------------
 
 
-def loads(needs: Iterable[Need], agreements: Iterable[Agreement], checkins: Iterable[CheckIn],
+def loads(needs: Iterable[Need | HeldNeed], agreements: Iterable[Agreement | HeldAgreement],
+          checkins: Iterable[CheckIn],
           members: Iterable[str] = ()) -> list[MemberLoad]:
     """Each member's current capacity and what they hold, listed by member id.
 
@@ -135,7 +164,8 @@ def loads(needs: Iterable[Need], agreements: Iterable[Agreement], checkins: Iter
             for m in sorted(everyone)]
 
 
-def review(member: str, needs: Iterable[Need], agreements: Iterable[Agreement]) -> list[ReviewItem]:
+def review(member: str, needs: Iterable[Need | HeldNeed],
+           agreements: Iterable[Agreement | HeldAgreement]) -> list[ReviewItem]:
     """Everything ``member`` holds now — agreements they have not said are beyond
     them, needs they hold — each with "still within my capacity?"."""
     out = [ReviewItem("agreement", a.id, a.what, STILL_WITHIN) for a in agreements

@@ -83,7 +83,8 @@ PEER_BYTES_PER_SECOND = 8 * 1024 * 1024
 # keep in memory and on disk), as a token bucket per proven peer that survives
 # reconnects: a whole pod's worth at once (a newcomer's first sync), then a
 # trickle. Past it, further new documents from that peer are answered
-# doc-unavailable until the budget refills; a peer asking again later gets them.
+# doc-unavailable, and this node asks the peer for them, one per token, as the
+# budget refills (guards.Intake.due).
 # A pod's worth: the benchmarks' largest node holds 10,000 documents (4,096
 # left a newcomer 5,900 short, see tests/bench/memory_bench.py).
 PEER_NEW_DOCUMENTS_BURST = 16_384
