@@ -181,12 +181,15 @@ def saved_prefix(doc: am.Document, whole: bytes) -> tuple[bytes, list[bytes]] | 
     applying its changes costs (a needs board's first three quarters: 4.4 MB
     and 395,000 column entries saved, against 12 MB and 960,000 as changes);
     the rest follows by sync. The cut is guessed from how far past the limits
-    the whole is, and tried smaller if the guess does not fit."""
+    the whole is (a little short of it), and tried smaller if the guess does
+    not fit."""
     cost = chunks_cost(whole, max_bytes=1 << 62, max_entries=1 << 62, chunk_weight=CHUNK_ENTRY_WEIGHT)
     share = min(MAX_INPUT_BYTES / max(cost.bytes, 1), MAX_INPUT_ENTRIES / max(cost.entries, 1),
                 (MAX_FRAME_BYTES - WHOLE_DOC_FRAME_OVERHEAD) / max(len(whole), 1))
     changes = doc.get_changes([])
-    count = int(len(changes) * share * 0.9)
+    # Saved size grows about in step with the changes kept (a needs board's
+    # first three quarters saved to three quarters of its bytes and entries).
+    count = int(len(changes) * share * 0.95)
     for _ in range(4):
         if count < 1:
             return None
@@ -197,7 +200,7 @@ def saved_prefix(doc: am.Document, whole: bytes) -> tuple[bytes, list[bytes]] | 
         saved = doc.fork_at(heads).save()
         if beyond_input_limits(saved, sync_message=False) is None:
             return saved, heads
-        count = int(count * 0.8)
+        count = int(count * 0.9)
     return None
 
 
