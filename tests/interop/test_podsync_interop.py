@@ -522,3 +522,39 @@ async def test_killed_js_client_then_new_client_converges_without_loop(rig: Rig,
     assert len(frames) < MAX_FRAMES_SMALL_DOC, collections.Counter(frames)
     print(f"frames the node sent the rejoined client: {dict(collections.Counter(frames))}")
     assert b.returncode is None and a.returncode not in (None, 0)
+
+
+async def test_js_client_receives_a_document_past_one_input_in_parts(
+        rig: Rig, node: Node, caplog: pytest.LogCaptureFixture) -> None:
+    """A document more than a peer takes as one input (MAX_INPUT_BYTES inflated)
+    reaches an unmodified automerge-repo client as several ordinary sync
+    messages, each within the limits; the client holds all of it."""
+    import logging
+    import os
+
+    caplog.set_level(logging.INFO, logger="podsync.sync")
+    from podsync.sync.limits import MAX_INPUT_BYTES
+
+    doc_id = await node.repo.create("note", lambda tx: put_value(tx, am.ROOT, "title", "large"))
+    claim = node.ledger.claim(doc_id)
+    assert claim is not None
+    await claim
+    piece = 1024 * 1024  # characters of random hex: a change of about a MiB
+    for i in range(MAX_INPUT_BYTES // piece + 2):
+        await node.repo.change(doc_id, lambda tx, i=i: put_value(
+            tx, am.ROOT, f"k{i}", os.urandom(piece // 2).hex()))
+    await node.repo.change(doc_id, lambda tx: put_value(tx, am.ROOT, "done", True))  # after every piece
+    a = await rig.client()
+    found = await a.call("find", url=document_url(doc_id), timeoutMs=60_000, reply_timeout=120)
+    assert found["ok"], found
+    waited = await a.call("waitFor", url=document_url(doc_id), path=["done"], value=True,
+                          timeoutMs=60_000, reply_timeout=120)
+    assert waited["ok"], waited
+    # The client's own change depends on everything it holds: once it reaches the
+    # node, the node's heads are exactly that change.
+    changed = await a.call("change", url=document_url(doc_id), path=["seen"], value=1)
+    await eventually(lambda: node_heads(node, doc_id) == sorted(changed["heads"]), 30)
+    assert node.repo.get(doc_id).get(am.ROOT, "seen") is not None
+    assert any(f"document {doc_id} goes to peer" in r.getMessage() and "in parts" in r.getMessage()
+               for r in caplog.records)
+    assert not any("not synced" in r.getMessage() for r in caplog.records)
