@@ -7,10 +7,10 @@
   about 2.5 times the load, once; below REBUILD_MIN_BYTES (about 3,000 records)
   writes cost under 0.25 ms either way.
 * Loading a snapshot with change chunks after it applies those changes to the
-  packed snapshot one by one: 5 ms a change on a needs board of 16,000 records
-  (16,000 changes after its 3 MB snapshot took 45 s). Loaded alone, rebuilt and
-  then given the changes, the same took under a second. The store loads so
-  (podsync.store.chunks).
+  packed snapshot one by one: 3-5 ms a change after a 3 MB snapshot of half a
+  three-year needs board (its other 16,000 changes took 45 s). Loaded alone,
+  rebuilt and then given the changes, the same took under a second. The store
+  loads so (podsync.store.chunks).
 
 The binding has no ``apply_changes``; its sync message carries changes, and
 receiving one applies them the way automerge applies any (a change whose

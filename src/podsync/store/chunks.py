@@ -3,8 +3,8 @@
 A document is stored as snapshot chunks (``Document.save()``) and incremental
 chunks (the bytes of one or more changes). Loading checks each chunk's SHA-256,
 then hands snapshots followed by incrementals, in insertion order, to
-``Document.load``, which accepts that concatenation; past a large snapshot, the
-incrementals are applied to the rebuilt snapshot instead (podsync.amdoc).
+``Document.load``, which accepts that concatenation; past 64 KiB, changes stored
+after a saved document go into it rebuilt instead (podsync.amdoc).
 """
 
 from __future__ import annotations

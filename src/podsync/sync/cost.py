@@ -413,7 +413,8 @@ def sync_message_parts(data: bytes) -> SyncMessageParts:
 
 def carries_document(chunk: bytes) -> bool:
     """Whether a chunk a sync message carries is (or holds) a saved document
-    rather than changes; ProtocolError if it is not well-formed."""
+    rather than changes: False at bytes that are not a chunk, ProtocolError
+    at one cut short."""
     r = _Reader(bytes(chunk), "sync message")
     while not r.at_end():
         if r.take(4) != MAGIC:

@@ -387,7 +387,9 @@ class Ledger:
 
     def candidate(self, doc_id: str, doc: am.Document) -> Readers:
         """Readers of a document this node does not hold yet, from its own creation
-        record (a peer is offering it). Nothing is kept."""
+        record (a peer is offering it). Nothing is kept but the roots read, in
+        one slot, for admit_candidate to take over if it admits this very
+        document."""
         roots = _root_changes(doc, [])
         creation = self._find_creation(doc_id, doc, roots)
         self._candidate_roots = (doc_id, sorted(doc.get_heads()), roots)
