@@ -24,28 +24,19 @@ from __future__ import annotations
 
 import automerge.core as am
 
+from podsync.sync.cost import SyncMessageParts
+
 #: Saved bytes above which a loaded document is rebuilt (see above).
 REBUILD_MIN_BYTES = 1024 * 1024
 
-_SYNC_V1 = 0x42
-
-
-def _leb(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        low, n = n & 0x7F, n >> 7
-        out.append(low | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
+#: A sync message's start with no heads, no needs and no bloom filters
+#: (automerge's format, version 1: ``0x42``, then three empty lists).
+_NOTHING_BUT_CHANGES = bytes([0x42, 0, 0, 0])
 
 
 def changes_message(changes: list[bytes]) -> bytes:
     """An automerge sync message carrying exactly ``changes``."""
-    out = bytearray([_SYNC_V1])
-    out += _leb(0) + _leb(0) + _leb(0) + _leb(len(changes))
-    for change in changes:
-        out += _leb(len(change)) + change
-    return bytes(out)
+    return SyncMessageParts(_NOTHING_BUT_CHANGES, changes, b"").encode()
 
 
 def feed_changes(doc: am.Document, changes: list[bytes]) -> None:
@@ -60,11 +51,14 @@ def feed_changes(doc: am.Document, changes: list[bytes]) -> None:
     doc.receive_sync_message(am.SyncState(), am.Message.decode(changes_message(changes)))
 
 
+def rebuilt(doc: am.Document) -> am.Document:
+    """``doc`` merged into an empty document: as fast to change as to read."""
+    out = am.Document()
+    out.merge(doc)
+    return out
+
+
 def writable(doc: am.Document, saved_bytes: int) -> am.Document:
     """``doc``, loaded from ``saved_bytes`` of snapshot, as fast to change as it
     is to read: rebuilt when the snapshot was large."""
-    if saved_bytes < REBUILD_MIN_BYTES:
-        return doc
-    rebuilt = am.Document()
-    rebuilt.merge(doc)
-    return rebuilt
+    return doc if saved_bytes < REBUILD_MIN_BYTES else rebuilt(doc)

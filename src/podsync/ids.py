@@ -70,6 +70,15 @@ def parse_document_id(doc_id: str) -> str:
     return doc_id
 
 
+def is_document_id(value: object) -> bool:
+    """Whether ``value`` is a valid document id (anything else: False)."""
+    try:
+        parse_document_id(value)  # type: ignore[arg-type]
+    except (InvalidId, TypeError):
+        return False
+    return True
+
+
 def encode_head(change_hash: bytes) -> str:
     """bs58check form of a 32-byte change hash, as URLs and gossip carry heads."""
     if len(change_hash) != CHANGE_HASH_BYTES:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import automerge.core as am
 import pytest
 
-from podsync.relay.changes import feed_changes, feed_snapshot, holds
+from podsync.amdoc import feed_changes
+from podsync.relay.changes import feed_snapshot, holds
 
 
 def history(n: int) -> tuple[am.Document, list[bytes]]:

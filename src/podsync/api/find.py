@@ -17,8 +17,8 @@ import msgspec
 
 from podsync.api.context import PodContext
 from podsync.api.pod_common import documents_of_kind, items
-from podsync.errors import InvalidId, InvalidInput, NotFound
-from podsync.ids import parse_document_id
+from podsync.errors import InvalidInput, NotFound
+from podsync.ids import is_document_id
 from podsync.pod import (
     agreements, allies, decisions, discernment, feedback, needs, stewards, teams,
 )
@@ -155,19 +155,11 @@ def _exact_record_id(text: str) -> bool:
     return len(text) == 32 and all(c in "0123456789abcdef" for c in text)
 
 
-def _exact_document_id(text: str) -> bool:
-    try:
-        parse_document_id(text)
-    except InvalidId:
-        return False
-    return True
-
-
 def _resolved(ctx: PodContext, kind: str, text: str, field: str) -> str:
     if kind not in ("thread", "statement", "nomination", "team", "member") \
             and _exact_record_id(text):
         return text  # a whole record id: the operation itself says if it is unknown
-    if kind in ("thread", "statement") and _exact_document_id(text):
+    if kind in ("thread", "statement") and is_document_id(text):
         # A whole document id: the operation itself says if it is unknown, or
         # not one this member reads (as if absent), without every thread in the
         # pod being read to list them.

@@ -1,13 +1,9 @@
-"""Putting changes that came through a relay into a document (see podsync.amdoc
-for how changes are applied without the binding's missing ``apply_changes``)."""
+"""Putting what came through a relay into a document: a saved document merges
+in (changes go in by podsync.amdoc.feed_changes), and whether it holds them."""
 
 from __future__ import annotations
 
 import automerge.core as am
-
-from podsync.amdoc import changes_message, feed_changes
-
-__all__ = ["changes_message", "feed_changes", "feed_snapshot", "holds"]
 
 
 def feed_snapshot(doc: am.Document, saved: bytes) -> None:

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 import automerge.core as am
 
-from podsync.errors import InvalidId
-from podsync.ids import parse_document_id
+from podsync import amdoc
+from podsync.ids import is_document_id
 from podsync.relay import changes as changes_mod
 from podsync.relay import directory
 from podsync.relay.context import RelayContext
@@ -200,7 +200,7 @@ class Inbox:
             problem = "not a pointer of this index's device"
         elif parse_seq(key, 16) != pointer.gen:
             problem = "stored under another generation"
-        elif not _is_document_id(pointer.outbox):
+        elif not is_document_id(pointer.outbox):
             problem = "names no document"
         if problem:
             self._refuse(source, where, "malformed", problem)
@@ -268,7 +268,7 @@ class Inbox:
         if bundle.by != source.device_id:
             self._refuse(source, where, "wrong-author", "written by another device than the outbox's")
             return None
-        if not _is_document_id(bundle.doc):
+        if not is_document_id(bundle.doc):
             self._refuse(source, where, "malformed", "names no document")
             return None
         public = ctx.signing_public_key(source.device_id)
@@ -317,7 +317,7 @@ class Inbox:
                     if bundle.snapshot:
                         changes_mod.feed_snapshot(doc, bundle.data[0])
                     else:
-                        changes_mod.feed_changes(doc, bundle.data)
+                        amdoc.feed_changes(doc, bundle.data)
                 except Exception as exc:  # noqa: BLE001 - automerge raises plain Exception
                     bad[key] = str(exc)
 
@@ -382,11 +382,3 @@ class Inbox:
 
 def _digest(raw: object) -> bytes:
     return hashlib.sha256(raw if isinstance(raw, bytes) else repr(raw).encode()).digest()
-
-
-def _is_document_id(value: object) -> bool:
-    try:
-        parse_document_id(value)  # type: ignore[arg-type]
-    except (InvalidId, TypeError):
-        return False
-    return True

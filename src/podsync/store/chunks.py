@@ -148,8 +148,7 @@ def _assemble_ordered(data: bytes) -> am.Document:
     changes = [chunk for kind, chunk in pieces if kind != CHUNK_DOCUMENT]
     if not saved or not changes or sum(len(chunk) for chunk in saved) < FEED_MIN_BYTES:
         return amdoc.writable(_load(data), len(data))
-    doc = am.Document()
-    doc.merge(_load(b"".join(saved)))
+    doc = amdoc.rebuilt(_load(b"".join(saved)))
     try:
         amdoc.feed_changes(doc, changes)
     except (KeyboardInterrupt, SystemExit):

@@ -31,9 +31,9 @@ from collections.abc import Iterator
 
 import automerge.core as am
 
-from podsync.amdoc import writable
-from podsync.errors import InvalidId, ProtocolError
-from podsync.ids import parse_document_id
+from podsync import amdoc
+from podsync.errors import ProtocolError
+from podsync.ids import is_document_id
 from podsync.sync.cost import change_hashes
 from podsync.sync.guards import beyond_input_limits, first_part, saved_or_changes, saved_prefix
 from podsync.sync.effects import (
@@ -372,11 +372,11 @@ class Documents:
     def on_sync(self, out: Outbox, link: Link, msg: Request | Sync, now: float) -> None:
         doc_id = msg.document_id
         their_heads = parse_sync_heads(msg.data)
-        readable = self._valid(doc_id) and self._may_read(link, doc_id)
+        readable = is_document_id(doc_id) and self._may_read(link, doc_id)
         # An offer: the peer holds something of a document we hold nothing of (a peer
         # holding nothing is asking). What arrives is kept only once the policy
         # admits it, whether or not its readers were known before.
-        offered = (bool(their_heads) and self._valid(doc_id) and not self._holds(doc_id)
+        offered = (bool(their_heads) and is_document_id(doc_id) and not self._holds(doc_id)
                    and self.policy.may_offer(link.peer_id, doc_id))
         if not readable and not offered:
             self._refuse_id(out, link, doc_id, type(msg).__name__)
@@ -425,8 +425,7 @@ class Documents:
         return ds is not None and ds.has_content
 
     def _holds(self, doc_id: str) -> bool:
-        ds = self.docs.get(doc_id)
-        return (ds is not None and ds.has_content) or bool(self.stored.get(doc_id))
+        return self.holds_content(doc_id) or bool(self.stored.get(doc_id))
 
     def _refuse_id(self, out: Outbox, link: Link, doc_id: str, what: str) -> None:
         """Answer a peer's ``what`` about ``doc_id`` with doc-unavailable, keeping nothing."""
@@ -551,14 +550,6 @@ class Documents:
             link.refused.add(ds.doc_id)
         if settled:
             self.drain(out, link, now)
-
-    @staticmethod
-    def _valid(doc_id: str) -> bool:
-        try:
-            parse_document_id(doc_id)
-        except InvalidId:
-            return False
-        return True
 
     # ------------------------------------------------------------ finding
 
@@ -701,8 +692,8 @@ class Documents:
 
     def on_whole_doc(self, out: Outbox, link: Link, msg: WholeDoc, now: float) -> None:
         doc_id = msg.document_id
-        readable = link.whole_doc and self._valid(doc_id) and self._may_read(link, doc_id)
-        offered = (link.whole_doc and self._valid(doc_id) and not self._holds(doc_id)
+        readable = link.whole_doc and is_document_id(doc_id) and self._may_read(link, doc_id)
+        offered = (link.whole_doc and is_document_id(doc_id) and not self._holds(doc_id)
                    and self.policy.may_offer(link.peer_id, doc_id))
         if (not readable and not offered) or (not offered and not self.policy.may_write(
                 link.peer_id, doc_id)):
@@ -723,7 +714,7 @@ class Documents:
         if ds.has_content:
             doc.merge(incoming)
         else:
-            ds.doc = writable(incoming, len(msg.data))
+            ds.doc = amdoc.writable(incoming, len(msg.data))
         if before and not self._kept(out, ds, link, before):
             return
         pd = self._register(ds, link)

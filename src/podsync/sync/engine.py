@@ -227,10 +227,7 @@ class SyncEngine:
                 out, link, msg, cost):
             pass
         elif isinstance(msg, (Request, Sync)):
-            if self._within_budgets(out, link, msg.document_id, bool(parse_sync_heads(msg.data)), cost, now):
-                held = self._docs.holds_content(msg.document_id)
-                self._docs.on_sync(out, link, msg, now)
-                self._intake.first_input(self._docs.docs.get(msg.document_id), held, cost)
+            self._take_in(out, link, msg, bool(parse_sync_heads(msg.data)), cost, now)
         elif isinstance(msg, DocUnavailable):
             self._docs.on_unavailable(out, link, msg, now)
         elif isinstance(msg, Ephemeral):
@@ -238,10 +235,7 @@ class SyncEngine:
         elif isinstance(msg, Summary):
             self._docs.on_summary(out, link, msg, now)
         elif isinstance(msg, WholeDoc):
-            if self._within_budgets(out, link, msg.document_id, True, cost, now):
-                held = self._docs.holds_content(msg.document_id)
-                self._docs.on_whole_doc(out, link, msg, now)
-                self._intake.first_input(self._docs.docs.get(msg.document_id), held, cost)
+            self._take_in(out, link, msg, True, cost, now)
         elif isinstance(msg, Ranges):
             self._docs.on_ranges(out, link, msg, now)
         elif isinstance(msg, ErrorMessage):
@@ -372,16 +366,25 @@ class SyncEngine:
             out.send(target.conn, Ephemeral(link.peer_id, target.peer_id, msg.document_id,
                                             msg.count, msg.session_id, msg.data))
 
-    def _within_budgets(self, out: Outbox, link: Link, doc_id: str, content: bool, cost: Cost,
-                        now: float) -> bool:
-        """See guards.py: new documents per peer (for frames offering content),
-        and growth per document (for frames carrying any)."""
+    def _take_in(self, out: Outbox, link: Link, msg: Request | Sync | WholeDoc, content: bool,
+                 cost: Cost, now: float) -> None:
+        """Hand a document's frame to the documents if it is within the budgets
+        (guards.py): new documents per peer (for frames offering ``content``),
+        and growth per document (for frames carrying any). A document's first
+        input starts its running size."""
+        doc_id = msg.document_id
         ds = self._docs.get(doc_id)
         held = self._docs.holds_content(doc_id)
         if content and not self._intake.may_take_up(out, link, doc_id, ds, held, now):
-            return False
+            return
         doc = self._docs.document(ds) if held and ds is not None else None
-        return self._intake.may_grow(out, link, ds, doc, cost)
+        if not self._intake.may_grow(out, link, ds, doc, cost):
+            return
+        if isinstance(msg, WholeDoc):
+            self._docs.on_whole_doc(out, link, msg, now)
+        else:
+            self._docs.on_sync(out, link, msg, now)
+        self._intake.first_input(self._docs.docs.get(doc_id), held, cost)
 
     @_after_listing
     def broadcast(self, doc_id: str, data: bytes, now: float) -> list[Effect]:

@@ -167,9 +167,9 @@ def first_part(data: bytes, doc: am.Document) -> bytes | None:
             break
     if not count:
         return None
-    part = parts.encode(chunks[:count])
-    # (Weighed again as the peer will weigh it: chunk headers count less here.)
-    return part if beyond_input_limits(part, sync_message=True) is None else None
+    # Within what the peer weighs (sync_message_cost: the head, the count, each
+    # chunk as chunks_within weighed it, the tail; ``fixed`` holds the rest).
+    return parts.encode(chunks[:count])
 
 
 def saved_prefix(doc: am.Document, whole: bytes) -> tuple[bytes, list[bytes]] | None:

@@ -47,6 +47,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from podsync.ids import is_document_id
 from podsync.records.format import Record, derived_id
 from podsync.trust.identity import device_id_from_cert_der
 from podsync.trust.record_dag import MAX_POD_RECORDS, RecordDag, over_limit, root_pod
@@ -55,7 +56,7 @@ from podsync.trust.roster import (
 )
 from podsync.trust.roster_state import (
     ADMIT, EPOCH, FOUND, INVITE, MAX_FIELD_CHARS, MEMBERSHIP_TYPES, REMOVE, RosterState,
-    apply_record, check_record, field_text, is_document_id, utc_time,
+    apply_record, check_record, field_text, utc_time,
 )
 from podsync.trust.strong_removal import strong_removal
 

@@ -365,11 +365,10 @@ class Ledger:
         # Only the changes since the roots were last read are looked at (a needs
         # board arriving in parts has tens of thousands); what is refused is not
         # remembered, as the document goes back to before it.
-        heads, roots = self._roots.get(doc_id, ([], []))
-        roots = roots + [r for r in _root_changes(doc, heads) if r not in roots]
+        now, roots = self._roots_now(doc_id, doc)
         if len(roots) > 1:
             return True
-        self._roots[doc_id] = (sorted(doc.get_heads()), roots)
+        self._roots[doc_id] = (now, roots)
         return False
 
     def _grafted(self, doc_id: str) -> bool:
@@ -422,6 +421,13 @@ class Ledger:
     def _held_roots(self, doc_id: str, doc: am.Document) -> list[bytes]:
         """The changes without parents of a document this node holds, read once:
         only the changes that arrived since the last call are looked at."""
+        now, roots = self._roots_now(doc_id, doc)
+        self._roots[doc_id] = (now, roots)
+        return roots
+
+    def _roots_now(self, doc_id: str, doc: am.Document) -> tuple[list[bytes], list[bytes]]:
+        """``doc``'s heads and its changes without parents, from those read last
+        time and the changes since (remembered by the caller if it keeps them)."""
         heads, roots = self._roots.get(doc_id, ([], []))
         now = sorted(doc.get_heads())
         if now != heads:
@@ -430,8 +436,7 @@ class Ledger:
             except Exception:  # noqa: BLE001 - not the document read before: read it all
                 roots, new = [], _root_changes(doc, [])
             roots = roots + [r for r in new if r not in roots]
-            self._roots[doc_id] = (now, roots)
-        return roots
+        return now, roots
 
     def admit_candidate(self, doc_id: str, doc: am.Document) -> None:
         """Keep the records of a document just admitted (before it is stored); read

@@ -10,8 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from podsync.errors import InvalidId
-from podsync.ids import parse_document_id
+from podsync.ids import is_document_id
 from podsync.records.format import Record
 from podsync.trust.identity import device_id_from_cert_der
 from podsync.trust.invite import InviteRecord, check_join_proof
@@ -178,14 +177,6 @@ def apply_record(s: RosterState, r: Record) -> None:
 
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-
-
-def is_document_id(text: str) -> bool:
-    try:
-        parse_document_id(text)
-    except InvalidId:
-        return False
-    return True
 
 
 def utc_time(text: str) -> dt.datetime | None:
