@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import io
+import random
 
+import pytest
 from rich.console import Console
+from rich.markup import escape as rich_escape
 
 from podsync.cli.context import (
-    RICH_TABLE_CHARS, RICH_TABLE_ROWS, escape, make_table, plain, plain_table,
+    RICH_TABLE_CHARS, RICH_TABLE_ROWS, escape, make_table, out, plain, plain_table,
 )
 
 
@@ -51,3 +54,29 @@ def test_a_short_table_of_much_text_is_printed_plainly_too() -> None:
     lines = printed(table, width=60).splitlines()
     assert lines[0] == "Load" and lines[1].split() == ["member", "holds"]
     assert lines[3].startswith("Ada") and lines[3].endswith("…") and len(lines) == 4
+
+
+def test_escape_is_what_rich_escapes() -> None:
+    """Our escape (no rich import) against rich's own, on text made of what markup
+    is made of: brackets, backslashes, tag letters, at every position."""
+    alphabet = ["[", "]", "\\", "/", "@", "#", "b", "bold", " ", "x", "é", "[/]", "\\["]
+    rng = random.Random(7)
+    samples = ["", "\\", "\\\\", "a\\", "[bold]", "\\[bold]", "\\\\[bold]x\\", "[[b]]", "[/]"]
+    samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))) for _ in range(5000)]
+    for text in samples:
+        assert escape(text) == rich_escape(text), text
+
+
+@pytest.mark.parametrize("rows", [3, RICH_TABLE_ROWS + 5])
+def test_out_prints_a_table_as_rich_would(rows: int, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """A long table is written without rich, line for line what rich's console
+    printed; a short one is still drawn by rich."""
+    monkeypatch.setenv("COLUMNS", "70")
+    table = make_table("id", "need", "state", title="Needs")
+    for i in range(rows):
+        table.add_row(f"{i:032x}", escape(f"need [{i}] \\") + "y" * 80, "[bold]held[/bold]")
+    out().print(table)
+    ours = capsys.readouterr().out
+    assert ours == printed(table, width=70)
+    assert ("│" in ours or "┃" in ours) == (rows <= RICH_TABLE_ROWS)

@@ -94,14 +94,21 @@ def _document(ctx: PodContext, doc_id: str, kind: str, what: str) -> Item:
 def _thread_view(ctx: PodContext, thread_id: str) -> dict[str, Any]:
     """The thread as the API shows it (if this member reads it), saying whether it
     is archived; derived again only when its records or the roster change."""
+    view, shown = thread_views(ctx, thread_id)
+    return {**shown, "archived": ctx.views.is_archived(view, ctx.now())}
+
+
+def thread_views(ctx: PodContext, thread_id: str) -> tuple[feedback.Thread, dict[str, Any]]:
+    """The thread's view and that view as the API shows it, if this member reads
+    the thread (else NotFound); derived again only when its records or the roster
+    change."""
     private_document(ctx, thread_id, feedback.THREAD_KIND, "feedback thread")
 
     def derive() -> tuple[feedback.Thread, dict[str, Any]]:
         view = feedback.thread(_thread(ctx, thread_id))
         return view, builtins(view, thread_id=thread_id)
 
-    view, shown = ctx.views.of_document(thread_id, "thread", derive)
-    return {**shown, "archived": ctx.views.is_archived(view, ctx.now())}
+    return ctx.views.of_document(thread_id, "thread", derive)
 
 
 async def _write_thread(ctx: PodContext, thread_id: str, draft: Draft,

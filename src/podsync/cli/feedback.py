@@ -260,15 +260,26 @@ def export_command(ctx: typer.Context,
                                                       help="Write to FILE instead of stdout.")
                    ) -> None:
     """Export everything you may read in the pod, with full history."""
-    result = Lookup.of(ctx).call("pod.export", {"format": fmt})
-    content = result["content"]
-    text = content if result["format"] == "markdown" else \
-        msgspec.json.format(msgspec.json.encode(content)).decode() + "\n"
+    result = Lookup.of(ctx).call("pod.export", {"format": fmt}, as_type=Exported)
+    if result.format == "markdown":
+        text = msgspec.json.decode(result.content, type=str).encode()
+    else:
+        # Indented as the node wrote it, never read into objects (tens of megabytes
+        # for a pod of some years).
+        text = msgspec.json.format(result.content) + b"\n"
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.buffer.write(text)
+        sys.stdout.flush()
         return
-    atomic_write(output, text.encode())
-    typer.echo(f"Wrote the {result['format']} export to {output}", err=True)
+    atomic_write(output, text)
+    typer.echo(f"Wrote the {result.format} export to {output}", err=True)
+
+
+class Exported(msgspec.Struct):
+    """``pod.export``'s answer, its content left as the JSON it came as."""
+
+    format: str
+    content: msgspec.Raw
 
 
 def register(app: typer.Typer) -> None:

@@ -36,8 +36,8 @@ class Lookup:
     def of(cls, ctx: typer.Context) -> Lookup:
         return cls(home_of(ctx))
 
-    def call(self, name: str, args: dict[str, Any] | None = None) -> Any:
-        return client.call(self.home, name, args or {})
+    def call(self, name: str, args: dict[str, Any] | None = None, *, as_type: Any = Any) -> Any:
+        return client.call(self.home, name, args or {}, as_type=as_type)
 
     @property
     def members(self) -> list[dict[str, Any]]:

@@ -22,10 +22,9 @@ import webbrowser
 from typing import Any
 
 import typer
-from rich.markup import escape
 
 from podsync.cli import service
-from podsync.cli.context import home_of, out
+from podsync.cli.context import escape, home_of, out
 from podsync.errors import PodsyncError, UnreachableError
 from podsync.home import DIR_MODE, Home
 from podsync.node.runfile import pid_alive, running_node

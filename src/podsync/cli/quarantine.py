@@ -6,11 +6,9 @@ import base64
 from pathlib import Path
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from podsync.api import client
-from podsync.cli.context import home_of, out, print_json
+from podsync.cli.context import escape, home_of, make_table, out, print_json
 from podsync.errors import HomeError
 
 quarantine_app = typer.Typer(
@@ -34,7 +32,7 @@ def list_command(
     if not entries:
         out().print("No document is quarantined: every stored document loads.")
         return
-    table = Table("document", "kind", "stored", "why", title="Quarantined documents")
+    table = make_table("document", "kind", "stored", "why", title="Quarantined documents")
     for e in entries:
         table.add_row(escape(e["url"]), escape(e["kind"]), f"{e['stored_bytes']} bytes",
                       escape(e["reason"]))

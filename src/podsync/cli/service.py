@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import typer
-from rich.markup import escape
 
-from podsync.cli.context import home_of, out, print_json
+from podsync.cli.context import escape, home_of, out, print_json
 from podsync.errors import NotInitialised
 from podsync.home import Home
 

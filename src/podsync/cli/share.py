@@ -8,10 +8,9 @@ member's node follows.
 from __future__ import annotations
 
 import typer
-from rich.markup import escape
 
 from podsync.api import client
-from podsync.cli.context import home_of, out, print_json
+from podsync.cli.context import escape, home_of, out, print_json
 from podsync.cli.lookup import Lookup
 
 

@@ -39,7 +39,8 @@ class Contents:
         self.stewards: dict[str, list[str]] = {}
         self.loads: list[Any] = []
         self.feedback_summary: Any = None
-        self.sections: dict[str, list[dict[str, Any]]] = {s: [] for s in SECTIONS}
+        #: Each entry a dict, or (:meth:`add_json`) the same as JSON.
+        self.sections: dict[str, list[dict[str, Any] | msgspec.Raw]] = {s: [] for s in SECTIONS}
         self.other: list[dict[str, Any]] = []
 
     def document(self, doc_id: str, kind: str) -> None:
@@ -50,6 +51,15 @@ class Contents:
         if section not in self.sections:
             raise ValueError(f"no export section {section!r}")
         self.sections[section] += [{"document": doc_id, **msgspec.to_builtins(x)} for x in views]
+
+    def add_json(self, section: str, doc_id: str, views: Iterable[bytes]) -> None:
+        """Add views of document ``doc_id`` already encoded (JSON objects) to ``section``."""
+        if section not in self.sections:
+            raise ValueError(f"no export section {section!r}")
+        head = b'{"document":' + msgspec.json.encode(doc_id)
+        self.sections[section] += [
+            msgspec.Raw(head + (b"}" if view.strip() == b"{}" else b"," + view.lstrip()[1:]))
+            for view in views]
 
     def add_other(self, doc_id: str, kind: str, content: Any = None) -> None:
         """A document the export has no section for (another app's, with its content)."""
@@ -86,7 +96,8 @@ def _names(contents: Contents) -> dict[str, str]:
 
 def export_markdown(contents: Contents, now: _dt.datetime) -> str:
     """The same content as :func:`export_json`, as one Markdown document."""
-    data = export_json(contents, now)
+    # Read back as plain values (sections may hold views as JSON).
+    data = msgspec.json.decode(msgspec.json.encode(export_json(contents, now)))
     md = _Markdown()
     md.line(f"# Pod export ({data['exported_at']})")
     md.section("Teams")
