@@ -195,3 +195,23 @@ def test_changes_stored_after_a_snapshot_go_into_it_rebuilt(
     store.append_changes("big", [bytes(bad)], doc.get_heads())
     with pytest.raises(DamagedDocument, match="automerge cannot load the stored bytes"):
         store.load("big")
+
+
+def test_many_records_are_written_in_statements_and_read_back(store: DocumentStore, edit) -> None:
+    """Records go to SQLite some hundreds per statement (sorted by id): past one
+    statement's worth, every row lands, and an unknown check never replaces an answer."""
+    doc = am.Document()
+    edit(doc, "a", 1)
+    store.create_document("d1", "need", doc)
+    rows = [(f"r{i:05d}", f"sealed {i}".encode(), None if i % 3 == 0 else i % 2 == 0)
+            for i in reversed(range(2_345))]
+    store.submit_records("d1", rows, heads=doc.get_heads()).result()
+    again = [(rid, b"other bytes", None) for rid, _, _ in rows[:1_500]]
+    store.submit_records("d1", again + [("r99999", b"new", True)]).result()
+
+    stored = store.load_records("d1")
+    by_id = {rid: (sealed, ok) for rid, sealed, ok in stored.rows}
+    assert len(by_id) == 2_346 and stored.heads == sorted(doc.get_heads())
+    for rid, sealed, ok in rows:
+        assert by_id[rid] == (sealed, ok), rid
+    assert by_id["r99999"] == (b"new", True)

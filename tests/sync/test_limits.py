@@ -18,7 +18,7 @@ from podsync.sync.guards import measure_document
 from podsync.sync.limits import (
     IN_FLIGHT_TIMEOUT, MAX_DOCUMENT_ENTRIES, MAX_CBOR_DEPTH, MAX_CBOR_ITEMS, MAX_DOCS_IN_FLIGHT, MAX_EPHEMERAL_SESSIONS,
     MAX_INPUT_BYTES, MAX_INPUT_ENTRIES, MAX_UNKNOWN_WANTS_PER_PEER, PEER_NEW_DOCUMENTS_BURST,
-    PEER_NEW_DOCUMENTS_PER_SECOND, REQUEST_TIMEOUT, SEND_BACKLOG_PAUSE_BYTES,
+    PEER_NEW_DOCUMENTS_PER_SECOND, REQUEST_TIMEOUT, SEND_BACKLOG_PAUSE_BYTES, WHOLE_BYTES_PER_CALL,
 )
 from podsync.sync.messages import (
     DocUnavailable, Ephemeral, Join, PeerMetadata, Request, Summary, Sync, WholeDoc, decode, encode,
@@ -255,6 +255,32 @@ def test_whole_documents_stop_at_the_backlog_pause_mark() -> None:
     # It stops with the frame that crossed the mark, well before the in-flight limit.
     assert sum(map(len, frames[:-1])) <= SEND_BACKLOG_PAUSE_BYTES < sum(map(len, frames))
     assert len(frames) < MAX_DOCS_IN_FLIGHT
+
+
+def test_whole_documents_in_memory_leave_a_share_per_call() -> None:
+    """Documents already open go whole about WHOLE_BYTES_PER_CALL at a time: the
+    frames made leave (and the peer loads them) before the next are saved."""
+    engine, source = make_engine("srv")
+    size = WHOLE_BYTES_PER_CALL // 3
+    ids = []
+    for _ in range(6):
+        doc = am.Document()
+        with doc.transaction() as tx:  # a third of the share that does not compress
+            tx.put(am.ROOT, "blob", am.ScalarType.Bytes, os.urandom(size))
+        doc_id = new_document_id()
+        source.save(doc_id, doc)
+        assert engine.open(doc_id) is not None  # in memory, as a member's use leaves it
+        ids.append(doc_id)
+    open_acceptor(engine, 1, "cli", extension=True)
+    effects = engine.receive(1, encode(Summary("cli", "srv", b"")), 0.0)
+    frames = [e.data for e in effects if isinstance(e, Send) and isinstance(decode(e.data), WholeDoc)]
+    first = [decode(data).document_id for data in frames]
+    # It stops with the frame that crossed the share.
+    assert sum(map(len, frames[:-1])) < WHOLE_BYTES_PER_CALL <= sum(map(len, frames))
+    assert len(first) == 3 and of_type(effects, AwaitDrain) == [AwaitDrain(1)]
+    more = engine.send_backlog(1, 0, 1.0)
+    rest = [m.document_id for m in sent(more) if isinstance(m, WholeDoc)]
+    assert sorted(first + rest) == sorted(ids)
 
 
 # ---------------------------------------------------------------- timeouts, sessions

@@ -85,6 +85,10 @@ class Repo:
         self._flush_handle: asyncio.Handle | None = None
         self._finds: dict[str, list[asyncio.Future[am.Document]]] = defaultdict(list)
         self._writes: set[asyncio.Future[None]] = set()
+        #: Loads the engine asked for, answered one per turn of the event loop.
+        self._loads: deque[LoadDocument] = deque()
+        self._load_handle: asyncio.Handle | None = None
+        self._load_sizes: dict[str, int] = {}  # stored bytes of documents in _loads
         #: The document's kind as the trust layer establishes it (None: not known).
         self.kind_resolver: Callable[[str], str | None] = lambda doc_id: None
 
@@ -272,24 +276,66 @@ class Repo:
         """Carry out effects the engine returned (the runtime calls this too)."""
         self._dispatch(effects)
 
-    def _dispatch(self, effects: list[Effect]) -> None:
+    def _dispatch(self, effects: list[Effect], *, load_now: bool = False) -> None:
         """Carry out each effect on its own: one that fails is logged, with its
         document and link, and the rest still run (the engine already counts
         them as done).
 
-        Storage requests are answered from the store at once; the effects of an
-        answer are carried out after the rest of the batch that asked."""
+        Storage requests are answered from the store: the list of held documents
+        at once, a document's load (unless ``load_now``) on a later turn of the
+        event loop, one load a turn and the smallest waiting first, so that what
+        the batch sent leaves first (a peer that lacks a pod's large documents
+        gets each as it is ready, rather than all of them after the last is
+        loaded and saved). The effects of an answer are carried out after the
+        rest of the batch that asked."""
         queue = deque(effects)
         while queue:
             effect = queue.popleft()
             try:
-                if is_storage_request(effect):
+                if isinstance(effect, LoadDocument) and not load_now and self._loop() is not None:
+                    self._loads.append(effect)
+                    self._next_load_soon()
+                elif is_storage_request(effect):
                     queue.extend(self._answer(effect))  # type: ignore[arg-type]
                 else:
                     self._carry_out(effect)
             except Exception:  # noqa: BLE001 - isolation: see the docstring
                 log.exception("carrying out %s failed (document %s, link %s)", type(effect).__name__,
                               getattr(effect, "doc_id", "-"), getattr(effect, "conn", "-"))
+
+    @staticmethod
+    def _loop() -> asyncio.AbstractEventLoop | None:
+        try:
+            return asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+
+    def _next_load_soon(self) -> None:
+        loop = self._loop()
+        if self._load_handle is None and self._loads and loop is not None:
+            self._load_handle = loop.call_soon(self._next_load)
+
+    def _next_load(self) -> None:
+        """Answer the smallest load the engine asked for (see :meth:`_dispatch`)."""
+        self._load_handle = None
+        if self.store.closed:  # the node stopped meanwhile
+            self._loads.clear()
+            self._load_sizes.clear()
+            return
+        if self._loads:
+            # The smallest first: it is ready (and on its way) soonest. Sizes are
+            # asked for once per request, many at a time.
+            unknown = [r.doc_id for r in self._loads if r.doc_id not in self._load_sizes]
+            if unknown and len(self._loads) > 1:
+                found = self.store.sizes(unknown)
+                self._load_sizes.update({doc_id: found.get(doc_id, 0) for doc_id in unknown})
+            request = min(self._loads, key=lambda r: self._load_sizes.get(r.doc_id, 0))
+            self._loads.remove(request)
+            self._load_sizes.pop(request.doc_id, None)
+            # (Loaded meanwhile for a member's call: the engine has its answer.)
+            if self.engine.needs_load(request.doc_id):
+                self._dispatch([request], load_now=True)
+        self._next_load_soon()
 
     def _answer(self, request: ListHeld | LoadDocument) -> list[Effect]:
         now = time.monotonic()
@@ -312,7 +358,7 @@ class Repo:
         not in memory; None if it is not held."""
         self._listed()
         if self.engine.needs_load(doc_id):
-            self._dispatch([LoadDocument(doc_id)])
+            self._dispatch([LoadDocument(doc_id)], load_now=True)
         return self.engine.open(doc_id)
 
     def _carry_out(self, effect: Effect) -> None:

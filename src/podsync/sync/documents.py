@@ -51,7 +51,7 @@ from podsync.sync.heads import (
 )
 from podsync.sync.limits import (
     IN_FLIGHT_TIMEOUT, MAX_DOCS_IN_FLIGHT, MAX_UNKNOWN_WANTS_PER_PEER, REQUEST_TIMEOUT,
-    SEND_BACKLOG_PAUSE_BYTES, SUMMARY_TIMEOUT,
+    SEND_BACKLOG_PAUSE_BYTES, SUMMARY_TIMEOUT, WHOLE_BYTES_PER_CALL,
 )
 from podsync.sync.messages import DocUnavailable, Ranges, Request, Summary, Sync, WholeDoc
 from podsync.sync.policy import SharePolicy
@@ -609,8 +609,10 @@ class Documents:
         """Start queued announcements while slots are free and the link keeps up."""
         first = getattr(self.policy, "first", frozenset())
         sent_whole = False
+        whole_bytes_until = link.backlog + WHOLE_BYTES_PER_CALL
         while (link.queue and len(link.in_flight) < MAX_DOCS_IN_FLIGHT
-               and link.backlog <= SEND_BACKLOG_PAUSE_BYTES):
+               and link.backlog <= SEND_BACKLOG_PAUSE_BYTES
+               and link.backlog < whole_bytes_until):
             if link.queue[0] not in first and self._behind_on_first(link, first):
                 # The peer has not caught up on the documents whose records say who
                 # reads the rest; what it is offered now it could not yet admit.

@@ -124,6 +124,13 @@ SUMMARY_TIMEOUT = 10.0
 SEND_BACKLOG_PAUSE_BYTES = 8 * 1024 * 1024
 SEND_BACKLOG_LIMIT_BYTES = 2 * MAX_FRAME_BYTES
 
+# Whole documents one engine call sends a peer, in bytes. Past it the rest wait
+# for the runtime's next report of the link's backlog: the frames already made
+# leave, and the peer loads them while the next ones are saved (a new member of a
+# pod of some years otherwise waited seconds for every document to be saved
+# before the first left).
+WHOLE_BYTES_PER_CALL = 1024 * 1024
+
 # Documents a peer asked for, or claimed to hold (a `sync` with heads), that
 # nobody here holds, and that stay registered so the content can follow if it
 # turns up later. A peer asking for random ids, or sending made-up heads, must not
