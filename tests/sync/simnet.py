@@ -37,6 +37,7 @@ from podsync.sync import (
     AllowAll, AwaitDrain, Close, Effect, ListHeld, LoadDocument, Persist, Send, SharePolicy, SyncEngine,
     answer, is_storage_request,
 )
+from podsync.sync.cost import Cost
 from podsync.sync.messages import Message, Request, Sync, decode
 
 TICK = 1.0
@@ -53,6 +54,7 @@ class MemorySource:
         self.chunks: dict[str, list[bytes]] = {}
         self.stored_heads: dict[str, list[bytes]] = {}
         self.loads = 0
+        self.sizes: dict[str, Cost] = {}  # what a test says the store measured
         self.busy: Callable[[], bool] = lambda: False
         self.written: Callable[[str, list[bytes]], None] = lambda doc_id, heads: None
 
@@ -70,6 +72,11 @@ class MemorySource:
     def all_heads(self) -> dict[str, list[bytes]]:
         self._read()
         return {doc_id: list(heads) for doc_id, heads in self.stored_heads.items()}
+
+    def measured(self, doc_id: str) -> Cost | None:
+        """Set in ``sizes`` by a test; a store that has not measured says None."""
+        self._read()
+        return self.sizes.get(doc_id)
 
     def heads(self, doc_id: str) -> list[bytes] | None:
         return self.stored_heads.get(doc_id)

@@ -17,8 +17,10 @@ import os
 import automerge.core as am
 import pytest
 
+from podsync.ids import new_document_id
+from podsync.sync import documents
 from podsync.sync.cost import sync_message_cost, sync_message_parts
-from podsync.sync.guards import beyond_input_limits, first_part
+from podsync.sync.guards import beyond_input_limits, first_part, measure_document
 from podsync.sync.limits import CHUNK_ENTRY_WEIGHT, MAX_FRAME_BYTES, MAX_INPUT_BYTES, MAX_INPUT_ENTRIES
 from podsync.sync.messages import Sync, WholeDoc
 from tests.sync.simnet import SimNet, SimNode
@@ -161,3 +163,39 @@ def test_one_change_past_a_frame_is_not_sent_and_the_link_carries_the_rest(
     assert b.content(fine)["later"] == (am.ScalarType.Str, "yes")  # type: ignore[index]
     # B holds what fitted (the document's first change), not the one past the limits.
     assert "one" not in (b.content(huge) or {}) and "created_by" in (b.content(huge) or {})
+
+
+@pytest.mark.parametrize("measured", [True, False], ids=["store measured it", "not measured"])
+def test_a_document_the_store_measured_past_one_input_is_not_saved_whole_first(
+        measured: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loaded with what the store measured it at, a document past one input goes
+    as a saved prefix without being saved and weighed whole first (a needs board
+    of some years: 0.3 s of the founder's time per new member)."""
+    net = SimNet(43)
+    a = net.add("A")
+    b = net.add("B")
+    doc = am.Document()
+    for i in range(20):
+        with doc.transaction() as tx:
+            tx.put(am.ROOT, f"piece{i}", am.ScalarType.Str, os.urandom(PIECE // 2).hex())
+    doc_id = new_document_id()
+    a.source.save(doc_id, doc)
+    if measured:
+        a.source.sizes[doc_id] = measure_document(doc)
+    whole_checks: list[int] = []
+
+    def spy(data: bytes, *, sync_message: bool) -> str | None:
+        if not sync_message:
+            whole_checks.append(len(data))
+        return beyond_input_limits(data, sync_message=sync_message)
+
+    monkeypatch.setattr(documents, "beyond_input_limits", spy)
+    mark = net.mark()
+    net.connect("B", "A")
+    net.settle()
+    assert b.heads(doc_id) == sorted(doc.get_heads())
+    sent = frames_of(net, mark, doc_id, "A")
+    assert_each_within_limits(sent)
+    [whole] = [m for m in sent if isinstance(m, WholeDoc)]
+    assert 1 <= len(am.Document.load(whole.data).get_changes([])) < 21
+    assert whole_checks == ([] if measured else [len(doc.save())])

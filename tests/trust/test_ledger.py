@@ -78,3 +78,32 @@ def test_records_of_another_pod_or_document_do_not_count() -> None:
     pod.store(board, misplaced)
     assert misplaced.id not in {c.record.id for c in pod.ledger.counted(board)}
     assert pod.ledger.unverifiable()[board] == {"belongs to another document": 1}
+
+
+def test_input_to_a_pod_collection_is_not_searched_for_a_creation_record(monkeypatch) -> None:
+    """The graft check guards private documents; the pod's collections are read by
+    the whole pod whatever they hold, so changes arriving for one are not parsed
+    record by record looking for a creation (a needs board of years: 33,000
+    records, a second of a new member's time). A private document still is."""
+    import podsync.trust.ledger as ledger_module
+
+    pod = Pod()
+    board = pod.collections[needs.KIND]
+    for i in range(30):
+        pod.do(board, needs.add_need(f"Need {i}"), "ana", at(i))
+    draft = Draft(CREATE, {"kind": "feedback-statement", "readers": [pod.id["ana"], pod.id["bo"]]})
+    payload = build_payload(draft, pod=pod.pod_id, scope="", by=pod.signers["ana"].device_id,
+                            at=T0, prev=None)
+    private = derived_id("doc", payload)
+    pod.store(private, parse_own(payload, pod.signers["ana"].sign(payload)))
+    parsed: list[str] = []
+    real_parse = ledger_module.parse
+
+    def counting(key, value):  # type: ignore[no-untyped-def]
+        parsed.append(key)
+        return real_parse(key, value)
+
+    monkeypatch.setattr(ledger_module, "parse", counting)
+    assert pod.ledger.would_graft(board, pod.docs[board]) is False
+    assert parsed == []
+    assert pod.ledger.would_graft(private, pod.docs[private]) is False

@@ -16,6 +16,7 @@ import automerge.core as am
 from podsync.errors import DamagedDocument, NotFound, UnreachableError
 from podsync.ids import new_document_id, parse_document_id
 from podsync.store import DocumentStore
+from podsync.sync.cost import Cost
 from podsync.sync import (
     AllowAll,
     Damaged,
@@ -140,6 +141,9 @@ class Repo:
 
     def document_ids(self) -> Iterable[str]:
         return [info.doc_id for info in self.store.list_documents() if info.damaged is None]
+
+    def measured(self, doc_id: str) -> Cost | None:
+        return self.store.measured(doc_id)
 
     def all_heads(self) -> dict[str, list[bytes]]:
         """Every stored document's heads, sorted, in one query (for summaries)."""

@@ -410,6 +410,12 @@ class DocumentStore:
                 raise NotFound(f"document {doc_id} is not in the store")
         return b"".join(c.data for c in load_order(chunks)), len(chunks)
 
+    def measured(self, doc_id: str) -> Cost | None:
+        """What the stored document costs as last measured, if nothing was
+        stored since; None if not known."""
+        with self._reader() as conn:
+            return _measured_so_far(conn, doc_id)
+
     def sizes(self, doc_ids: Iterable[str]) -> dict[str, int]:
         """Bytes stored for each of ``doc_ids`` that is stored (chunks' lengths,
         not read)."""

@@ -34,8 +34,10 @@ import automerge.core as am
 from podsync import amdoc
 from podsync.errors import ProtocolError
 from podsync.ids import is_document_id
-from podsync.sync.cost import change_hashes
-from podsync.sync.guards import beyond_input_limits, first_part, saved_or_changes, saved_prefix
+from podsync.sync.cost import Cost, change_hashes
+from podsync.sync.guards import (
+    beyond_input_limits, beyond_one_input, first_part, saved_or_changes, saved_prefix,
+)
 from podsync.sync.effects import (
     AwaitDrain, ConnId, Damaged, DocumentChanged, DocumentUnavailable, LoadDocument, Outbox, Persist,
 )
@@ -128,16 +130,19 @@ class Documents:
         return pending
 
     def loaded(self, out: Outbox, doc_id: str, answer: am.Document | Damaged | None,
-               now: float) -> list[ParkedFrame]:
-        """The runtime's answer to LoadDocument: resume the announcements that
-        waited for it; the frames that waited are returned for the engine to replay."""
+               now: float, size: Cost | None = None) -> list[ParkedFrame]:
+        """The runtime's answer to LoadDocument (with what the store measured the
+        document to cost, when it knows): resume the announcements that waited
+        for it; the frames that waited are returned for the engine to replay."""
         pending = self.loading.pop(doc_id, None) or Loading()
         ds = self.docs.get(doc_id)
         if isinstance(answer, am.Document):
             if ds is None:
                 ds = self.docs[doc_id] = DocSync(doc_id, answer, sorted(answer.get_heads()))
+                ds.size = size
             elif ds.doc is None:
                 ds.doc, ds.heads = answer, sorted(answer.get_heads())
+                ds.size = size if ds.size is None else ds.size
             # (Otherwise it came in by sync or was created meanwhile: the live one stays.)
             self.document(ds)
         else:
@@ -673,14 +678,19 @@ class Documents:
         heads it was sent, which the engine registers for that peer.
         """
         link.lacking.discard(ds.doc_id)
-        saved = doc.save()
         heads = list(ds.heads)
-        # (Its saved form loads back: changes automerge would encode otherwise
-        # are refused on arrival, and a peer that cannot load one anyway
-        # answers doc-unavailable.)
-        refusal = beyond_input_limits(saved, sync_message=False)
+        if ds.size is not None and beyond_one_input(ds.size):
+            # Measured past one input already (as stored, or as it grew since):
+            # no need to save it whole to find that out.
+            saved, refusal = b"", f"measured at {ds.size.bytes} bytes and {ds.size.entries} entries"
+        else:
+            saved = doc.save()
+            # (Its saved form loads back: changes automerge would encode otherwise
+            # are refused on arrival, and a peer that cannot load one anyway
+            # answers doc-unavailable.)
+            refusal = beyond_input_limits(saved, sync_message=False)
         if refusal is not None:
-            prefix = saved_prefix(doc, saved)
+            prefix = saved_prefix(doc, saved, ds.size)
             if prefix is None:
                 log.info("document %s is not sent whole to peer %s (it syncs in parts): %s",
                          ds.doc_id, link.peer_id, refusal)

@@ -433,13 +433,14 @@ class SyncEngine:
 
     @_after_listing
     def document_loaded(self, doc_id: str, doc: am.Document | Damaged | None,
-                        now: float) -> list[Effect]:
+                        now: float, *, size: Cost | None = None) -> list[Effect]:
         """The answer to LoadDocument (or a load the runtime made on its own): the
-        stored document, None if it is not stored, or Damaged. What waited for it
-        carries on; a document that did not load is not held, so the peers that
-        asked for it hear doc-unavailable."""
+        stored document, None if it is not stored, or Damaged, and what the store
+        measured it to cost if it knows. What waited for it carries on; a
+        document that did not load is not held, so the peers that asked for it
+        hear doc-unavailable."""
         out = Outbox()
-        for link, msg, cost in self._docs.loaded(out, doc_id, doc, now):
+        for link, msg, cost in self._docs.loaded(out, doc_id, doc, now, size):
             if self._links.get(link.conn) is link:
                 self._handle(out, link, Measured(0, msg, cost), now)
         return out.effects

@@ -140,6 +140,18 @@ def beyond_input_limits(data: bytes, *, sync_message: bool) -> str | None:
     return None
 
 
+def beyond_one_input(cost: Cost) -> bool:
+    """Whether a document measured at ``cost`` is past what a peer takes as one
+    input. The store's measure of a document is what it weighs saved once it is
+    compacted, and no less before (changes weigh more than the document they
+    make), as is the engine's running size; so a document measured past it goes
+    as a saved prefix without being saved whole first (one whose changes were
+    not compacted yet might have fitted whole: its rest then travels by sync).
+    One measured within it may still be past it saved (a frame's bytes), which
+    saving it says."""
+    return cost.bytes > MAX_INPUT_BYTES or cost.entries > MAX_INPUT_ENTRIES
+
+
 def first_part(data: bytes, doc: am.Document) -> bytes | None:
     """For a sync message ``data`` from ``doc`` that is more than a peer takes
     as one input: the same message carrying only as many of its changes, from
@@ -172,10 +184,12 @@ def first_part(data: bytes, doc: am.Document) -> bytes | None:
     return parts.encode(chunks[:count])
 
 
-def saved_prefix(doc: am.Document, whole: bytes) -> tuple[bytes, list[bytes]] | None:
-    """For a document whose saved form ``whole`` is more than a peer takes as
-    one input: the document as it stood after as many of its first changes as
-    make a saved document the peer takes (its bytes and heads), or None.
+def saved_prefix(doc: am.Document, whole: bytes, measured: Cost | None = None
+                 ) -> tuple[bytes, list[bytes]] | None:
+    """For a document that is more than a peer takes as one input, saved as
+    ``whole`` (or, when it was not saved, ``measured`` at that cost): the
+    document as it stood after as many of its first changes as make a saved
+    document the peer takes (its bytes and heads), or None.
 
     A peer holding nothing loads a saved document for a fraction of what
     applying its changes costs (a needs board's first three quarters: 4.4 MB
@@ -183,9 +197,15 @@ def saved_prefix(doc: am.Document, whole: bytes) -> tuple[bytes, list[bytes]] | 
     the rest follows by sync. The cut is guessed from how far past the limits
     the whole is (a little short of it), and tried smaller if the guess does
     not fit."""
-    cost = chunks_cost(whole, max_bytes=1 << 62, max_entries=1 << 62, chunk_weight=CHUNK_ENTRY_WEIGHT)
+    if whole or measured is None:
+        cost = chunks_cost(whole, max_bytes=1 << 62, max_entries=1 << 62,
+                           chunk_weight=CHUNK_ENTRY_WEIGHT)
+        size = len(whole)
+    else:
+        # Inflated bytes: more than it saves to, so the guess stays short.
+        cost, size = measured, measured.bytes
     share = min(MAX_INPUT_BYTES / max(cost.bytes, 1), MAX_INPUT_ENTRIES / max(cost.entries, 1),
-                (MAX_FRAME_BYTES - WHOLE_DOC_FRAME_OVERHEAD) / max(len(whole), 1))
+                (MAX_FRAME_BYTES - WHOLE_DOC_FRAME_OVERHEAD) / max(size, 1))
     changes = doc.get_changes([])
     # Saved size grows about in step with the changes kept (a needs board's
     # first three quarters saved to three quarters of its bytes and entries).

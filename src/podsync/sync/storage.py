@@ -42,6 +42,10 @@ class DocumentSource(Protocol):
         """Every stored document's heads (a document whose heads are empty is
         stored but holds nothing)."""
 
+    def measured(self, doc_id: str) -> Cost | None:
+        """What the stored document was measured to cost, if known (None: not
+        measured at what is stored now)."""
+
 
 #: A frame that arrived for a document being loaded, kept to be handled once it is.
 ParkedFrame = tuple[Link, Message, Cost]
@@ -64,7 +68,8 @@ def answer(engine: SyncEngine, source: DocumentSource, request: StorageRequest,
         doc: am.Document | Damaged | None = source.load(request.doc_id)
     except DamagedDocument as err:
         doc = Damaged(str(err))
-    return engine.document_loaded(request.doc_id, doc, now)
+    size = source.measured(request.doc_id) if isinstance(doc, am.Document) else None
+    return engine.document_loaded(request.doc_id, doc, now, size=size)
 
 
 def is_storage_request(effect: Effect) -> bool:

@@ -360,6 +360,11 @@ class Ledger:
     def would_graft(self, doc_id: str, doc: am.Document) -> bool:
         """Whether ``doc`` (this node's copy of a private document with changes a
         peer just sent applied) has a root change besides its creation."""
+        if doc_id == self.pod_id or doc_id in self._collections:
+            # The whole pod reads these whatever they hold; there is no creation
+            # record to look for (a needs board's tens of thousands of records
+            # were each parsed to find that out, at every input).
+            return False
         if self._creation(doc_id) is None:
             return False
         # Only the changes since the roots were last read are looked at (a needs
@@ -402,12 +407,17 @@ class Ledger:
         such change wrote is read as that change left it: another ``records`` map
         (or value) a writer put there can win the merge and hide it.
         """
-        shown = records_object(doc)
-        places: list[tuple[bytes, list[bytes] | None]] = [(shown, None)] if shown else []
+        places: list[tuple[bytes, list[bytes] | None]] = []
         for root in roots:
             found = doc.get(am.ROOT, RECORDS_KEY, [root])
             if found is not None and found[0] == am.ObjType.Map:
                 places.append((found[1], [root]))
+        # The maps as the roots left them first: they hold a record or two, where
+        # the map shown may hold tens of thousands (each parsed to look at it).
+        # Only one record can be the valid creation (its payload makes the id).
+        shown = records_object(doc)
+        if shown:
+            places.append((shown, None))
         for obj, heads in places:
             for key in doc.keys(obj, heads):
                 found = doc.get(obj, key, heads)
