@@ -172,3 +172,17 @@ async def test_a_document_past_one_input_reaches_a_returning_member_and_a_new_on
     # Nothing was refused and no link was closed on the way.
     assert not [r.getMessage() for r in caplog.records if "not synced" in r.getMessage()
                 or "closing link" in r.getMessage() or "refused" in r.getMessage()]
+    # Once Ada's node restarts, the document is loaded from her store with what it
+    # was measured at when stored: the next new member gets the same start
+    # without her node saving the whole document first to weigh it.
+    heads = sorted(a.repo.get(doc).get_heads())
+    await a.stop()
+    nodes.nodes.remove(a)
+    a = nodes.founder = await nodes.start("ada")
+    assert a.repo.store.measured(doc) is not None and doc not in a.repo.store.unmeasured()
+    d = await nodes.start("di", peers=[a.listen_addresses[0]])
+    await eventually(lambda: d.repo.has(doc) and sorted(d.repo.get(doc).get_heads()) == heads,
+                     timeout=60)
+    assert items(d, doc) == items(c, doc)
+    assert any(f"document {doc} goes to peer {d.identity.device_id} whole as it stood" in m
+               and "the whole is measured at" in m for m in (r.getMessage() for r in caplog.records))
