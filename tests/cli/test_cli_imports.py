@@ -79,6 +79,18 @@ def test_a_listing_on_the_store_loads_neither_the_node_nor_rich_for_json(
     assert "podsync.store" in modules  # it did read the store: the probe sees real imports
 
 
+def test_status_on_the_store_loads_no_service_file_writers(podsync: Podsync, home_dir: Path) -> None:
+    """`status` reads whether a service is installed; writing a launchd plist, a
+    Windows task (xml.sax.saxutils brings urllib.request) or a rotating log is
+    for `service install` and `up`."""
+    assert podsync("init", "--name", "Ada").returncode == 0
+    result, modules = loaded("--home", str(home_dir), "status", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["pod_name"] is not None
+    assert "podsync.service.definitions" in modules  # it did look at the service
+    assert present(modules, ("plistlib", "xml.sax", "urllib.request", "logging.handlers")) == []
+
+
 def test_a_long_table_on_the_store_is_printed_without_rich(podsync: Podsync, home_dir: Path) -> None:
     """A board past the rows rich draws is printed as plain lines: rich's console
     alone costs a third of a listing's time to import."""

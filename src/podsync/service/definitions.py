@@ -9,13 +9,11 @@ property list, a Task Scheduler task (XML). Nothing here touches the system.
 from __future__ import annotations
 
 import hashlib
-import plistlib
 import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 from podsync.home import Home, default_home
 from podsync.service.logs import log_file
@@ -147,6 +145,8 @@ def systemd_unit(spec: ServiceSpec, systemd_version: int) -> str:
 
 def launchd_plist(spec: ServiceSpec) -> bytes:
     """A launchd agent: started at login, started again when it exits with an error."""
+    import plistlib  # noqa: PLC0415 - `podsync status` reads this module and never writes one
+
     crash_log = str(spec.log_file.with_name("launchd.log"))
     return plistlib.dumps({
         "Label": spec.launchd_label,
@@ -168,6 +168,10 @@ def launchd_plist(spec: ServiceSpec) -> bytes:
 def windows_task(spec: ServiceSpec, user: str) -> bytes:
     """A Task Scheduler task started at ``user``'s logon, in their session, with
     no time limit (the default stops a task after three days)."""
+    # (Imported here: xml.sax.saxutils imports urllib.request, which `podsync
+    # status`, reading this module, does not need.)
+    from xml.sax.saxutils import escape  # noqa: PLC0415
+
     command, *args = spec.argv
     arguments = subprocess.list2cmdline(args)
     user = escape(user)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import logging.handlers
 from pathlib import Path
 
 from podsync.home import DIR_MODE, Home
@@ -27,6 +26,8 @@ def log_to_file(home: Home, name: str = LOG_FILE_NAME) -> Path:
     """Send podsync's log (INFO and up) to the home's rotated log file ``name``
     instead of stderr. No line ever carries the API token: it appears only in
     node.json."""
+    import logging.handlers  # noqa: PLC0415 - only a node writes its log
+
     path = log_file(home, name)
     path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     handler = logging.handlers.RotatingFileHandler(path, maxBytes=LOG_MAX_BYTES,
