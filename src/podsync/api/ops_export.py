@@ -75,12 +75,13 @@ def gather(ctx: PodContext, now: dt.datetime) -> Contents:
             out.add("steward_nominations", doc_id, stewards.nominations(counted))
             out.feedback_summary = statements.summary(counted)
         elif kind == needs.KIND:
-            out.add_json("needs", doc_id, _views(ctx, doc_id, NEEDS, now))
-            all_needs += ctx.views.views(doc_id, NEEDS, now, as_type=capacity.HeldNeed)
+            raw = _views(ctx, doc_id, NEEDS, now)
+            out.add_json("needs", doc_id, raw)
+            all_needs += map(msgspec.json.Decoder(capacity.HeldNeed).decode, raw)
         elif kind == agreements.KIND:
-            out.add_json("agreements", doc_id, _views(ctx, doc_id, AGREEMENTS, now))
-            all_agreements += ctx.views.views(doc_id, AGREEMENTS, now,
-                                              as_type=capacity.HeldAgreement)
+            raw = _views(ctx, doc_id, AGREEMENTS, now)
+            out.add_json("agreements", doc_id, raw)
+            all_agreements += map(msgspec.json.Decoder(capacity.HeldAgreement).decode, raw)
         elif kind == decisions.KIND:
             out.add_json("decisions", doc_id, _views(ctx, doc_id, DECISIONS, now))
         elif kind == capacity.KIND:

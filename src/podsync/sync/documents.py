@@ -36,7 +36,7 @@ from podsync.errors import ProtocolError
 from podsync.ids import is_document_id
 from podsync.sync.cost import Cost, change_hashes
 from podsync.sync.guards import (
-    beyond_input_limits, beyond_one_input, first_part, saved_or_changes, saved_prefix,
+    beyond_input_limits, beyond_one_input, first_part, saved_or_changes, saved_prefix, weigh_saved,
 )
 from podsync.sync.effects import (
     AwaitDrain, ConnId, Damaged, DocumentChanged, DocumentUnavailable, LoadDocument, Outbox, Persist,
@@ -138,8 +138,7 @@ class Documents:
         ds = self.docs.get(doc_id)
         if isinstance(answer, am.Document):
             if ds is None:
-                ds = self.docs[doc_id] = DocSync(doc_id, answer, sorted(answer.get_heads()))
-                ds.size = size
+                ds = self.docs[doc_id] = DocSync(doc_id, answer, sorted(answer.get_heads()), size=size)
             elif ds.doc is None:
                 ds.doc, ds.heads = answer, sorted(answer.get_heads())
                 ds.size = size if ds.size is None else ds.size
@@ -679,10 +678,11 @@ class Documents:
         """
         link.lacking.discard(ds.doc_id)
         heads = list(ds.heads)
-        if ds.size is not None and beyond_one_input(ds.size):
-            # Measured past one input already (as stored, or as it grew since):
-            # no need to save it whole to find that out.
-            saved, refusal = b"", f"measured at {ds.size.bytes} bytes and {ds.size.entries} entries"
+        # Measured past one input already (as stored, or as it grew since): no
+        # need to save it whole to find that out.
+        known = ds.size if ds.size is not None and beyond_one_input(ds.size) else None
+        if known is not None:
+            refusal: str | None = f"measured at {known.bytes} bytes and {known.entries} entries"
         else:
             saved = doc.save()
             # (Its saved form loads back: changes automerge would encode otherwise
@@ -690,7 +690,10 @@ class Documents:
             # answers doc-unavailable.)
             refusal = beyond_input_limits(saved, sync_message=False)
         if refusal is not None:
-            prefix = saved_prefix(doc, saved, ds.size)
+            # (Inflated bytes stand for a measured document's saved size: more,
+            # so the prefix guessed from them stays short.)
+            cost, size = (known, known.bytes) if known is not None else (weigh_saved(saved), len(saved))
+            prefix = saved_prefix(doc, cost, size)
             if prefix is None:
                 log.info("document %s is not sent whole to peer %s (it syncs in parts): %s",
                          ds.doc_id, link.peer_id, refusal)

@@ -124,7 +124,12 @@ def _fits(size: Cost, more: Cost) -> bool:
 
 def measure_document(doc: am.Document) -> Cost:
     """What ``doc`` costs, saved and weighed as the store would load it."""
-    return chunks_cost(doc.save(), max_bytes=1 << 62, max_entries=1 << 62, chunk_weight=CHUNK_ENTRY_WEIGHT)
+    return weigh_saved(doc.save())
+
+
+def weigh_saved(data: bytes) -> Cost:
+    """What the saved document ``data`` costs to load, however much that is."""
+    return chunks_cost(data, max_bytes=1 << 62, max_entries=1 << 62, chunk_weight=CHUNK_ENTRY_WEIGHT)
 
 
 def beyond_input_limits(data: bytes, *, sync_message: bool) -> str | None:
@@ -184,11 +189,10 @@ def first_part(data: bytes, doc: am.Document) -> bytes | None:
     return parts.encode(chunks[:count])
 
 
-def saved_prefix(doc: am.Document, whole: bytes, measured: Cost | None = None
-                 ) -> tuple[bytes, list[bytes]] | None:
-    """For a document that is more than a peer takes as one input, saved as
-    ``whole`` (or, when it was not saved, ``measured`` at that cost): the
-    document as it stood after as many of its first changes as make a saved
+def saved_prefix(doc: am.Document, cost: Cost, size: int) -> tuple[bytes, list[bytes]] | None:
+    """For a document that is more than a peer takes as one input, costing
+    ``cost`` and ``size`` bytes saved (estimates that are not less will do):
+    the document as it stood after as many of its first changes as make a saved
     document the peer takes (its bytes and heads), or None.
 
     A peer holding nothing loads a saved document for a fraction of what
@@ -197,13 +201,6 @@ def saved_prefix(doc: am.Document, whole: bytes, measured: Cost | None = None
     the rest follows by sync. The cut is guessed from how far past the limits
     the whole is (a little short of it), and tried smaller if the guess does
     not fit."""
-    if whole or measured is None:
-        cost = chunks_cost(whole, max_bytes=1 << 62, max_entries=1 << 62,
-                           chunk_weight=CHUNK_ENTRY_WEIGHT)
-        size = len(whole)
-    else:
-        # Inflated bytes: more than it saves to, so the guess stays short.
-        cost, size = measured, measured.bytes
     share = min(MAX_INPUT_BYTES / max(cost.bytes, 1), MAX_INPUT_ENTRIES / max(cost.entries, 1),
                 (MAX_FRAME_BYTES - WHOLE_DOC_FRAME_OVERHEAD) / max(size, 1))
     changes = doc.get_changes([])

@@ -29,8 +29,8 @@ from typing import Any, Literal
 
 import automerge.core as am
 
-from podsync.ids import parse_document_id
-from podsync.errors import InvalidId, PodsyncError
+from podsync.errors import PodsyncError
+from podsync.ids import is_document_id
 from podsync.records.book import RECORDS_KEY, DocRecords, Expected, RecordBook, records_object
 from podsync.records.format import Draft, Record, build_payload, derived_id, parse, seal
 from podsync.records.verify import Signer, Verifier
@@ -179,7 +179,7 @@ class Ledger:
         root = self._root()
         collections = root.body.get("collections") if root is not None else None
         self._collections = {doc_id: kind for kind, doc_id in (collections or {}).items()
-                             if isinstance(kind, str) and _is_id(doc_id)}
+                             if isinstance(kind, str) and is_document_id(doc_id)}
         changed = (before.counted != self._replay.counted)
         if changed:
             self._readers.clear()
@@ -360,11 +360,6 @@ class Ledger:
     def would_graft(self, doc_id: str, doc: am.Document) -> bool:
         """Whether ``doc`` (this node's copy of a private document with changes a
         peer just sent applied) has a root change besides its creation."""
-        if doc_id == self.pod_id or doc_id in self._collections:
-            # The whole pod reads these whatever they hold; there is no creation
-            # record to look for (a needs board's tens of thousands of records
-            # were each parsed to find that out, at every input).
-            return False
         if self._creation(doc_id) is None:
             return False
         # Only the changes since the roots were last read are looked at (a needs
@@ -464,6 +459,11 @@ class Ledger:
                 and record.pod == self.pod_id and derived_id("doc", record.payload) == doc_id)
 
     def _creation(self, doc_id: str) -> Record | None:
+        if doc_id == self.pod_id or doc_id in self._collections:
+            # The whole pod reads these whatever they hold; they have no creation
+            # record to look for (a needs board's tens of thousands of records
+            # were each parsed to find that out, at every input).
+            return None
         book = self.book.peek(doc_id)
         if book is None:
             # Never load (and remember) records of a document this node does not
@@ -776,14 +776,6 @@ def new_document(records: list[Record]) -> am.Document:
         for record in records:
             tx.put(obj, record.id, am.ScalarType.Bytes, record.sealed)
     return doc
-
-
-def _is_id(value: Any) -> bool:
-    try:
-        parse_document_id(value)
-    except (InvalidId, TypeError):
-        return False
-    return True
 
 
 def _when(text: str) -> dt.datetime | None:
