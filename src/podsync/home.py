@@ -6,6 +6,7 @@ Layout (all owner-only, mode 0700 for directories and 0600 for files)::
       identity/device.key   Ed25519 private key (PEM)
       identity/device.crt   self-signed certificate (PEM); device id = its hash
       identity/pod.secret   the pod secret (32 random bytes, hex)
+      identity/device.checked  the hash of the key and certificate once checked as a pair
       config.json           member name, member id, pod id and name
       token                 the local API token (loopback clients present it)
       podsync.db            the SQLite document store (+ -wal, -shm)
@@ -98,6 +99,10 @@ class Home:
     @property
     def cert_path(self) -> Path:
         return self.identity_dir / "device.crt"
+
+    @property
+    def checked_path(self) -> Path:
+        return self.identity_dir / "device.checked"
 
     @property
     def pod_secret_path(self) -> Path:

@@ -77,6 +77,10 @@ def test_a_listing_on_the_store_loads_neither_the_node_nor_rich_for_json(
     assert [n["title"] for n in json.loads(result.stdout)] == ["Fix the gate"]
     assert present(modules, NODE_STACK + ("rich", "http.client")) == []
     assert "podsync.store" in modules  # it did read the store: the probe sees real imports
+    # Every signature's answer is in the store and the key pair was checked when it
+    # was made: no certificate is parsed and no key loaded (podsync.records.verify,
+    # podsync.trust.identity).
+    assert present(modules, ("cryptography",)) == []
 
 
 def test_status_on_the_store_loads_no_service_file_writers(podsync: Podsync, home_dir: Path) -> None:

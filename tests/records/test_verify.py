@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
+from podsync.records import verify
 from podsync.records.format import Draft, Record, build_payload, parse, record_id, seal
 from podsync.records.verify import Signer, Verifier
 from podsync.trust.identity import device_id_from_cert_der, new_device_key
@@ -64,3 +67,54 @@ def test_an_altered_signature_fails() -> None:
     v = Verifier()
     v.learn(cert)
     assert isinstance(tampered, Record) and v.check(tampered) is False
+
+
+def test_a_certificate_is_parsed_only_when_its_device_signs_something_to_check(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    ana, ana_cert = device()
+    dee, dee_cert = device()
+    parsed: list[bytes] = []
+    real = verify.public_key_of
+
+    def counting(cert: bytes):  # type: ignore[no-untyped-def]
+        parsed.append(cert)
+        return real(cert)
+
+    monkeypatch.setattr(verify, "public_key_of", counting)
+    v = Verifier()
+    assert v.learn(ana_cert) == ana.device_id and v.learn(dee_cert) == dee.device_id
+    assert parsed == []
+    assert set(v.check_many(chain(ana, 5)).values()) == {True}
+    assert parsed == [ana_cert]  # Dee signed nothing here
+    assert v.check(chain(ana, 1)[0]) is True and parsed == [ana_cert]  # parsed once
+
+
+def test_a_certificate_without_an_ed25519_key_vouches_for_nothing() -> None:
+    ana, _ = device()
+    garbage = b"not a certificate at all"
+    v = Verifier()
+    device_id = v.learn(garbage)
+    assert device_id == device_id_from_cert_der(garbage)
+    record = chain(ana, 1, by=device_id)[0]  # claims the garbage's device, signed by Ana
+    assert v.check(record) is None  # the signer's key is unknown: neither true nor false
+    assert not v.knows(device_id)
+    assert not v.knows("NOT-LEARNT")
+
+
+def test_a_signer_made_to_load_reads_its_key_at_the_first_signature() -> None:
+    key, cert = new_device_key()
+    loads: list[int] = []
+
+    def load():  # type: ignore[no-untyped-def]
+        loads.append(1)
+        return key
+
+    signer = Signer.loading(load, device_id_from_cert_der(cert))
+    assert loads == []
+    records = chain(signer, 3)
+    assert loads == [1]
+    v = Verifier()
+    v.learn(cert)
+    assert set(v.check_many(records).values()) == {True}
+    with pytest.raises(ValueError):
+        Signer(None, "X")

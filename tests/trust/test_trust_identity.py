@@ -6,6 +6,8 @@ import asyncio
 import re
 import ssl
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from podsync.errors import HomeError, InvalidId, NotInitialised
 from podsync.home import Home
+from podsync.records.verify import Signer
 from podsync.trust import identity as ident
 
 DEVICE_ID_FORM = re.compile(r"^[A-Z2-7]{13}(-[A-Z2-7]{13}){3}$")
@@ -25,6 +28,12 @@ def home(tmp_path: Path) -> Home:
     h = Home(tmp_path / "home")
     h.ensure_dirs()
     return h
+
+
+def _another_device(tmp_path: Path) -> tuple[Home, ident.DeviceIdentity]:
+    other = Home(tmp_path / "other")
+    other.ensure_dirs()
+    return other, ident.create_identity(other)
 
 
 def _mode(path: Path) -> int:
@@ -68,10 +77,11 @@ def test_files_are_owner_only_and_no_temp_files_remain(home: Home) -> None:
     ident.create_identity(home)
     ident.create_pod_secret(home)
     ident.create_api_token(home)
-    for path in (home.key_path, home.cert_path, home.pod_secret_path, home.token_path):
+    for path in (home.key_path, home.cert_path, home.checked_path, home.pod_secret_path,
+                 home.token_path):
         assert _mode(path) == 0o600, path
     assert sorted(p.name for p in home.identity_dir.iterdir()) == [
-        "device.crt", "device.key", "pod.secret"]
+        "device.checked", "device.crt", "device.key", "pod.secret"]
     assert sorted(p.name for p in home.root.iterdir()) == ["identity", "token"]
 
 
@@ -89,12 +99,84 @@ def test_corrupt_certificate_is_named(home: Home) -> None:
 
 def test_key_of_another_device_is_refused(home: Home, tmp_path: Path) -> None:
     ident.create_identity(home)
-    other = Home(tmp_path / "other")
-    other.ensure_dirs()
-    ident.create_identity(other)
+    other, _ = _another_device(tmp_path)
     home.key_path.write_bytes(other.key_path.read_bytes())
     with pytest.raises(HomeError, match="is not the key of"):
         ident.load_identity(home)
+
+
+#: Loads the identity of the home given and prints its device id, then whether the
+#: X.509 machinery was imported for it.
+LOAD_PROBE = """
+import sys
+from podsync.home import Home
+from podsync.trust.identity import load_identity
+print(load_identity(Home(sys.argv[1])).device_id)
+print(any(m == "cryptography.x509" or m.startswith("cryptography.hazmat") for m in sys.modules))
+"""
+
+
+def _load_in_fresh_process(home: Home) -> tuple[str, bool]:
+    done = subprocess.run([sys.executable, "-c", LOAD_PROBE, str(home.root)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    device_id, parsed = done.stdout.split()
+    return device_id, parsed == "True"
+
+
+def test_a_checked_pair_loads_without_parsing(home: Home) -> None:
+    made = ident.create_identity(home)
+    assert _load_in_fresh_process(home) == (made.device_id, False)
+    # Without the note, the pair is checked again (parsed), and the note comes back.
+    home.checked_path.unlink()
+    assert _load_in_fresh_process(home) == (made.device_id, True)
+    assert home.checked_path.exists()
+    assert _load_in_fresh_process(home) == (made.device_id, False)
+
+
+def test_a_note_for_other_files_is_not_believed(home: Home, tmp_path: Path) -> None:
+    ident.create_identity(home)
+    other, theirs = _another_device(tmp_path)
+    # The other device's key and certificate, together: a true pair, checked anew.
+    home.key_path.write_bytes(other.key_path.read_bytes())
+    home.cert_path.write_bytes(other.cert_path.read_bytes())
+    assert _load_in_fresh_process(home) == (theirs.device_id, True)
+    # Their note beside our files (or any text) stands for nothing here.
+    ident.create_identity(home)
+    home.checked_path.write_bytes(other.checked_path.read_bytes())
+    home.key_path.write_bytes(other.key_path.read_bytes())
+    with pytest.raises(HomeError, match="is not the key of"):
+        ident.load_identity(home)
+    home.checked_path.write_text("not a digest\n")
+    with pytest.raises(HomeError, match="is not the key of"):
+        ident.load_identity(home)
+
+
+def test_a_certificate_changed_after_the_check_is_checked_again(home: Home) -> None:
+    ident.create_identity(home)
+    pem = home.cert_path.read_text()
+    lines = pem.splitlines()
+    # One base64 letter changed in the body: still base64, no longer the certificate.
+    body = lines[3]
+    lines[3] = body[:10] + ("A" if body[10] != "A" else "B") + body[11:]
+    home.cert_path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(HomeError, match=re.escape(str(home.cert_path))):
+        ident.load_identity(home)
+
+
+def test_signing_checks_the_pair_even_with_a_note(home: Home, tmp_path: Path) -> None:
+    ident.create_identity(home)
+    other, _ = _another_device(tmp_path)
+    identity = ident.load_identity(home)
+    home.key_path.write_bytes(other.key_path.read_bytes())
+    # A note made to fit the mismatched files: the id is read from the certificate,
+    # but the key is checked before it signs anything.
+    home.checked_path.write_text(ident._pair_digest(home.cert_path.read_bytes(),
+                                                    home.key_path.read_bytes()) + "\n")
+    assert ident.load_identity(home).device_id == identity.device_id
+    signer = Signer.loading(lambda: ident.load_signing_key(home), identity.device_id)
+    with pytest.raises(HomeError, match="is not the key of"):
+        signer.sign(b"a record")
 
 
 def test_pod_secret_and_token(home: Home) -> None:

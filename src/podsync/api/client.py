@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from podsync import errors
+from podsync import errors, startup
 from podsync.home import Home
 from podsync.node.runfile import running_node
 
@@ -38,13 +38,15 @@ def call(home: Home, name: str, args: dict[str, Any] | None = None, *,
 
 
 def _call_offline(home: Home, name: str, args: dict[str, Any], as_type: Any) -> Any:
-    # The whole offline stack, for this path only (module docstring).
-    import asyncio  # noqa: PLC0415
+    # The whole offline stack, for this path only (module docstring), made once
+    # for the process (podsync.startup).
+    with startup.long_lived():
+        import asyncio  # noqa: PLC0415
 
-    from podsync.api import ops  # noqa: PLC0415
-    from podsync.api.context import offline_context  # noqa: PLC0415
+        from podsync.api import ops  # noqa: PLC0415
+        from podsync.api.context import offline_context  # noqa: PLC0415
 
-    ops.get(name)  # an unknown name fails before the store is opened, as the node's API does
+        ops.get(name)  # an unknown name fails before the store is opened, as the node's API does
 
     async def run() -> Any:
         # Encoded as the API would receive it, so both paths validate alike (text the

@@ -147,7 +147,9 @@ async def offline_context(home: Home) -> AsyncIterator[PodContext]:
     """A context working directly on the home's store (no node runs for it)."""
     identity = load_identity(home)
     config = load_config(home)
-    signer = Signer(load_signing_key(home), identity.device_id)
+    # The key is read (and checked against the certificate again) only when the
+    # command signs something: a listing never needs it.
+    signer = Signer.loading(lambda: load_signing_key(home), identity.device_id)
     store = DocumentStore(home.db_path)
     try:
         repo = Repo(store, identity.device_id)

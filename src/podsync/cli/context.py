@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import typer
 
+from podsync import startup
 from podsync.home import Home
 
 if TYPE_CHECKING:
@@ -59,9 +60,10 @@ class Out:
             sys.stdout.flush()
             return
         if self._console is None:
-            from rich.console import Console  # noqa: PLC0415 - see the module docstring
+            with startup.long_lived():
+                from rich.console import Console  # noqa: PLC0415 - see the module docstring
 
-            self._console = Console(highlight=False, soft_wrap=True)
+                self._console = Console(highlight=False, soft_wrap=True)
         self._console.print(*objects, **options)
 
 
@@ -120,7 +122,8 @@ class Table:
 
     def __rich_console__(self, console: Console, options: Any) -> Iterator[Any]:
         if self.drawn_by_rich:
-            from rich.table import Table as RichTable  # noqa: PLC0415 - see the module docstring
+            with startup.long_lived():
+                from rich.table import Table as RichTable  # noqa: PLC0415 - see the module docstring
 
             table = RichTable(*self.headers, title=self.title)
             for row in self.rows:

@@ -26,6 +26,7 @@ import typer
 from typer.core import TyperGroup
 
 import podsync
+from podsync import startup
 from podsync.cli.context import CliState
 from podsync.errors import PodsyncError
 from podsync.home import HOME_ENV, Home, atomic_write
@@ -101,9 +102,10 @@ class CommandTable(TyperGroup):
         if module_name in self._loaded:
             return
         self._loaded.add(module_name)
-        holder = typer.Typer()
-        importlib.import_module(module_name).register(holder)
-        self.commands.update(typer.main.get_group(holder).commands)
+        with startup.long_lived():
+            holder = typer.Typer()
+            importlib.import_module(module_name).register(holder)
+            self.commands.update(typer.main.get_group(holder).commands)
 
 
 app = typer.Typer(
@@ -169,7 +171,8 @@ def run(argv: list[str] | None = None) -> NoReturn:
         format="%(levelname)s %(name)s: %(message)s",
     )
     state = CliState()
-    command = typer.main.get_command(app)
+    with startup.long_lived():
+        command = typer.main.get_command(app)
     try:
         command.main(args=argv, prog_name="podsync", obj=state)
     except PodsyncError as err:

@@ -10,25 +10,36 @@ peer claims is the hash of the certificate it actually presented.
 The node also keeps two secrets next to the identity: the pod secret (shared by
 the pod's members) and the local API token (presented by loopback clients, as
 Jupyter's token is). All of them are written atomically, owner-only.
+
+Loading the identity checks that the key is the certificate's. That check needs
+the X.509 machinery, whose import alone costs a read command more than the
+command's own work, so once it has passed the home keeps a note of it
+(``device.checked``: the hash of both files as they were checked). A command
+that finds the note true of both files reads the device id from the certificate
+without parsing it; any change to either file makes the note stale, and the next
+load checks again. Signing loads the key, and checks the pair again, only when
+something is signed.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime
 import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from typing import TYPE_CHECKING
 
 from podsync.errors import HomeError, InvalidId, NotInitialised
 from podsync.home import Home, atomic_write
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 # A device keeps its certificate for its whole life: the id is the certificate's
 # hash, so renewing it would make the device a stranger to its pod. Syncthing
@@ -100,6 +111,9 @@ def _read(path: Path) -> bytes:
 
 
 def _self_signed_certificate(key: Ed25519PrivateKey) -> x509.Certificate:
+    from cryptography import x509  # noqa: PLC0415 - see the module docstring
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # noqa: PLC0415
+
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CERT_COMMON_NAME)])
     now = datetime.datetime.now(datetime.timezone.utc)
     return (
@@ -131,6 +145,9 @@ def _self_signed_certificate(key: Ed25519PrivateKey) -> x509.Certificate:
 
 def new_device_key() -> tuple[Ed25519PrivateKey, bytes]:
     """A fresh device key and its self-signed certificate (DER), in memory."""
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: PLC0415
+
     key = Ed25519PrivateKey.generate()
     cert = _self_signed_certificate(key)
     return key, cert.public_bytes(serialization.Encoding.DER)
@@ -138,6 +155,9 @@ def new_device_key() -> tuple[Ed25519PrivateKey, bytes]:
 
 def create_identity(home: Home) -> DeviceIdentity:
     """Make a fresh device key and certificate in ``home``, replacing any there."""
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: PLC0415
+
     key = Ed25519PrivateKey.generate()
     cert = _self_signed_certificate(key)
     key_pem = key.private_bytes(
@@ -147,24 +167,34 @@ def create_identity(home: Home) -> DeviceIdentity:
     )
     # The key first: a certificate on disk must always have its key beside it.
     _write(home.key_path, key_pem)
-    _write(home.cert_path, cert.public_bytes(serialization.Encoding.PEM))
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    _write(home.cert_path, cert_pem)
     der = cert.public_bytes(serialization.Encoding.DER)
+    _note_checked(home, cert_pem, key_pem, der)
     return DeviceIdentity(home.key_path, home.cert_path, der, device_id_from_cert_der(der))
 
 
 def load_identity(home: Home) -> DeviceIdentity:
-    """This device's identity from ``home``; checks the key belongs to the certificate."""
-    return _load(home)[0]
+    """This device's identity from ``home``; checks the key belongs to the certificate
+    (or finds the note that it was checked, for these very files)."""
+    cert_pem = _read(home.cert_path)
+    key_pem = _read(home.key_path)
+    der = _checked_der(home, cert_pem, key_pem)
+    if der is None:
+        return _load(home, cert_pem, key_pem)[0]
+    return DeviceIdentity(home.key_path, home.cert_path, der, device_id_from_cert_der(der))
 
 
 def load_signing_key(home: Home) -> Ed25519PrivateKey:
     """This device's private key, for signing records (checked against its certificate)."""
-    return _load(home)[1]
+    return _load(home, _read(home.cert_path), _read(home.key_path))[1]
 
 
-def _load(home: Home) -> tuple[DeviceIdentity, Ed25519PrivateKey]:
-    cert_pem = _read(home.cert_path)
-    key_pem = _read(home.key_path)
+def _load(home: Home, cert_pem: bytes, key_pem: bytes) -> tuple[DeviceIdentity, Ed25519PrivateKey]:
+    from cryptography import x509  # noqa: PLC0415 - see the module docstring
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: PLC0415
+
     try:
         cert = x509.load_pem_x509_certificate(cert_pem)
     except ValueError:
@@ -183,7 +213,54 @@ def _load(home: Home) -> tuple[DeviceIdentity, Ed25519PrivateKey]:
         raise HomeError(f"{home.key_path} is not the key of {home.cert_path}; restore the "
                         "identity directory from a backup")
     der = cert.public_bytes(serialization.Encoding.DER)
+    _note_checked(home, cert_pem, key_pem, der)
     return DeviceIdentity(home.key_path, home.cert_path, der, device_id_from_cert_der(der)), key
+
+
+def _pair_digest(cert_pem: bytes, key_pem: bytes) -> str:
+    """What the check note says: the hash of both files, as checked."""
+    digest = hashlib.sha256(len(cert_pem).to_bytes(8, "big") + cert_pem + key_pem)
+    return digest.hexdigest()
+
+
+def _pem_der(cert_pem: bytes) -> bytes | None:
+    """The DER inside a one-certificate PEM file, read without parsing it."""
+    text = cert_pem.decode("ascii", errors="replace").strip()
+    head, tail = "-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----"
+    if not text.startswith(head) or not text.endswith(tail):
+        return None
+    try:
+        return base64.b64decode("".join(text[len(head):-len(tail)].split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _checked_der(home: Home, cert_pem: bytes, key_pem: bytes) -> bytes | None:
+    """The certificate's DER when the note says these files were checked; else None."""
+    try:
+        note = home.checked_path.read_text("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not hmac.compare_digest(note, _pair_digest(cert_pem, key_pem)):
+        return None
+    return _pem_der(cert_pem)
+
+
+def _note_checked(home: Home, cert_pem: bytes, key_pem: bytes, der: bytes) -> None:
+    """Keep the note that these files were checked, when it can stand for them:
+    the certificate's DER must read back from its PEM as the check parsed it."""
+    if _pem_der(cert_pem) != der:
+        return
+    digest = _pair_digest(cert_pem, key_pem)
+    try:
+        if home.checked_path.read_text("ascii").strip() == digest:
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
+    try:
+        atomic_write(home.checked_path, (digest + "\n").encode("ascii"))
+    except OSError:
+        pass  # a read-only home checks every time; nothing is lost
 
 
 def create_pod_secret(home: Home) -> str:

@@ -52,8 +52,6 @@ import secrets
 
 import base58
 import msgspec
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from podsync import ids
 from podsync.errors import InvalidId, NotFound, PodsyncError, UsageError
@@ -169,6 +167,10 @@ def _check_address(address: str) -> str:
 
 def invite_verifier(secret: bytes, invite_id: str) -> bytes:
     """HKDF-SHA256 of ``secret`` salted with the invite id: what the roster stores."""
+    # Imported here: reading a roster (every command does) never derives one.
+    from cryptography.hazmat.primitives import hashes  # noqa: PLC0415
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF  # noqa: PLC0415
+
     return HKDF(algorithm=hashes.SHA256(), length=VERIFIER_BYTES,
                 salt=bytes.fromhex(invite_id), info=_VERIFIER_INFO).derive(secret)
 

@@ -163,15 +163,17 @@ class Ledger:
         if doc is not None:
             self.book.ingest(self.pod_id, doc)
         book = self.book.known(self.pod_id)
-        # A certificate proves itself (the device id is its hash), so the keys of
-        # every device any record names are learnt before anything is replayed.
+        # A certificate proves itself (the device id is its hash), so every device
+        # any record names is learnt before anything is replayed (its key is read
+        # from the certificate when one of its signatures is first checked).
         learnt = False
         for record in book.records.values():
             cert = record.body.get("cert")
             if record.type in (graph_mod.FOUND, graph_mod.ADMIT) and isinstance(cert, bytes) \
                     and len(cert) <= MAX_CERT_BYTES and cert not in self._certs:
                 self._certs.add(cert)
-                learnt = self.verifier.learn(cert) is not None or learnt
+                self.verifier.learn(cert)
+                learnt = True
         if learnt:
             self.book.recheck()
         before = self._replay
