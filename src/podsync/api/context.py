@@ -81,7 +81,7 @@ class PodContext:
             lambda: dt.datetime.now(dt.timezone.utc))
         #: Derived views kept between operations (a running node's context lives
         #: as long as the node).
-        self.views = Views(ledger)
+        self.views = Views(ledger, repo.store)
         #: Carrying out confirmed outcomes (podsync.api.ops_mobilizing) one run at a
         #: time: the node and this member's own operations both start runs.
         self.follow_lock = asyncio.Lock()
@@ -154,7 +154,10 @@ async def offline_context(home: Home) -> AsyncIterator[PodContext]:
     try:
         repo = Repo(store, identity.device_id)
         ledger = open_ledger(config, repo, signer)
-        yield PodContext(home, repo, config, identity, ledger)
+        ctx = PodContext(home, repo, config, identity, ledger)
+        yield ctx
+        # Views this command had to derive are kept for the next (podsync.api.views).
+        ctx.views.save()
         await repo.flush()
     finally:
         store.close()

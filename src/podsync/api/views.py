@@ -22,6 +22,23 @@ nothing it was made from has changed:
 
 Whether an item is archived is decided at each listing, from the cached time it
 went quiet (:mod:`podsync.pod.archive`) and the pod's setting.
+
+The views are also kept in the store, an item's view a row of its own
+(:meth:`Views.save`: by the node after warming them, every VIEWS_SAVE_SECONDS
+while they change, and as it stops; by a command that had to derive some), with
+their **basis**: how many writes of the collection's records and of the pod
+document's records the store held when they were derived
+(:meth:`~podsync.records.book.RecordBook.writes`), the pod's settings, and the
+version of podsync that derived them. Every write of records, or of their
+signature answers, adds one to its document's count, so saved views whose basis
+is the store's now were derived from exactly the records it holds: a command
+run without a node lists them without reading a record, and reads only the
+rows of live items unless it lists the archive too. An item whose view the time
+has moved past is derived again from its own records alone. Under any other
+basis the saved views are only a cache keyed by each item's counted records
+(derived again where those differ); saved by another version of podsync or
+under other settings, they are not used at all, and a saved view that does not
+read back is derived again.
 """
 
 from __future__ import annotations
@@ -33,11 +50,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 import msgspec
 
+import podsync
 from podsync.pod import archive, needs, settings
 from podsync.pod.events import Item, items_from
 from podsync.trust.ledger import Ledger
+
+if TYPE_CHECKING:
+    from podsync.store import DocumentStore
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +68,10 @@ DAY = dt.timedelta(days=1)
 #: Items derived per step while warming the caches in the background: about
 #: 10-30 ms of work, so the node keeps answering peers and members meanwhile.
 WARM_STEP_ITEMS = 200
+#: How often a running node saves views that changed (they are saved as it stops too).
+VIEWS_SAVE_SECONDS = 600.0
+#: The layout of saved views; views saved in another are derived again.
+VIEWS_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -70,10 +97,10 @@ def register(kind: Kind) -> Kind:
     return kind
 
 
-@dataclass
-class Entry:
+class Entry(msgspec.Struct, array_like=True, frozen=True):
     """One item as the cache keeps it: the view as the API shows it, as JSON (a
-    fraction of the memory the view's objects take), and what says when it is stale."""
+    fraction of the memory the view's objects take), and what says when it is stale.
+    Saved in the store as it is (msgpack)."""
 
     counted: tuple[str, ...]  # ids of the item's counted records it was derived from
     raw: bytes  # ``show(view)`` as JSON, without ``archived``
@@ -94,13 +121,44 @@ class _Collection:
     entries: dict[str, Entry] = field(default_factory=dict)
     pending: dict[str, None] = field(default_factory=dict)  # subjects to read again
     order: list[str] | None = None  # entry ids, oldest first (None: to sort again)
+    #: What the entries (here and in the store) were derived from: the counts of
+    #: writes of the collection's records and of the pod document's (module
+    #: docstring); None when not known.
+    basis: tuple[int, int] | None = None
+    #: Every saved entry is in ``entries`` (or there is none to read); else
+    #: ``live_read``: those of live items are.
+    complete: bool = False
+    live_read: bool = False
+    #: Not saved yet: entries changed or gone, the basis; ``replace``: what the store
+    #: holds is not to be kept (saved by another version, or under other settings).
+    changed: set[str] = field(default_factory=set)
+    removed: set[str] = field(default_factory=set)
+    basis_unsaved: bool = False
+    replace: bool = False
+    #: The settings the entries were derived under, as saved (:func:`_settings_key`).
+    settings_key: bytes | None = None
+
+
+class _SavedBasis(msgspec.Struct, array_like=True, frozen=True):
+    """What saved views were derived from (module docstring)."""
+
+    format: int
+    version: str  # podsync's
+    settings: bytes  # the pod's settings, as :func:`_settings_key` writes them
+    collection_writes: int
+    pod_writes: int
+
+
+_decode_entry = msgspec.msgpack.Decoder(Entry).decode
 
 
 class Views:
     """The cached views of one ledger's collections."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, store: DocumentStore | None = None) -> None:
         self.ledger = ledger
+        #: Where views are saved and read back from (None: kept in memory only).
+        self.store = store
         self._collections: dict[tuple[str, str], _Collection] = {}
         self._settings: tuple[int, dict[str, settings.Setting]] | None = None
         self._documents: dict[tuple[str, str], tuple[tuple[int, int], Any]] = {}
@@ -124,10 +182,17 @@ class Views:
 
     # -- items -------------------------------------------------------------------
 
-    def entries(self, doc_id: str, kind: Kind, now: dt.datetime) -> list[Entry]:
-        """Every item of ``kind`` in ``doc_id`` as of ``now``, oldest first."""
+    def entries(self, doc_id: str, kind: Kind, now: dt.datetime, *,
+                everything: bool = True) -> list[Entry]:
+        """Every item of ``kind`` in ``doc_id`` as of ``now``, oldest first (at least
+        every live one, unless ``everything``)."""
         coll = self._collection(doc_id, kind)
-        self._refresh(coll, doc_id, kind, now, budget=None)
+        if self._current(coll, doc_id):
+            # Saved from the very records the store holds: read, not derived.
+            self._read_saved(coll, doc_id, kind, None if everything else
+                             now - self.archive_after_days() * DAY)
+        if not self._current(coll, doc_id):  # (also when a saved entry did not read back)
+            self._refresh(coll, doc_id, kind, now, budget=None)
         if coll.order is None:
             coll.order = sorted(coll.entries, key=lambda i: (coll.entries[i].created_at, i))
         out = []
@@ -146,7 +211,7 @@ class Views:
         of each view is skipped unread, a fraction of the cost)."""
         decode = msgspec.json.Decoder(as_type or kind.view).decode
         after_days = self.archive_after_days()
-        return [decode(e.raw) for e in self.entries(doc_id, kind, now)
+        return [decode(e.raw) for e in self.entries(doc_id, kind, now, everything=everything)
                 if everything or not e.archived(after_days, now)]
 
     def listing(self, doc_id: str, kind: Kind, now: dt.datetime, *,
@@ -155,7 +220,7 @@ class Views:
         ``everything`` (archived too), each with ``archived`` saying which it is."""
         after_days = self.archive_after_days()
         parts: list[bytes | memoryview] = []
-        for entry in self.entries(doc_id, kind, now):
+        for entry in self.entries(doc_id, kind, now, everything=everything):
             archived = entry.archived(after_days, now)
             if everything or not archived:
                 parts += (b",", memoryview(entry.raw)[:-1],
@@ -192,29 +257,129 @@ class Views:
         self._documents[(doc_id, what)] = (key, value)
         return value
 
+    def save(self) -> int:
+        """Save in the store the views that changed since they were last saved (or
+        read from it), with their basis; how many collections had something to save."""
+        if self.store is None:
+            return 0
+        saved = 0
+        for (doc_id, kind_name), coll in self._collections.items():
+            if coll.pending or coll.basis is None or not (
+                    coll.changed or coll.removed or coll.basis_unsaved or coll.replace):
+                continue
+            ids = list(coll.entries) if coll.replace else \
+                [i for i in coll.changed if i in coll.entries]
+            rows = [(i, _timestamp(coll.entries[i].quiet), msgspec.msgpack.encode(coll.entries[i]))
+                    for i in ids]
+            if coll.settings_key is None:
+                continue
+            basis = msgspec.msgpack.encode(_SavedBasis(
+                VIEWS_FORMAT, podsync.__version__, coll.settings_key, *coll.basis))
+            self.store.save_views(doc_id, kind_name, basis, rows, sorted(coll.removed),
+                                  replace=coll.replace)
+            coll.changed.clear()
+            coll.removed.clear()
+            coll.basis_unsaved = coll.replace = False
+            saved += 1
+        return saved
+
     # -- internals ---------------------------------------------------------------
 
     def _collection(self, doc_id: str, kind: Kind) -> _Collection:
         key = (doc_id, kind.name)
         coll = self._collections.get(key)
         if coll is None:
-            coll = self._collections[key] = _Collection()
+            coll = self._collections[key] = self._saved_collection(doc_id, kind)
         return coll
+
+    def _basis(self, doc_id: str) -> tuple[int, int]:
+        """What views of ``doc_id`` derived now are derived from: the counts of
+        writes of its records and of the pod document's (module docstring)."""
+        book = self.ledger.book
+        return book.writes(doc_id), book.writes(self.ledger.pod_id)
+
+    def _current(self, coll: _Collection, doc_id: str) -> bool:
+        """Whether the collection's entries, as read from the store, were derived
+        from the records the store holds now (the node's own, once it has read the
+        records, follow them as they change: :meth:`_refresh`)."""
+        return coll.doc_version < 0 and not coll.pending and coll.basis is not None \
+            and coll.basis == self._basis(doc_id)
+
+    def _saved_collection(self, doc_id: str, kind: Kind) -> _Collection:
+        """A collection whose entries are in the store, read when first needed: with
+        its basis when saved by this version of podsync in this layout under the
+        pod's settings now; else one whose saved entries are replaced at the next save."""
+        coll = _Collection()
+        blob = self.store.views_basis(doc_id, kind.name) if self.store is not None else None
+        if blob is None:
+            coll.complete = True
+            return coll
+        try:
+            basis = msgspec.msgpack.decode(blob, type=_SavedBasis)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            basis = None
+        if basis is None or (basis.format, basis.version, basis.settings) != (
+                VIEWS_FORMAT, podsync.__version__, _settings_key(self.settings())):
+            coll.complete = coll.replace = True
+            return coll
+        coll.basis = (basis.collection_writes, basis.pod_writes)
+        coll.settings_key = basis.settings
+        return coll
+
+    def _read_saved(self, coll: _Collection, doc_id: str, kind: Kind,
+                    live_after: dt.datetime | None) -> None:
+        """Bring the saved entries into memory: all of them, or (``live_after``) at
+        least those of items not quiet since before then. Entries in memory are
+        newer than the store's and stay; one that does not read back leaves the
+        collection's basis unknown, so its items are derived again."""
+        if self.store is None or coll.complete or (live_after is not None and coll.live_read):
+            return
+        quiet_after = None if live_after is None else _timestamp(live_after) - 1.0  # type: ignore[operator]
+        for item_id, blob in self.store.load_views(doc_id, kind.name, quiet_after=quiet_after):
+            if item_id in coll.entries or item_id in coll.removed:
+                continue
+            try:
+                entry = _decode_entry(blob)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                entry = None
+            if entry is None or not _sound(entry):
+                log.warning("a saved view of %s in %s does not read back; deriving it again",
+                            kind.name, doc_id)
+                coll.basis = None
+                continue
+            coll.entries[item_id] = entry
+        coll.order = None
+        if live_after is None:
+            coll.complete = True
+        else:
+            coll.live_read = True
 
     def _refresh(self, coll: _Collection, doc_id: str, kind: Kind, now: dt.datetime,
                  budget: int | None) -> bool:
         """Read again the items whose records (or whose signers' standing) changed;
         at most ``budget`` of them. True when none is left to read."""
+        # Saved entries are kept where their counted records are the same.
+        self._read_saved(coll, doc_id, kind, None)
+        basis = self._basis(doc_id)
         book = self.ledger.book.known(doc_id)
         tuned = self.settings()
-        moved = coll.settings is not None and coll.settings != tuned
-        if moved:  # a threshold moved: every view is derived again
+        tuned_key = _settings_key(tuned)
+        # A threshold moved (since the entries here, or those saved, were derived):
+        # every view is derived again, and none saved under the old one is kept.
+        moved = (coll.settings is not None and coll.settings != tuned) \
+            or (coll.settings_key is not None and coll.settings_key != tuned_key)
+        if moved:
             coll.entries.clear()
             coll.order = None
-        coll.settings = tuned
+            coll.replace = True
+            coll.changed.clear()
+            coll.removed.clear()
+        coll.settings, coll.settings_key = tuned, tuned_key
         if moved or coll.roster_version != self.ledger.roster_version:
             coll.roster_version = self.ledger.roster_version
             coll.pending.update(dict.fromkeys(book.subjects))
+            for gone in [i for i in coll.entries if i not in book.subjects]:
+                self._set(coll, gone, None)
         elif coll.doc_version != book.version:
             coll.pending.update(dict.fromkeys(
                 s for s, version in book.changed.items() if version > coll.doc_version))
@@ -230,24 +395,45 @@ class Views:
             if old is not None and old.counted == key:
                 continue  # the same records count: the same item
             item = items_from(counted, kind.create).get(subject)
-            entry = derive_entry(kind, item, key, now, tuned) if item is not None else None
-            if entry is not None:
-                coll.entries[subject] = entry
-            elif old is not None:
-                del coll.entries[subject]
-            if (old is None) != (entry is None):
-                coll.order = None
-        return not coll.pending
+            self._set(coll, subject, derive_entry(kind, item, key, now, tuned)
+                      if item is not None else None)
+        if coll.pending:
+            return False
+        if coll.basis != basis:
+            coll.basis = basis
+            coll.basis_unsaved = True
+        return True
+
+    @staticmethod
+    def _set(coll: _Collection, item_id: str, entry: Entry | None) -> None:
+        """``item_id``'s entry is now ``entry`` (None: it has none), to be saved."""
+        old = coll.entries.get(item_id)
+        if entry is not None:
+            coll.entries[item_id] = entry
+            coll.changed.add(item_id)
+            coll.removed.discard(item_id)
+        elif old is not None:
+            del coll.entries[item_id]
+            coll.removed.add(item_id)
+            coll.changed.discard(item_id)
+        if (old is None) != (entry is None):
+            coll.order = None
 
     def _derive_again(self, coll: _Collection, doc_id: str, kind: Kind, item_id: str,
                       now: dt.datetime) -> Entry:
-        """An item whose view the time has moved past (its records are unchanged)."""
-        counted = self.ledger.counted(doc_id, item_id)
+        """An item whose view the time has moved past (its records are unchanged).
+        Only its own records are read again (from the store, when the collection's
+        records are not in memory); all of them when one no longer counts."""
+        key = coll.entries[item_id].counted
+        counted = self.ledger.counted_again(doc_id, key)
+        if counted is None:
+            counted = self.ledger.counted(doc_id, item_id)
+            key = tuple(c.record.id for c in counted)
         item = items_from(counted, kind.create)[item_id]
-        entry = derive_entry(kind, item, coll.entries[item_id].counted, now, self.settings())
+        entry = derive_entry(kind, item, key, now, self.settings())
         # Whether an item is of the kind does not depend on the time.
         assert entry is not None
-        coll.entries[item_id] = entry
+        self._set(coll, item_id, entry)
         return entry
 
 
@@ -259,6 +445,22 @@ def derive_entry(kind: Kind, item: Item, counted: tuple[str, ...], now: dt.datet
     quiet = archive.quiet_since(view)
     return Entry(counted, msgspec.json.encode(kind.show(view)), item.created_at, now,
                  stable_until(item, now), _moment(quiet) if quiet is not None else None)
+
+
+def _timestamp(moment: dt.datetime | None) -> float | None:
+    return moment.timestamp() if moment is not None else None
+
+
+def _settings_key(tuned: dict[str, settings.Setting]) -> bytes:
+    """The pod's settings as saved views record them (views depend on their values)."""
+    return msgspec.msgpack.encode(sorted((name, s.value) for name, s in tuned.items()))
+
+
+def _sound(entry: Entry) -> bool:
+    """A saved entry the listing can splice as it is: a JSON object, aware times."""
+    return entry.raw.startswith(b"{") and entry.raw.endswith(b"}") \
+        and entry.derived_at.tzinfo is not None and entry.until.tzinfo is not None \
+        and (entry.quiet is None or entry.quiet.tzinfo is not None)
 
 
 def stable_until(item: Item, now: dt.datetime) -> dt.datetime:

@@ -179,6 +179,15 @@ def escape(text: str) -> str:
 
 
 def print_json(value: Any) -> None:
-    """Write ``value`` (msgspec Structs, dicts, lists) as the one JSON document on stdout."""
-    sys.stdout.write(msgspec.json.encode(value).decode("utf-8") + "\n")
+    """Write ``value`` (msgspec Structs, dicts, lists, or JSON already written, as
+    ``msgspec.Raw``) as the one JSON document on stdout."""
+    data = bytes(value) if isinstance(value, msgspec.Raw) else msgspec.json.encode(value)
+    sys.stdout.write(data.decode("utf-8") + "\n")
     sys.stdout.flush()
+
+
+def raw_if(json: bool) -> Any:
+    """What to read an answer as: left as the JSON it is when it is printed as JSON
+    (reading a listing of thousands of items into objects only to write it again
+    cost more than the rest of the command), else as objects."""
+    return msgspec.Raw if json else Any

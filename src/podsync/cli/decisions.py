@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from podsync.cli.context import escape, make_table, out, print_json
+from podsync.cli.context import escape, make_table, out, print_json, raw_if
 from podsync.cli.lookup import (
     ALL_OPTION, JSON_OPTION, NOTE_OPTION, Lookup, archived, moment, reconciliation, show,
     show_item, shorts, when,
@@ -155,7 +155,8 @@ def _basis(d: dict[str, Any]) -> str:
 def decision_list(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = ALL_OPTION) -> None:
     """Every decision: who decides, who was asked, the advice and the outcome."""
     lookup = Lookup.of(ctx)
-    decisions = lookup.call("decision.list", {"all": True} if all else {})
+    decisions = lookup.call("decision.list", {"all": True} if all else {},
+                            as_type=raw_if(json))
     if json:
         print_json(decisions)
         return

@@ -20,7 +20,7 @@ from typing import Any
 import msgspec
 import typer
 
-from podsync.cli.context import escape, out, print_json
+from podsync.cli.context import escape, out, print_json, raw_if
 from podsync.cli.lookup import ALL_OPTION, JSON_OPTION, NOTE_OPTION, Lookup, archived, show
 from podsync.errors import UsageError
 from podsync.home import atomic_write
@@ -66,7 +66,8 @@ def feedback_give(ctx: typer.Context, leader: str = typer.Argument(..., help="Me
 def feedback_threads(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = ALL_OPTION) -> None:
     """The feedback threads you take part in, as giver or steward."""
     lookup = Lookup.of(ctx)
-    threads = lookup.call("feedback.threads", {"all": True} if all else {})
+    threads = lookup.call("feedback.threads", {"all": True} if all else {},
+                          as_type=raw_if(json))
     if json:
         print_json(threads)
         return

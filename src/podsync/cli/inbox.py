@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from podsync.cli.context import escape, make_table, out, print_json
+from podsync.cli.context import escape, make_table, out, print_json, raw_if
 from podsync.cli.lookup import JSON_OPTION, Lookup, shorts, when
 
 #: Record fields a person reads as times (relative, in their own time zone).
@@ -21,7 +21,7 @@ _HIDDEN = {"history", "candidates", "id", "thread_id", "statement_id", "prev", "
 def inbox_command(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
     """What needs you now, most pressing first: what to do, and the command that does it."""
     lookup = Lookup.of(ctx)
-    entries = lookup.call("inbox.list")
+    entries = lookup.call("inbox.list", as_type=raw_if(json))
     if json:
         print_json(entries)
         return

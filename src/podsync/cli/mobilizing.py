@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from podsync.cli.context import escape, make_table, out, print_json
+from podsync.cli.context import escape, make_table, out, print_json, raw_if
 from podsync.cli.lookup import (
     ALL_OPTION, JSON_OPTION, NOTE_OPTION, Lookup, archived, reconciliation, show, shorts,
 )
@@ -121,7 +121,7 @@ def _about(a: dict[str, Any]) -> str:
 def mobilizing_list(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = ALL_OPTION) -> None:
     """Every "are you mobilizing?" ask: who takes part, what is proposed, the outcome."""
     lookup = Lookup.of(ctx)
-    asks = lookup.call("mobilizing.list", {"all": True} if all else {})
+    asks = lookup.call("mobilizing.list", {"all": True} if all else {}, as_type=raw_if(json))
     if json:
         print_json(asks)
         return

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from podsync.cli.context import escape, make_table, out, print_json
+from podsync.cli.context import escape, make_table, out, print_json, raw_if
 from podsync.cli.lookup import (
     ALL_OPTION, JSON_OPTION, NOTE_OPTION, Lookup, archived, show, shorts,
 )
@@ -62,7 +62,7 @@ def capacity_review(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
 @capacity_app.command("list")
 def capacity_list(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
     """Each member's capacity and load (the needs and agreements they hold)."""
-    rows = Lookup.of(ctx).call("capacity.list")
+    rows = Lookup.of(ctx).call("capacity.list", as_type=raw_if(json))
     if json:
         print_json(rows)
         return
@@ -155,7 +155,7 @@ def team_items(ctx: typer.Context,
     """What teams are asked to attend to (from members, or routed from feedback)."""
     lookup = Lookup.of(ctx)
     items = lookup.call("team.items", {"team_id": lookup.team(team) if team else None,
-                                       **({"all": True} if all else {})})
+                                       **({"all": True} if all else {})}, as_type=raw_if(json))
     if json:
         print_json(items)
         return

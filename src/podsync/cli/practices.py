@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from podsync.cli.context import escape, make_table, out, print_json
+from podsync.cli.context import escape, make_table, out, print_json, raw_if
 from podsync.cli.lookup import (
     ALL_OPTION, JSON_OPTION, NOTE_OPTION, Lookup, archived, reconciliation, show, show_item,
     shorts,
@@ -46,7 +46,7 @@ def need_add(ctx: typer.Context, title: str = typer.Argument(..., help="The need
 def need_list(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = ALL_OPTION) -> None:
     """The needs board: every need, its state and holders."""
     lookup = Lookup.of(ctx)
-    board = lookup.call("need.list", {"all": True} if all else {})
+    board = lookup.call("need.list", {"all": True} if all else {}, as_type=raw_if(json))
     if json:
         print_json(board)
         return
@@ -158,7 +158,8 @@ def agreement_propose(ctx: typer.Context, what: str = typer.Argument(..., help="
 def agreement_list(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = ALL_OPTION) -> None:
     """Every agreement, its parties and state."""
     lookup = Lookup.of(ctx)
-    agreements = lookup.call("agreement.list", {"all": True} if all else {})
+    agreements = lookup.call("agreement.list", {"all": True} if all else {},
+                             as_type=raw_if(json))
     if json:
         print_json(agreements)
         return

@@ -16,13 +16,15 @@ from podsync import config as config_mod
 from podsync import ids
 from podsync.api import client
 from podsync.cli.context import escape, home_of, make_table, out, print_json
-from podsync.errors import DamagedDocument, NotFound, NotInitialised, PodsyncError, UnreachableError
+from podsync.errors import NotInitialised, PodsyncError, UnreachableError
 from podsync.home import Home
 from podsync.node.runfile import NodeRecord, running_node
 
 
 #: The running node answers from memory; a node that takes longer is stuck.
 LIVE_STATUS_TIMEOUT_SECONDS = 5.0
+#: Documents loaded together when a status without a node checks stored bytes.
+STATUS_LOAD_BATCH = 32
 
 
 class DocumentEntry(msgspec.Struct):
@@ -84,25 +86,23 @@ class Status(msgspec.Struct):
 
 
 def _documents(home: Home) -> tuple[list[DocumentEntry], list[DamagedEntry]]:
-    """Every stored document, each loaded once so damaged bytes are found (and
-    recorded as damaged by the store) rather than reported as sound."""
+    """Every stored document, sound or damaged. Documents whose stored bytes have
+    not been loaded whole since they last changed are loaded now, a few at a time,
+    as a node does when it starts: damaged bytes (or bytes past the stored limits)
+    are found and recorded as damaged rather than reported as sound, and the rest
+    are recorded as measured, so the next status does not load them again."""
     from podsync.store import DocumentStore  # noqa: PLC0415 - only when no node runs
 
     healthy: list[DocumentEntry] = []
     damaged: list[DamagedEntry] = []
     with DocumentStore(home.db_path) as store:
+        unmeasured = store.unmeasured()
+        for i in range(0, len(unmeasured), STATUS_LOAD_BATCH):
+            store.load_all(unmeasured[i:i + STATUS_LOAD_BATCH])  # memory: a batch deep
         for info in store.list_documents():
             url = ids.document_url(info.doc_id)
-            reason = info.damaged
-            if reason is None:
-                try:
-                    store.load(info.doc_id)  # one at a time: memory stays one document deep
-                except DamagedDocument as err:
-                    reason = err.reason
-                except NotFound:
-                    continue  # removed while we looked
-            if reason is not None:
-                damaged.append(DamagedEntry(url, info.kind, reason))
+            if info.damaged is not None:
+                damaged.append(DamagedEntry(url, info.kind, info.damaged))
             else:
                 healthy.append(DocumentEntry(url, info.kind, ids.hex_heads(info.heads)))
     return healthy, damaged
@@ -172,6 +172,7 @@ def _from_records(home: Home, config: config_mod.Config) -> tuple[dict[str, Any]
     from podsync.repo import Repo  # noqa: PLC0415
     from podsync.store import DocumentStore  # noqa: PLC0415
     from podsync.trust import identity as identity_mod  # noqa: PLC0415
+    from podsync.trust import unverified  # noqa: PLC0415
 
     identity = identity_mod.load_identity(home)
     with DocumentStore(home.db_path) as store:
@@ -181,13 +182,18 @@ def _from_records(home: Home, config: config_mod.Config) -> tuple[dict[str, Any]
             return {"total": 0, "documents": []}, []
         relays = [{"url": r.url, "added_by": r.added_by, "added_at": r.added_at, "reachable": False}
                   for r in directory.read(ledger).relays]
-        for info in store.list_documents():
-            if info.damaged is None and ledger.may_read(config.member_id, info.doc_id):
-                ledger.document_changed(info.doc_id)
+        # Records written into documents since their records were last read (by a
+        # node stopped before it read them) are read first; the rest are in the store.
+        for doc_id in store.records_behind():
+            if ledger.may_read(config.member_id, doc_id):
+                ledger.document_changed(doc_id)
+        sound = [info.doc_id for info in store.list_documents() if info.damaged is None]
+        counts = unverified.everywhere(ledger, sound)
         docs = [{"url": ids.document_url(doc_id), "kind": repo.kind_of(doc_id),
                  "count": sum(reasons.values()), "reasons": reasons}
-                for doc_id, reasons in sorted(ledger.unverifiable().items())
-                if ledger.may_read(config.member_id, doc_id) or doc_id == config.pod_id]
+                for doc_id, reasons in sorted(counts.items())
+                if reasons and (ledger.may_read(config.member_id, doc_id)
+                                or doc_id == config.pod_id)]
     return {"total": sum(d["count"] for d in docs), "documents": docs}, relays
 
 

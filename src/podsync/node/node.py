@@ -25,6 +25,7 @@ from podsync.api import ops as api_ops
 from podsync.api import ops_mobilizing as follow
 from podsync.api.context import PodContext, open_ledger
 from podsync.api.server import MAX_BODY_BYTES, Api, error_response, json_errors
+from podsync.api.views import VIEWS_SAVE_SECONDS
 from podsync.config import Config, load_config
 from podsync.errors import InvalidInput, PodsyncError, UsageError
 from podsync.home import Home, atomic_write_json
@@ -196,6 +197,11 @@ class Node:
             log.info("derived the pod's items in %.2f s", time.monotonic() - started)
         finally:
             self.warmed.set()
+        # Kept in the store for commands run while no node runs (podsync.api.views),
+        # then again whenever they changed.
+        while True:
+            self.context.views.save()
+            await asyncio.sleep(VIEWS_SAVE_SECONDS)
 
     async def _forget_idle_records(self) -> None:
         """Let go, now and then, of the records of documents nobody used (they stay
@@ -236,6 +242,7 @@ class Node:
         if self._session is not None:
             await self._session.close()
         await self.repo.flush()
+        self.context.views.save()
         self.store.close()
         self.sync_times.save()
 

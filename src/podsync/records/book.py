@@ -87,6 +87,10 @@ class DocRecords:
     heads: list[bytes] = field(default_factory=list)
     #: Raised whenever a record is added or a signature answer changes.
     version: int = 0
+    #: How many writes of these records the store holds once every write this book
+    #: made has landed (the store's count when they were read, plus one per write
+    #: since): what views saved in the store are checked against.
+    writes: int = 0
     #: Subject -> the version at which one of its records was added or had its
     #: signature answer change (what a cache of items compares against).
     changed: dict[str, int] = field(default_factory=dict)
@@ -222,10 +226,11 @@ class RecordBook:
             self._held(doc_id, *stored)
 
     def _held(self, doc_id: str, rows: list[tuple[str, bytes, bool | None]],
-              heads: list[bytes] | None, unreadable: dict[str, tuple[str, str]]) -> DocRecords:
+              heads: list[bytes] | None, unreadable: dict[str, tuple[str, str]],
+              writes: int) -> DocRecords:
         """``doc_id``'s records as the store gave them, now in memory."""
         self._make_room()
-        book = self._docs[doc_id] = DocRecords(doc_id)
+        book = self._docs[doc_id] = DocRecords(doc_id, writes=writes)
         for key, (reason, detail) in unreadable.items():
             if reason in _REASONS:
                 book.unreadable[key] = Unreadable(key, reason, detail)  # type: ignore[arg-type]
@@ -364,9 +369,7 @@ class RecordBook:
                 for rid in book.vouch([book.records[rid] for rid in got]):
                     got[rid] = True
                 changed.append(doc_id)
-                if self.store is not None:
-                    self._saving[doc_id] = self.store.submit_records(
-                        doc_id, [(rid, book.records[rid].sealed, ok) for rid, ok in got.items()])
+                self._submit(book, [(rid, book.records[rid].sealed, ok) for rid, ok in got.items()])
         return changed
 
     def loaded(self) -> list[str]:
@@ -453,15 +456,33 @@ class RecordBook:
                       exclude: set[str]) -> None:
         """Store the answers the chain rule changed for records stored before."""
         rows = [(rid, book.records[rid].sealed, True) for rid in flipped if rid not in exclude]
-        if rows and self.store is not None:
-            self._saving[doc_id] = self.store.submit_records(doc_id, rows)
+        if rows:
+            self._submit(book, rows)
 
     def _save(self, doc_id: str, records: list[Record], heads: list[bytes] | None) -> None:
-        if self.store is None or (not records and heads is None):
+        if not records and heads is None:
             return
         book = self._docs[doc_id]
-        self._saving[doc_id] = self.store.submit_records(
-            doc_id, [(r.id, r.sealed, book.signed.get(r.id)) for r in records], heads,
-            {u.key: (u.reason, u.detail) for u in book.unreadable.values()}
-            if heads is not None else None)
+        self._submit(book, [(r.id, r.sealed, book.signed.get(r.id)) for r in records], heads,
+                     {u.key: (u.reason, u.detail) for u in book.unreadable.values()}
+                     if heads is not None else None)
+
+    def _submit(self, book: DocRecords, rows: list[tuple[str, bytes, bool | None]],
+                heads: list[bytes] | None = None,
+                unreadable: dict[str, tuple[str, str]] | None = None) -> None:
+        """Write records (or their answers) of ``book`` to the store: one more write."""
+        if self.store is None:
+            return
+        self._saving[book.doc_id] = self.store.submit_records(book.doc_id, rows, heads, unreadable)
+        book.writes += 1
+
+    def writes(self, doc_id: str) -> int:
+        """How many writes of ``doc_id``'s records the store holds once this book's
+        have landed (read from the store when the records are not in memory)."""
+        book = self._docs.get(doc_id)
+        if book is not None:
+            return book.writes
+        if self.store is None:
+            return 0
+        return self.store.record_writes([doc_id])[doc_id]
 

@@ -77,6 +77,8 @@ class StoredRecords(NamedTuple):
     rows: list[tuple[str, bytes, bool | None]]  # id, sealed bytes, signature answer
     heads: list[bytes] | None  # the heads they were last read at (None: never read)
     unreadable: dict[str, tuple[str, str]]  # key -> reason, detail, at that reading
+    #: How many writes of this document's records the store holds (as read with them).
+    writes: int = 0
 
 
 def _unreadable(blob: bytes | None) -> dict[str, tuple[str, str]]:
@@ -262,6 +264,8 @@ class DocumentStore:
                     + " ON CONFLICT(doc_id, record_id) DO UPDATE SET"
                     " checked=coalesce(excluded.checked, checked)",
                     [value for row in part for value in row])
+            conn.execute("INSERT INTO record_writes(doc_id, count) VALUES (?, 1)"
+                         " ON CONFLICT(doc_id) DO UPDATE SET count = count + 1", (doc_id,))
             if heads_blob is not None:
                 conn.execute("INSERT INTO record_scans(doc_id, heads, unreadable) VALUES (?, ?, ?)"
                              " ON CONFLICT(doc_id) DO UPDATE SET heads=excluded.heads,"
@@ -292,11 +296,103 @@ class DocumentStore:
                     for doc_id, heads, unreadable in conn.execute(
                             "SELECT doc_id, heads, unreadable FROM record_scans"
                             f" WHERE doc_id IN ({marks})", part):
-                        out[doc_id] = StoredRecords(out[doc_id].rows, decode_heads(heads),
-                                                    _unreadable(unreadable))
+                        out[doc_id] = out[doc_id]._replace(heads=decode_heads(heads),
+                                                           unreadable=_unreadable(unreadable))
+                    for doc_id, count in conn.execute(
+                            f"SELECT doc_id, count FROM record_writes WHERE doc_id IN ({marks})",
+                            part):
+                        out[doc_id] = out[doc_id]._replace(writes=int(count))
             finally:
                 conn.execute("COMMIT")
         return out
+
+    def load_records_by_id(self, doc_id: str,
+                           record_ids: Iterable[str]) -> list[tuple[str, bytes, bool | None]]:
+        """The stored records of ``doc_id`` among ``record_ids`` (id, bytes, answer)."""
+        wanted = list(dict.fromkeys(record_ids))
+        out: list[tuple[str, bytes, bool | None]] = []
+        with self._reader() as conn:
+            for i in range(0, len(wanted), _IDS_PER_QUERY):
+                part = wanted[i : i + _IDS_PER_QUERY]
+                marks = ",".join("?" * len(part))
+                out += [(rid, sealed, None if ok is None else bool(ok)) for rid, sealed, ok in
+                        conn.execute("SELECT record_id, sealed, checked FROM records"
+                                     f" WHERE doc_id = ? AND record_id IN ({marks})",
+                                     [doc_id, *part])]
+        return out
+
+    def record_writes(self, doc_ids: Iterable[str]) -> dict[str, int]:
+        """How many writes of each document's records the store holds (0: none)."""
+        wanted = list(dict.fromkeys(doc_ids))
+        out = dict.fromkeys(wanted, 0)
+        with self._reader() as conn:
+            for i in range(0, len(wanted), _IDS_PER_QUERY):
+                part = wanted[i : i + _IDS_PER_QUERY]
+                marks = ",".join("?" * len(part))
+                for doc_id, count in conn.execute(
+                        f"SELECT doc_id, count FROM record_writes WHERE doc_id IN ({marks})", part):
+                    out[doc_id] = int(count)
+        return out
+
+    def save_views(self, doc_id: str, kind: str, basis: bytes,
+                   rows: list[tuple[str, float | None, bytes]], removed: list[str], *,
+                   replace: bool = False) -> Future[None]:
+        """Queue views of ``kind`` in ``doc_id``: ``rows`` (item id, when it went quiet
+        in unix seconds or None, entry) written over any of the same items,
+        ``removed`` items deleted (every other item's, when ``replace``), and the
+        basis of the whole set; one transaction, resolves once durable."""
+
+        def job(conn: sqlite3.Connection) -> None:
+            if replace:
+                conn.execute("DELETE FROM views WHERE doc_id = ? AND kind = ?", (doc_id, kind))
+            elif removed:
+                conn.executemany("DELETE FROM views WHERE doc_id = ? AND kind = ? AND item_id = ?",
+                                 [(doc_id, kind, item_id) for item_id in removed])
+            conn.executemany(
+                "INSERT INTO views(doc_id, kind, item_id, quiet, entry) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT(doc_id, kind, item_id) DO UPDATE SET quiet=excluded.quiet,"
+                " entry=excluded.entry",
+                [(doc_id, kind, item_id, quiet, entry) for item_id, quiet, entry in sorted(rows)])
+            conn.execute("INSERT INTO view_sets(doc_id, kind, basis) VALUES (?, ?, ?)"
+                         " ON CONFLICT(doc_id, kind) DO UPDATE SET basis=excluded.basis",
+                         (doc_id, kind, basis))
+
+        return self._writer.submit(job)
+
+    def views_basis(self, doc_id: str, kind: str) -> bytes | None:
+        """The basis of the views of ``kind`` in ``doc_id`` last saved, if any."""
+        with self._reader() as conn:
+            row = conn.execute("SELECT basis FROM view_sets WHERE doc_id = ? AND kind = ?",
+                               (doc_id, kind)).fetchone()
+        return bytes(row[0]) if row is not None else None
+
+    def load_views(self, doc_id: str, kind: str, *,
+                   quiet_after: float | None = None) -> list[tuple[str, bytes]]:
+        """The saved views of ``kind`` in ``doc_id`` (item id, entry): all of them, or
+        with ``quiet_after`` those of items still open or quiet only since then."""
+        query = "SELECT item_id, entry FROM views WHERE doc_id = ? AND kind = ?"
+        params: list[object] = [doc_id, kind]
+        if quiet_after is not None:
+            query += " AND (quiet IS NULL OR quiet > ?)"
+            params.append(quiet_after)
+        with self._reader() as conn:
+            return [(item_id, bytes(entry)) for item_id, entry in conn.execute(query, params)]
+
+    def save_reasons(self, rows: list[tuple[str, bytes, bytes]]) -> Future[None]:
+        """Queue (document id, basis, reasons) rows, each replacing the document's."""
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.executemany("INSERT INTO record_reasons(doc_id, basis, reasons) VALUES (?, ?, ?)"
+                             " ON CONFLICT(doc_id) DO UPDATE SET basis=excluded.basis,"
+                             " reasons=excluded.reasons", sorted(rows))
+
+        return self._writer.submit(job)
+
+    def load_reasons(self) -> dict[str, tuple[bytes, bytes]]:
+        """Every document's saved (basis, reasons)."""
+        with self._reader() as conn:
+            return {doc_id: (bytes(basis), bytes(reasons)) for doc_id, basis, reasons
+                    in conn.execute("SELECT doc_id, basis, reasons FROM record_reasons")}
 
     def records_behind(self) -> list[str]:
         """Documents (sound ones) whose stored heads are not the heads their records
@@ -473,7 +569,10 @@ class DocumentStore:
 
         def job(conn: sqlite3.Connection) -> list[str]:
             noted = _noted(conn)
-            for table in ("chunks", "sync_state", "records", "record_scans", "documents"):
+            # record_writes stays: its count only grows, so views saved before can
+            # never look current for records stored after.
+            for table in ("chunks", "sync_state", "records", "record_scans", "views",
+                          "view_sets", "record_reasons", "documents"):
                 conn.executemany(f"DELETE FROM {table} WHERE doc_id=?",  # noqa: S608
                                  [(doc_id,) for doc_id in noted])
             conn.execute("DELETE FROM meta WHERE key=?", (DELETE_LATER_KEY,))

@@ -19,7 +19,7 @@ from podsync.errors import SchemaTooNew, StoreError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # "PDSY": lets `file(1)` and podsync tell a store from any other SQLite file.
 APPLICATION_ID = 0x50445359
 # A committer waits this long for a lock held by another connection (a reader
@@ -94,8 +94,46 @@ _SCHEMA_V4 = (
     "ALTER TABLE documents ADD COLUMN measured_entries INTEGER",
 )
 
+# Version 5: a count of the writes of each document's records (every write of
+# records or of their answers adds one), and the derived views of the pod's items
+# (podsync.api.views) with the counts they were derived at, so that a command run
+# without a node lists a pod's years without deriving them again while nothing
+# they were made from has changed. An item's view is a row of its own: one that
+# changes is written alone, and a listing of live items reads only theirs (by
+# when the item went quiet, NULL for one still open). And, with such counts, how
+# many of each document's records do not count and why.
+_SCHEMA_V5 = (
+    """CREATE TABLE record_writes(
+        doc_id TEXT PRIMARY KEY,
+        count INTEGER NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE view_sets(
+        doc_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        basis BLOB NOT NULL,        -- what the views were derived from (podsync.api.views)
+        PRIMARY KEY (doc_id, kind)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE views(
+        doc_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        quiet REAL,                 -- unix seconds the item went quiet; NULL while open
+        entry BLOB NOT NULL,
+        UNIQUE (doc_id, kind, item_id)
+    )""",
+    "CREATE INDEX views_by_quiet ON views(doc_id, kind, quiet)",
+    # How many of each document's records do not count, and why, with the counts of
+    # writes they were counted at (what `podsync status` shows without a node).
+    """CREATE TABLE record_reasons(
+        doc_id TEXT PRIMARY KEY,
+        basis BLOB NOT NULL,
+        reasons BLOB NOT NULL
+    ) WITHOUT ROWID""",
+)
+
 # MIGRATIONS[v] holds the statements that take a database from version v to v + 1.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3, _SCHEMA_V4)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3, _SCHEMA_V4,
+                                           _SCHEMA_V5)
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 

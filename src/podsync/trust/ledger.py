@@ -612,6 +612,32 @@ class Ledger:
                 out.append(Counted(record, self._replay.device_members[record.by]))
         return out
 
+    def counted_again(self, doc_id: str, record_ids: tuple[str, ...]) -> list[Counted] | None:
+        """The records ``record_ids`` of ``doc_id`` as they count now, in that order,
+        when each of them still does; None otherwise. Read from the store alone
+        when the document's records are not in memory (an item derived before,
+        whose records have not changed since, derived again as the time moves)."""
+        book = self.book.peek(doc_id)
+        if book is not None or self.book.store is None:
+            found = self.book.known(doc_id)
+            records = [found.records.get(rid) for rid in record_ids]
+            answers = [found.signed.get(rid) for rid in record_ids]
+        else:
+            stored = {rid: (sealed, ok) for rid, sealed, ok
+                      in self.book.store.load_records_by_id(doc_id, record_ids)}
+            records, answers = [], []
+            for rid in record_ids:
+                sealed, ok = stored.get(rid, (b"", None))
+                parsed = parse(rid, sealed) if sealed else None
+                records.append(parsed if isinstance(parsed, Record) else None)
+                answers.append(ok)
+        out = []
+        for record, ok in zip(records, answers):
+            if record is None or ok is not True or self.why_not(doc_id, record):
+                return None
+            out.append(Counted(record, self._replay.device_members[record.by]))
+        return out
+
     def subjects(self, doc_id: str) -> list[str]:
         return list(self.book.known(doc_id).subjects)
 
@@ -622,7 +648,7 @@ class Ledger:
             key = (book.version, self.pod_version)
             cached = self._unverifiable.get(book.doc_id)
             if cached is None or cached[0] != key:
-                self._unverifiable[book.doc_id] = (key, self._reasons(book.doc_id, book))
+                self._unverifiable[book.doc_id] = (key, self.reasons(book.doc_id, book))
         # Documents whose records were let go of since keep their last count:
         # nothing about them changes until they are read again. Those not read
         # since the node started count what their last reading could not read.
@@ -641,7 +667,8 @@ class Ledger:
         stays); see RecordBook.sweep."""
         return self.book.sweep()
 
-    def _reasons(self, doc_id: str, book: DocRecords) -> dict[str, int]:
+    def reasons(self, doc_id: str, book: DocRecords) -> dict[str, int]:
+        """Reason -> how many of ``book``'s records (``doc_id``'s) do not count."""
         reasons: dict[str, int] = {}
         for u in book.unreadable.values():
             reasons[u.reason] = reasons.get(u.reason, 0) + 1
