@@ -164,6 +164,8 @@ class Figures:
     ops: dict[str, list[float]] = field(default_factory=dict)
     listings: dict[str, tuple[float, float, int]] = field(default_factory=dict)  # first, median, items
     cli: dict[tuple[str, ...], float] = field(default_factory=dict)
+    #: The same commands with no node running (after it stopped: on its store).
+    cli_offline: dict[tuple[str, ...], float] = field(default_factory=dict)
     join_s: float = 0.0
     sync_s: float = 0.0
     sync_usable_s: float = 0.0
@@ -253,9 +255,9 @@ def run_listings(api: Api, runs: int, figures: Figures) -> None:
             figures.listings[label] = (first, statistics.median(times), len(result))
 
 
-def run_cli(cli: cli_bench.Cli, runs: int, figures: Figures) -> None:
+def run_cli(cli: cli_bench.Cli, runs: int, into: dict[tuple[str, ...], float]) -> None:
     for command in cli_bench.READ_COMMANDS:
-        figures.cli[command] = cli.time(command, runs)[0]
+        into[command] = cli.time(command, runs)[0]
 
 
 def first_sync(root: Path, node: NodeProcess, cli: cli_bench.Cli, figures: Figures) -> None:
@@ -307,12 +309,13 @@ def measure(root: Path, scale: scale_pod.Scale, args: argparse.Namespace,
         figures.memory["founder's node, started"] = memory_of(node.pid)
         run_ops(node.api, built, args.samples, random.Random(2), figures)
         run_listings(node.api, args.runs, figures)
-        run_cli(cli, args.runs, figures)
+        run_cli(cli, args.runs, figures.cli)
         if sync:
             first_sync(root, node, cli, figures)
         figures.memory["founder's node at the end"] = memory_of(node.pid)
     finally:
         node.stop()
+    run_cli(cli, args.runs, figures.cli_offline)
     figures.store_mb = store_size(built.home)
     return figures
 
@@ -341,10 +344,12 @@ def report(small: Figures, full: Figures, args: argparse.Namespace) -> None:
         print(f"| `{label}` | {count:,} | {first:.1f} | {median:.1f} "
               f"| {small.listings[label][1]:.1f} | ≤ {LIST_TARGET_MS:.0f} ms |")
     print()
-    print("| command (through the running node) | full pod (ms) | small pod (ms) | target |")
-    print("|---|---:|---:|---|")
+    print("| command (ms) | full pod: node running | no node | small pod: node running "
+          "| no node | target |")
+    print("|---|---:|---:|---:|---:|---|")
     for command, ms in full.cli.items():
-        print(f"| `podsync {' '.join(command)}` | {ms:.0f} | {small.cli[command]:.0f} "
+        print(f"| `podsync {' '.join(command)}` | {ms:.0f} | {full.cli_offline[command]:.0f} "
+              f"| {small.cli[command]:.0f} | {small.cli_offline[command]:.0f} "
               f"| ≤ {CLI_TARGET_MS:.0f} ms |")
     print()
     print("| measure | full pod | small pod | target |")

@@ -157,7 +157,7 @@ async def offline_context(home: Home) -> AsyncIterator[PodContext]:
         ctx = PodContext(home, repo, config, identity, ledger)
         yield ctx
         # Views this command had to derive are kept for the next (podsync.api.views).
-        ctx.views.save()
+        ctx.views.save(ctx.now())
         await repo.flush()
     finally:
         store.close()

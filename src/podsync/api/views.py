@@ -23,17 +23,19 @@ nothing it was made from has changed:
 Whether an item is archived is decided at each listing, from the cached time it
 went quiet (:mod:`podsync.pod.archive`) and the pod's setting.
 
-The views are also kept in the store, an item's view a row of its own
+The views of live items are also kept in the store, each a row of its own
 (:meth:`Views.save`: by the node after warming them, every VIEWS_SAVE_SECONDS
-while they change, and as it stops; by a command that had to derive some), with
-their **basis**: how many writes of the collection's records and of the pod
+while they change, and as it stops; by a command that had to derive some).
+Archived items, most of a pod's years, are left out: an item archived stays
+archived while its records stay the same, so the rows hold every item live
+from the moment they were saved. They are kept with their **basis**: how many writes of the collection's records and of the pod
 document's records the store held when they were derived
 (:meth:`~podsync.records.book.RecordBook.writes`), the pod's settings, and the
 version of podsync that derived them. Every write of records, or of their
 signature answers, adds one to its document's count, so saved views whose basis
 is the store's now were derived from exactly the records it holds: a command
-run without a node lists them without reading a record, and reads only the
-rows of live items unless it lists the archive too. An item whose view the time
+run without a node lists the live items without reading a record (the archive
+is derived from the records when asked for). An item whose view the time
 has moved past is derived again from its own records alone. Under any other
 basis the saved views are only a cache keyed by each item's counted records
 (derived again where those differ); saved by another version of podsync or
@@ -137,6 +139,8 @@ class _Collection:
     replace: bool = False
     #: The settings the entries were derived under, as saved (:func:`_settings_key`).
     settings_key: bytes | None = None
+    #: The saved views hold every item live from this moment on (None: not known).
+    live_from: dt.datetime | None = None
 
 
 class _SavedBasis(msgspec.Struct, array_like=True, frozen=True):
@@ -147,6 +151,9 @@ class _SavedBasis(msgspec.Struct, array_like=True, frozen=True):
     settings: bytes  # the pod's settings, as :func:`_settings_key` writes them
     collection_writes: int
     pod_writes: int
+    #: Every item live at this moment has its view saved (those archived then are
+    #: left out: they are most of a pod's years, and stay archived).
+    live_from: dt.datetime
 
 
 _decode_entry = msgspec.msgpack.Decoder(Entry).decode
@@ -187,11 +194,13 @@ class Views:
         """Every item of ``kind`` in ``doc_id`` as of ``now``, oldest first (at least
         every live one, unless ``everything``)."""
         coll = self._collection(doc_id, kind)
-        if self._current(coll, doc_id):
-            # Saved from the very records the store holds: read, not derived.
-            self._read_saved(coll, doc_id, kind, None if everything else
-                             now - self.archive_after_days() * DAY)
-        if not self._current(coll, doc_id):  # (also when a saved entry did not read back)
+        saved = self._current(coll, doc_id) and not everything \
+            and coll.live_from is not None and coll.live_from <= now
+        if saved:
+            # Saved from the very records the store holds, every item live now among
+            # them: read, not derived.
+            self._read_saved(coll, doc_id, kind, now - self.archive_after_days() * DAY)
+        if not saved or not self._current(coll, doc_id):  # (or a saved one did not read back)
             self._refresh(coll, doc_id, kind, now, budget=None)
         if coll.order is None:
             coll.order = sorted(coll.entries, key=lambda i: (coll.entries[i].created_at, i))
@@ -257,29 +266,34 @@ class Views:
         self._documents[(doc_id, what)] = (key, value)
         return value
 
-    def save(self) -> int:
-        """Save in the store the views that changed since they were last saved (or
-        read from it), with their basis; how many collections had something to save."""
+    def save(self, now: dt.datetime) -> int:
+        """Save in the store the views of live items that changed since they were
+        last saved (or read from it), with their basis; how many collections had
+        something to save. Views of items archived as of ``now`` are not kept."""
         if self.store is None:
             return 0
         saved = 0
+        after_days = self.archive_after_days()
         for (doc_id, kind_name), coll in self._collections.items():
-            if coll.pending or coll.basis is None or not (
+            if coll.pending or coll.basis is None or coll.settings_key is None or not (
                     coll.changed or coll.removed or coll.basis_unsaved or coll.replace):
                 continue
             ids = list(coll.entries) if coll.replace else \
                 [i for i in coll.changed if i in coll.entries]
+            archived = {i for i in ids if coll.entries[i].archived(after_days, now)}
             rows = [(i, _timestamp(coll.entries[i].quiet), msgspec.msgpack.encode(coll.entries[i]))
-                    for i in ids]
-            if coll.settings_key is None:
-                continue
+                    for i in ids if i not in archived]
+            live_from = max(now, coll.live_from) if coll.live_from is not None else now
             basis = msgspec.msgpack.encode(_SavedBasis(
-                VIEWS_FORMAT, podsync.__version__, coll.settings_key, *coll.basis))
-            self.store.save_views(doc_id, kind_name, basis, rows, sorted(coll.removed),
+                VIEWS_FORMAT, podsync.__version__, coll.settings_key, *coll.basis, live_from))
+            self.store.save_views(doc_id, kind_name, basis, rows, sorted(coll.removed | archived),
                                   replace=coll.replace)
             coll.changed.clear()
             coll.removed.clear()
             coll.basis_unsaved = coll.replace = False
+            # Items live later were live now (an archived item stays archived while
+            # its records stay the same), so the saved views hold them all.
+            coll.live_from = live_from
             saved += 1
         return saved
 
@@ -324,6 +338,7 @@ class Views:
             return coll
         coll.basis = (basis.collection_writes, basis.pod_writes)
         coll.settings_key = basis.settings
+        coll.live_from = basis.live_from if basis.live_from.tzinfo is not None else None
         return coll
 
     def _read_saved(self, coll: _Collection, doc_id: str, kind: Kind,

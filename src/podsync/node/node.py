@@ -200,7 +200,7 @@ class Node:
         # Kept in the store for commands run while no node runs (podsync.api.views),
         # then again whenever they changed.
         while True:
-            self.context.views.save()
+            self.context.views.save(self.context.now())
             await asyncio.sleep(VIEWS_SAVE_SECONDS)
 
     async def _forget_idle_records(self) -> None:
@@ -242,7 +242,7 @@ class Node:
         if self._session is not None:
             await self._session.close()
         await self.repo.flush()
-        self.context.views.save()
+        self.context.views.save(self.context.now())
         self.store.close()
         self.sync_times.save()
 
