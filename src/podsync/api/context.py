@@ -137,7 +137,7 @@ def open_ledger(config: Config, repo: Repo, signer: Signer | None) -> Ledger:
 
     ledger = Ledger(pod_id=config.pod_id, member_id=config.member_id,
                     book=RecordBook(repo.store, Verifier()), signer=signer, load=load,
-                    holds=repo.has, write=repo.change)
+                    holds=repo.has, write=repo.change, heads=repo.heads_now)
     repo.kind_resolver = ledger.kind
     return ledger
 

@@ -121,8 +121,9 @@ def may_read(ctx: PodContext, doc_id: str) -> bool:
 
 def documents_of_kind(ctx: PodContext, kind: str) -> list[str]:
     """Every document of ``kind`` this node holds and this member reads."""
-    return [doc_id for doc_id in sorted(ctx.repo.held_ids())
-            if ctx.ledger.kind(doc_id) == kind and may_read(ctx, doc_id)]
+    held = sorted(ctx.repo.held_ids())
+    ctx.ledger.preload(held)  # their records in a few queries, not one each
+    return [doc_id for doc_id in held if ctx.ledger.kind(doc_id) == kind and may_read(ctx, doc_id)]
 
 
 def private_document(ctx: PodContext, doc_id: str, kind: str, what: str) -> str:

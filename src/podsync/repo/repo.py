@@ -218,6 +218,15 @@ class Repo:
         before its write to the store has landed)."""
         return self.engine.holds(doc_id) or self.store.has(doc_id)
 
+    def heads_now(self, doc_id: str) -> list[bytes] | None:
+        """The document's heads without loading it: the live copy's when it is in
+        memory (it may hold changes not stored yet), else the stored ones; None
+        when neither holds it."""
+        doc = self.engine.open(doc_id)
+        if doc is not None:
+            return sorted(doc.get_heads())
+        return self.store.heads(doc_id)
+
     def held_ids(self) -> set[str]:
         """Every document this node holds, including ones arriving right now."""
         self._listed()

@@ -394,6 +394,24 @@ class DocumentStore:
             return {doc_id: (bytes(basis), bytes(reasons)) for doc_id, basis, reasons
                     in conn.execute("SELECT doc_id, basis, reasons FROM record_reasons")}
 
+    def save_roots(self, rows: list[tuple[str, list[bytes], int]]) -> Future[None]:
+        """Queue (document id, heads, how many changes without parents its history
+        has at those heads) rows, each replacing the document's."""
+        values = sorted((doc_id, encode_heads(heads), roots) for doc_id, heads, roots in rows)
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.executemany("INSERT INTO document_roots(doc_id, heads, roots) VALUES (?, ?, ?)"
+                             " ON CONFLICT(doc_id) DO UPDATE SET heads=excluded.heads,"
+                             " roots=excluded.roots", values)
+
+        return self._writer.submit(job)
+
+    def load_roots(self) -> dict[str, tuple[list[bytes], int]]:
+        """Every document's saved (heads, changes without parents at those heads)."""
+        with self._reader() as conn:
+            return {doc_id: (decode_heads(heads), int(roots)) for doc_id, heads, roots
+                    in conn.execute("SELECT doc_id, heads, roots FROM document_roots")}
+
     def records_behind(self) -> list[str]:
         """Documents (sound ones) whose stored heads are not the heads their records
         were last read at."""
@@ -572,7 +590,7 @@ class DocumentStore:
             # record_writes stays: its count only grows, so views saved before can
             # never look current for records stored after.
             for table in ("chunks", "sync_state", "records", "record_scans", "views",
-                          "view_sets", "record_reasons", "documents"):
+                          "view_sets", "record_reasons", "document_roots", "documents"):
                 conn.executemany(f"DELETE FROM {table} WHERE doc_id=?",  # noqa: S608
                                  [(doc_id,) for doc_id in noted])
             conn.execute("DELETE FROM meta WHERE key=?", (DELETE_LATER_KEY,))

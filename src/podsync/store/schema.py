@@ -129,6 +129,15 @@ _SCHEMA_V5 = (
         basis BLOB NOT NULL,
         reasons BLOB NOT NULL
     ) WITHOUT ROWID""",
+    # How many changes without parents a document's history had at the heads
+    # given (a private document whose history does not start at its creation
+    # alone is served to nobody: podsync.trust.ledger). The heads name the whole
+    # history, so the count holds while they are the document's heads.
+    """CREATE TABLE document_roots(
+        doc_id TEXT PRIMARY KEY,
+        heads BLOB NOT NULL,
+        roots INTEGER NOT NULL
+    ) WITHOUT ROWID""",
 )
 
 # MIGRATIONS[v] holds the statements that take a database from version v to v + 1.

@@ -102,7 +102,8 @@ class Ledger:
                  signer: Signer | None,
                  load: Callable[[str], am.Document | None],
                  holds: Callable[[str], bool],
-                 write: Callable[[str, Callable[[Any], None]], Any] | None = None) -> None:
+                 write: Callable[[str, Callable[[Any], None]], Any] | None = None,
+                 heads: Callable[[str], list[bytes] | None] | None = None) -> None:
         self.pod_id = pod_id
         self.member_id = member_id
         self.book = book
@@ -111,6 +112,10 @@ class Ledger:
         self._load = load
         self._holds = holds
         self._write = write
+        #: A document's heads without loading it (None: not known that way).
+        self._heads = heads
+        #: Roots counted before, as the store keeps them (read at first need).
+        self._saved_roots: dict[str, tuple[list[bytes], int]] | None = None
         self._replay = graph_mod.Replay(None, [], {}, [], {}, None)
         self._collections: dict[str, str] = {}  # doc id -> kind
         self._readers: dict[str, Readers] = {}
@@ -336,10 +341,15 @@ class Ledger:
         todo = [d for d in doc_ids if d not in self._readers]
         for i in range(0, len(todo), ESTABLISH_BATCH):
             batch = todo[i:i + ESTABLISH_BATCH]
-            self.book.preload(d for d in batch if d not in self._collections and d != self.pod_id)
+            self.preload(batch)
             for doc_id in batch:
                 self.kind(doc_id)
                 self.readers(doc_id)
+
+    def preload(self, doc_ids: Iterable[str]) -> None:
+        """Read the records of many private documents from the store at once, rather
+        than one query each as their kinds and readers are asked for."""
+        self.book.preload(d for d in doc_ids if d not in self._collections and d != self.pod_id)
 
     def contested(self, doc_ids: Iterable[str]) -> list[str]:
         """Those of ``doc_ids`` that are private documents holding history that does
@@ -377,8 +387,25 @@ class Ledger:
         """Whether the document has a root change besides the one that created it.
         A private document starts with one change (its creation record) and every
         reader writes after holding it, so a second root is someone else's history."""
+        store = self.book.store
+        heads = self._heads(doc_id) if self._heads is not None and store is not None else None
+        if heads is not None and store is not None:
+            if self._saved_roots is None:
+                self._saved_roots = store.load_roots()
+            saved = self._saved_roots.get(doc_id)
+            if saved is not None and saved[0] == heads:
+                # Counted before at these very heads, which name the whole history.
+                return saved[1] > 1
         doc = self._load(doc_id)
-        return doc is not None and len(self._held_roots(doc_id, doc)) > 1
+        if doc is None:
+            return False
+        roots = self._held_roots(doc_id, doc)
+        if store is not None and self._saved_roots is not None:
+            counted = (sorted(doc.get_heads()), len(roots))
+            if self._saved_roots.get(doc_id) != counted:
+                self._saved_roots[doc_id] = counted
+                store.save_roots([(doc_id, *counted)])
+        return len(roots) > 1
 
     def may_read(self, member_id: str | None, doc_id: str) -> bool:
         if member_id is None:
