@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import random
 
+import msgspec
 import pytest
 from rich.console import Console
 from rich.markup import escape as rich_escape
@@ -80,3 +81,40 @@ def test_out_prints_a_table_as_rich_would(rows: int, monkeypatch: pytest.MonkeyP
     ours = capsys.readouterr().out
     assert ours == printed(table, width=70)
     assert ("│" in ours or "┃" in ours) == (rows <= RICH_TABLE_ROWS)
+
+
+def test_table_rows_read_fields_the_listings_have() -> None:
+    """The needs and agreements tables read only the fields they print (the rest
+    of each item is skipped unread): each is a field of the view the API lists
+    (or ``archived``, which the listing adds), so a renamed field fails here
+    rather than in a member's terminal."""
+    from podsync.cli import practices  # noqa: PLC0415
+    from podsync.pod.agreement_view import Agreement  # noqa: PLC0415
+    from podsync.pod.needs import Need  # noqa: PLC0415
+
+    for row, view in ((practices._NeedRow, Need), (practices._AgreementRow, Agreement)):
+        listed = set(view.__struct_fields__) | {"archived"}
+        assert set(row.__struct_fields__) <= listed, (row, set(row.__struct_fields__) - listed)
+        decoded = msgspec.json.decode(msgspec.json.encode([{**msgspec.to_builtins(_sample(view)),
+                                                            "archived": True}]), type=list[row])
+        assert decoded[0].archived is True
+
+
+def _sample(view: type) -> object:
+    """A view with every field filled the simplest way its type allows."""
+    import typing  # noqa: PLC0415
+
+    values = {}
+    for name, kind in typing.get_type_hints(view).items():
+        origin = typing.get_origin(kind)
+        if kind is str:
+            values[name] = "x"
+        elif kind is int:
+            values[name] = 1
+        elif kind is bool:
+            values[name] = False
+        elif origin is list:
+            values[name] = []
+        else:
+            values[name] = None
+    return msgspec.convert(values, view)

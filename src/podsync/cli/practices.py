@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import typer
 
-from podsync.cli.context import escape, make_table, out, print_json, raw_if
+from podsync.cli.context import escape, make_table, out, print_json
 from podsync.cli.lookup import (
     ALL_OPTION, JSON_OPTION, NOTE_OPTION, Lookup, archived, reconciliation, show, show_item,
     shorts,
@@ -23,6 +24,21 @@ agreement_app = typer.Typer(help="Agreements, each within the capacity of every 
 
 
 # -- needs ---------------------------------------------------------------------
+
+
+class _NeedRow(msgspec.Struct):
+    """What the needs table prints of a need: the rest of each (its history most,
+    nearly all of a board's bytes) is skipped unread."""
+
+    id: str
+    title: str
+    state: str
+    reason: str
+    holders: list[dict[str, Any]]
+    neglect: list[dict[str, Any]]
+    needs_reconciliation: bool
+    candidates: list[dict[str, Any]]
+    archived: bool = False
 
 
 def _need_line(need: dict[str, Any], lookup: Lookup, doing: str) -> str:
@@ -46,10 +62,12 @@ def need_add(ctx: typer.Context, title: str = typer.Argument(..., help="The need
 def need_list(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = ALL_OPTION) -> None:
     """The needs board: every need, its state and holders."""
     lookup = Lookup.of(ctx)
-    board = lookup.call("need.list", {"all": True} if all else {}, as_type=raw_if(json))
+    args = {"all": True} if all else {}
     if json:
-        print_json(board)
+        print_json(lookup.call("need.list", args, as_type=msgspec.Raw))
         return
+    board = [msgspec.structs.asdict(n)
+             for n in lookup.call("need.list", args, as_type=list[_NeedRow])]
     table = make_table("id", "need", "state", "holders", "signals", title="Needs")
     cut = shorts([n["id"] for n in board])
     for n in board:
@@ -154,15 +172,32 @@ def agreement_propose(ctx: typer.Context, what: str = typer.Argument(..., help="
                        f"[bold]podsync agreement affirm {result['id']}[/bold]")
 
 
+class _AgreementRow(msgspec.Struct):
+    """What the agreements table prints of an agreement (its history, versions
+    and notes are skipped unread)."""
+
+    id: str
+    what: str
+    state: str
+    version: int
+    parties: list[dict[str, Any]]
+    revision: dict[str, Any] | None
+    review_on: str | None
+    needs_reconciliation: bool
+    candidates: list[dict[str, Any]]
+    archived: bool = False
+
+
 @agreement_app.command("list")
 def agreement_list(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = ALL_OPTION) -> None:
     """Every agreement, its parties and state."""
     lookup = Lookup.of(ctx)
-    agreements = lookup.call("agreement.list", {"all": True} if all else {},
-                             as_type=raw_if(json))
+    args = {"all": True} if all else {}
     if json:
-        print_json(agreements)
+        print_json(lookup.call("agreement.list", args, as_type=msgspec.Raw))
         return
+    agreements = [msgspec.structs.asdict(a)
+                  for a in lookup.call("agreement.list", args, as_type=list[_AgreementRow])]
     table = make_table("id", "agreement", "state", "parties", "review on", title="Agreements")
     cut = shorts([a["id"] for a in agreements])
     for a in agreements:
