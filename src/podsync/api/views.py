@@ -50,9 +50,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -119,7 +117,6 @@ class Entry(msgspec.Struct, array_like=True, frozen=True):
 class _Collection:
     doc_version: int = -1  # the book's version the entries follow
     roster_version: int = -1
-    settings: dict[str, settings.Setting] | None = None  # the settings the entries follow
     entries: dict[str, Entry] = field(default_factory=dict)
     pending: dict[str, None] = field(default_factory=dict)  # subjects to read again
     order: list[str] | None = None  # entry ids, oldest first (None: to sort again)
@@ -137,7 +134,8 @@ class _Collection:
     removed: set[str] = field(default_factory=set)
     basis_unsaved: bool = False
     replace: bool = False
-    #: The settings the entries were derived under, as saved (:func:`_settings_key`).
+    #: The settings the entries (here and in the store) were derived under
+    #: (:func:`_settings_key`); None before any.
     settings_key: bytes | None = None
     #: The saved views hold every item live from this moment on (None: not known).
     live_from: dt.datetime | None = None
@@ -194,13 +192,13 @@ class Views:
         """Every item of ``kind`` in ``doc_id`` as of ``now``, oldest first (at least
         every live one, unless ``everything``)."""
         coll = self._collection(doc_id, kind)
-        saved = self._current(coll, doc_id) and not everything \
-            and coll.live_from is not None and coll.live_from <= now
+        saved = not everything and coll.live_from is not None and coll.live_from <= now \
+            and self._current(coll, doc_id)
         if saved:
             # Saved from the very records the store holds, every item live now among
             # them: read, not derived.
             self._read_saved(coll, doc_id, kind, now - self.archive_after_days() * DAY)
-        if not saved or not self._current(coll, doc_id):  # (or a saved one did not read back)
+        if not saved or coll.basis is None:  # (or a saved one did not read back)
             self._refresh(coll, doc_id, kind, now, budget=None)
         if coll.order is None:
             coll.order = sorted(coll.entries, key=lambda i: (coll.entries[i].created_at, i))
@@ -349,7 +347,7 @@ class Views:
         collection's basis unknown, so its items are derived again."""
         if self.store is None or coll.complete or (live_after is not None and coll.live_read):
             return
-        quiet_after = None if live_after is None else _timestamp(live_after) - 1.0  # type: ignore[operator]
+        quiet_after = None if live_after is None else live_after.timestamp() - 1.0
         for item_id, blob in self.store.load_views(doc_id, kind.name, quiet_after=quiet_after):
             if item_id in coll.entries or item_id in coll.removed:
                 continue
@@ -381,15 +379,14 @@ class Views:
         tuned_key = _settings_key(tuned)
         # A threshold moved (since the entries here, or those saved, were derived):
         # every view is derived again, and none saved under the old one is kept.
-        moved = (coll.settings is not None and coll.settings != tuned) \
-            or (coll.settings_key is not None and coll.settings_key != tuned_key)
+        moved = coll.settings_key is not None and coll.settings_key != tuned_key
         if moved:
             coll.entries.clear()
             coll.order = None
             coll.replace = True
             coll.changed.clear()
             coll.removed.clear()
-        coll.settings, coll.settings_key = tuned, tuned_key
+        coll.settings_key = tuned_key
         if moved or coll.roster_version != self.ledger.roster_version:
             coll.roster_version = self.ledger.roster_version
             coll.pending.update(dict.fromkeys(book.subjects))

@@ -176,6 +176,7 @@ class Node:
         self._tasks.append(asyncio.get_running_loop().create_task(self.wake.run()))
         self._tasks.append(asyncio.get_running_loop().create_task(self.sync_times.run()))
         self._tasks.append(asyncio.get_running_loop().create_task(self._warm_views()))
+        self._tasks.append(asyncio.get_running_loop().create_task(self._keep_views()))
         self._tasks.append(asyncio.get_running_loop().create_task(self._forget_idle_records()))
         self._started = True
         # Outcomes confirmed while this node was down, or before it carried them out.
@@ -197,8 +198,11 @@ class Node:
             log.info("derived the pod's items in %.2f s", time.monotonic() - started)
         finally:
             self.warmed.set()
-        # Kept in the store for commands run while no node runs (podsync.api.views),
-        # then again whenever they changed.
+
+    async def _keep_views(self) -> None:
+        """Save the derived views in the store once warmed, then whenever they
+        changed, for commands run while no node runs (:mod:`podsync.api.views`)."""
+        await self.warmed.wait()
         while True:
             self.context.views.save(self.context.now())
             await asyncio.sleep(VIEWS_SAVE_SECONDS)

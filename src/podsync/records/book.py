@@ -479,10 +479,15 @@ class RecordBook:
     def writes(self, doc_id: str) -> int:
         """How many writes of ``doc_id``'s records the store holds once this book's
         have landed (read from the store when the records are not in memory)."""
-        book = self._docs.get(doc_id)
-        if book is not None:
-            return book.writes
-        if self.store is None:
-            return 0
-        return self.store.record_writes([doc_id])[doc_id]
+        return self.writes_of([doc_id])[doc_id]
+
+    def writes_of(self, doc_ids: Iterable[str]) -> dict[str, int]:
+        """:meth:`writes` of each of ``doc_ids``, those not in memory in one read."""
+        wanted = list(dict.fromkeys(doc_ids))
+        out = {d: self._docs[d].writes for d in wanted if d in self._docs}
+        rest = [d for d in wanted if d not in out]
+        if rest:
+            out.update(self.store.record_writes(rest) if self.store is not None
+                       else dict.fromkeys(rest, 0))
+        return out
 

@@ -286,9 +286,7 @@ class DocumentStore:
         with self._reader() as conn:
             conn.execute("BEGIN")
             try:
-                for i in range(0, len(wanted), _IDS_PER_QUERY):
-                    part = wanted[i : i + _IDS_PER_QUERY]
-                    marks = ",".join("?" * len(part))
+                for part, marks in _id_parts(wanted):
                     for doc_id, rid, sealed, ok in conn.execute(
                             "SELECT doc_id, record_id, sealed, checked FROM records"
                             f" WHERE doc_id IN ({marks})", part):
@@ -309,12 +307,9 @@ class DocumentStore:
     def load_records_by_id(self, doc_id: str,
                            record_ids: Iterable[str]) -> list[tuple[str, bytes, bool | None]]:
         """The stored records of ``doc_id`` among ``record_ids`` (id, bytes, answer)."""
-        wanted = list(dict.fromkeys(record_ids))
         out: list[tuple[str, bytes, bool | None]] = []
         with self._reader() as conn:
-            for i in range(0, len(wanted), _IDS_PER_QUERY):
-                part = wanted[i : i + _IDS_PER_QUERY]
-                marks = ",".join("?" * len(part))
+            for part, marks in _id_parts(record_ids):
                 out += [(rid, sealed, None if ok is None else bool(ok)) for rid, sealed, ok in
                         conn.execute("SELECT record_id, sealed, checked FROM records"
                                      f" WHERE doc_id = ? AND record_id IN ({marks})",
@@ -326,9 +321,7 @@ class DocumentStore:
         wanted = list(dict.fromkeys(doc_ids))
         out = dict.fromkeys(wanted, 0)
         with self._reader() as conn:
-            for i in range(0, len(wanted), _IDS_PER_QUERY):
-                part = wanted[i : i + _IDS_PER_QUERY]
-                marks = ",".join("?" * len(part))
+            for part, marks in _id_parts(wanted):
                 for doc_id, count in conn.execute(
                         f"SELECT doc_id, count FROM record_writes WHERE doc_id IN ({marks})", part):
                     out[doc_id] = int(count)
@@ -533,14 +526,12 @@ class DocumentStore:
     def sizes(self, doc_ids: Iterable[str]) -> dict[str, int]:
         """Bytes stored for each of ``doc_ids`` that is stored (chunks' lengths,
         not read)."""
-        wanted = list(dict.fromkeys(doc_ids))
         out: dict[str, int] = {}
         with self._reader() as conn:
-            for i in range(0, len(wanted), _IDS_PER_QUERY):
-                part = wanted[i : i + _IDS_PER_QUERY]
+            for part, marks in _id_parts(doc_ids):
                 out.update(conn.execute(
                     "SELECT doc_id, sum(length(bytes)) FROM chunks"
-                    f" WHERE doc_id IN ({','.join('?' * len(part))}) GROUP BY doc_id", part))
+                    f" WHERE doc_id IN ({marks}) GROUP BY doc_id", part))
         return out
 
     def heads(self, doc_id: str) -> list[bytes] | None:
@@ -714,6 +705,15 @@ def _measured_with(doc_id: str, data: bytes, spent: Cost) -> Cost | None:
     return Cost(spent.bytes + more.bytes, spent.entries + more.entries)
 
 
+def _id_parts(ids: Iterable[str]) -> Iterator[tuple[list[str], str]]:
+    """``ids`` (each once, in order) in parts small enough for one query's
+    ``IN (...)``, each with its ``?`` marks."""
+    wanted = list(dict.fromkeys(ids))
+    for i in range(0, len(wanted), _IDS_PER_QUERY):
+        part = wanted[i : i + _IDS_PER_QUERY]
+        yield part, ",".join("?" * len(part))
+
+
 def _select_many(
     conn: sqlite3.Connection, doc_ids: Iterable[str] | None
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
@@ -726,12 +726,9 @@ def _select_many(
             conn.execute(doc_cols).fetchall(),
             conn.execute(f"{chunk_cols} ORDER BY doc_id, id").fetchall(),
         )
-    wanted = list(dict.fromkeys(doc_ids))
     rows: list[tuple[Any, ...]] = []
     chunk_rows: list[tuple[Any, ...]] = []
-    for i in range(0, len(wanted), _IDS_PER_QUERY):
-        part = wanted[i : i + _IDS_PER_QUERY]
-        marks = ",".join("?" * len(part))
+    for part, marks in _id_parts(doc_ids):
         rows += conn.execute(f"{doc_cols} WHERE doc_id IN ({marks})", part).fetchall()
         chunk_rows += conn.execute(
             f"{chunk_cols} WHERE doc_id IN ({marks}) ORDER BY doc_id, id", part

@@ -388,23 +388,23 @@ class Ledger:
         A private document starts with one change (its creation record) and every
         reader writes after holding it, so a second root is someone else's history."""
         store = self.book.store
-        heads = self._heads(doc_id) if self._heads is not None and store is not None else None
-        if heads is not None and store is not None:
+        saved = None
+        if store is not None and self._heads is not None:
             if self._saved_roots is None:
                 self._saved_roots = store.load_roots()
             saved = self._saved_roots.get(doc_id)
-            if saved is not None and saved[0] == heads:
+            if saved is not None and saved[0] == self._heads(doc_id):
                 # Counted before at these very heads, which name the whole history.
                 return saved[1] > 1
         doc = self._load(doc_id)
         if doc is None:
             return False
         roots = self._held_roots(doc_id, doc)
-        if store is not None and self._saved_roots is not None:
-            counted = (sorted(doc.get_heads()), len(roots))
-            if self._saved_roots.get(doc_id) != counted:
-                self._saved_roots[doc_id] = counted
-                store.save_roots([(doc_id, *counted)])
+        counted = (sorted(doc.get_heads()), len(roots))
+        if self._saved_roots is not None and saved != counted:
+            assert store is not None  # (the saved counts come from it)
+            self._saved_roots[doc_id] = counted
+            store.save_roots([(doc_id, *counted)])
         return len(roots) > 1
 
     def may_read(self, member_id: str | None, doc_id: str) -> bool:

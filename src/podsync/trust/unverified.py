@@ -42,14 +42,12 @@ def everywhere(ledger: Ledger, doc_ids: Iterable[str]) -> dict[str, dict[str, in
     if store is None:
         return {d: ledger.reasons(d, ledger.book.known(d)) for d in wanted}
     saved = store.load_reasons()
-    stored_writes = store.record_writes(wanted)
+    writes = ledger.book.writes_of(wanted)
     pod_writes = ledger.book.writes(ledger.pod_id)
     out: dict[str, dict[str, int]] = {}
     missing: dict[str, _Basis] = {}
     for doc_id in wanted:
-        held = ledger.book.peek(doc_id)
-        basis = _Basis(REASONS_FORMAT, podsync.__version__,
-                       held.writes if held is not None else stored_writes[doc_id], pod_writes)
+        basis = _Basis(REASONS_FORMAT, podsync.__version__, writes[doc_id], pod_writes)
         found = _read(saved.get(doc_id))
         if found is not None and found[0] == basis:
             out[doc_id] = found[1]
