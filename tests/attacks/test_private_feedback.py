@@ -10,7 +10,9 @@ views through the operations), and checks that nothing Eve made up was kept.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import asyncio
 
@@ -18,13 +20,16 @@ import automerge.core as am
 import cbor2
 
 from podsync.api import ops
+from podsync.api.context import offline_context
+from podsync.home import Home
 from podsync.ids import document_url
 from podsync.node import Node
 from podsync.pod import needs
 from podsync.pod.feedback import STATEMENT_KIND, THREAD_KIND, creation_draft
 from podsync.records.format import Draft, Record
 from podsync.repo.repo import KIND_KEY
-from podsync.trust.ledger import READERS_CHANGE
+from podsync.trust import saved
+from podsync.trust.ledger import READERS_CHANGE, Ledger
 from tests.attacks.conftest import (
     PRIVATE_TEXT, FeedbackPod, NodeFactory, assert_nothing_of, eventually, feedback_pod,
     secrets_of, views,
@@ -364,3 +369,65 @@ async def test_a_non_reader_pushing_changes_to_a_private_document_is_refused(
         rows = node.store.load_records(pod.thread).rows
         assert {rid for rid, _, _ in rows} == set(records_of(a.repo.get(pod.thread)))
         assert await views(node) == before[node.config.member_name]
+
+
+async def offline_threads(home: Home, thread: str) -> tuple[list[str], Any, bool]:
+    """As ``podsync feedback threads`` with no node running: the threads listed,
+    who reads ``thread``, and whether the thread's records were read to work
+    that out (rather than taken as kept in the store)."""
+    read: list[bool] = []
+    real = saved.establish
+
+    def establish(ledger: Ledger, doc_ids: Any) -> None:
+        real(ledger, doc_ids)
+        read.append(ledger.book.peek(thread) is not None)
+
+    saved.establish = establish
+    try:
+        async with offline_context(home) as ctx:
+            listed = ops.to_json(await ops.run(ctx, "feedback.threads", {}))
+            readers = ctx.ledger.readers(thread)
+    finally:
+        saved.establish = real
+    return [t["thread_id"] for t in json.loads(listed)], readers, read == [True]
+
+
+async def test_readers_kept_by_commands_are_worked_out_again_once_records_arrive(
+        nodes: NodeFactory, tmp_path: Path) -> None:
+    """Commands run while Ada's node is stopped keep who reads her thread in her
+    store (podsync.trust.saved), with the counts of writes of the thread's and
+    the pod document's records they were worked out from. Her node runs again and
+    Eve, the thread's leader, pushes records she may write to the pod document
+    (naming herself her own steward; claiming the thread's id as a document she
+    shares with the pod) and asks for the thread: nothing of it reaches her. The
+    next command takes nothing kept before (the pod document's records changed):
+    it reads the thread's records again and finds Ada and Bo, as before."""
+    pod = await feedback_pod(nodes, tmp_path)
+    a, m = pod.ada, pod.member
+    secrets, home = secrets_of(a, pod.thread), a.home
+    readers = frozenset({m["ada"], m["bo"]})
+    await a.stop()
+    nodes.nodes.remove(a)
+    assert await offline_threads(home, pod.thread) == ([pod.thread], readers, True)
+    assert await offline_threads(home, pod.thread) == ([pod.thread], readers, False)
+
+    a = await nodes.start("ada")
+    async with pod.eve.peer(a) as eve:
+        node_id = await eve.handshake()
+        pod_doc = a.config.pod_id
+        await eve.follows(a, pod_doc)
+        own = pod.eve.sign(pod_doc, Draft("steward.name", {"leader": m["eve"], "steward": m["eve"]},
+                                          after=tuple(eve.ledger(pod.eve).replay.heads)))
+        eve.change(pod_doc, lambda tx: put_records(tx, [own]))
+        await eve.push(pod_doc, node_id)
+        await eventually(lambda: any(c.record.id == own.id for c in a.ledger.pod_records()))
+        await eve.claim(pod.eve, a, node_id, pod.thread)
+        await eve.request(pod.thread, node_id)
+        await eve.refused(pod.thread)
+        await eve.settled(node_id)
+    assert_nothing_of(eve, pod.thread, secrets)
+    assert a.access.readers_of(pod.thread) == readers
+    await a.stop()
+    nodes.nodes.remove(a)
+    assert await offline_threads(home, pod.thread) == ([pod.thread], readers, True)
+    assert await offline_threads(home, pod.thread) == ([pod.thread], readers, False)

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape as rich_escape
 
 from podsync.cli.context import (
-    RICH_TABLE_CHARS, RICH_TABLE_ROWS, escape, make_table, out, plain, plain_table,
+    RICH_TABLE_CHARS, RICH_TABLE_ROWS, Lines, escape, make_table, out, plain, plain_table,
 )
 
 
@@ -81,6 +81,37 @@ def test_out_prints_a_table_as_rich_would(rows: int, monkeypatch: pytest.MonkeyP
     ours = capsys.readouterr().out
     assert ours == printed(table, width=70)
     assert ("│" in ours or "┃" in ours) == (rows <= RICH_TABLE_ROWS)
+
+
+@pytest.mark.parametrize("count", [3, RICH_TABLE_ROWS + 5])
+def test_out_prints_lines_as_rich_would(count: int, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """Many lines (a member's threads after years) are written without rich, each
+    what rich's console printed; a few are still printed by rich. A member's
+    words are printed as written, emoji codes too."""
+    monkeypatch.setenv("COLUMNS", "50")
+    lines = Lines()
+    for i in range(count):
+        lines.add(f"[bold]Thread {i}[/bold]: " + escape(f"from [ada] :fire: \\ {'z' * 70}"))
+    out().print(lines)
+    ours = capsys.readouterr().out
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=50, highlight=False, soft_wrap=True, emoji=False)
+    for line in lines.lines:
+        console.print(line)
+    assert ours == buffer.getvalue()
+    assert ours.splitlines()[0] == "Thread 0: from [ada] :fire: \\ " + "z" * 70
+    assert lines.drawn_by_rich == (count <= RICH_TABLE_ROWS)
+
+
+def test_a_long_table_narrows_its_columns_to_the_line() -> None:
+    """A cell of thousands of characters (a member holding hundreds of needs)
+    is cut to the line like any other."""
+    lines = plain_table(("member", "holds", "strained"),
+                        [("Ada", " / ".join(f"need {i}" for i in range(2000)), "x" * 5000)],
+                        "Load", 60)
+    assert all(len(line) <= 60 for line in lines)
+    assert lines[3].startswith("Ada     need 0 / need 1") and lines[3].endswith("…")
 
 
 def test_table_rows_read_fields_the_listings_have() -> None:

@@ -65,7 +65,7 @@ def test_check_ins_keep_history_and_the_latest_is_current(cap: Capacity) -> None
     cap.check_in("ana", "depleted", "flu", when=at(2))
     assert [(x.member, x.level) for x in cap.checkins()] == \
         [(ids["ana"], "baseline"), (ids["bo"], "spacious"), (ids["ana"], "depleted")]
-    now = c.current_capacity(cap.pod.items(cap.doc, c.CHECKIN))
+    now = c.current_capacity(c.checkins(cap.pod.items(cap.doc, c.CHECKIN)))
     assert (now[ids["ana"]].level, now[ids["ana"]].note, now[ids["bo"]].level) == \
         ("depleted", "flu", "spacious")
     assert now[ids["ana"]].at == at(2).isoformat(timespec="microseconds")

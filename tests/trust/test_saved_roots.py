@@ -70,6 +70,20 @@ def loads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     yield loaded
 
 
+def plant_history(home: Home, doc_id: str) -> None:
+    """A history of someone else's, planted under ``doc_id`` in the store while no
+    node runs (its records stay as they are)."""
+    with DocumentStore(home.db_path) as store:
+        doc = store.load(doc_id)
+        stranger = am.Document()
+        with stranger.transaction() as tx:
+            tx.put(am.ROOT, "note", am.ScalarType.Str, "not from the creation")
+        doc.merge(stranger)
+        store.append_changes(doc_id, [c.bytes for c in doc.get_changes(
+            [h for h in doc.get_heads() if h not in stranger.get_heads()])],
+            sorted(doc.get_heads()))
+
+
 def readers_of(home: Home, doc_id: str) -> Readers:
     """Who may read ``doc_id``, as a command with no node running works it out."""
     config, identity = load_config(home), load_identity(home)
@@ -88,16 +102,7 @@ def test_a_checked_history_is_not_loaded_again_and_a_planted_one_is_caught(
     assert me in readers_of(home, doc_id)
     assert doc_id not in loads  # the same heads: not loaded again
 
-    # A history of someone else's, planted under the id while no node ran.
-    with DocumentStore(home.db_path) as store:
-        doc = store.load(doc_id)
-        stranger = am.Document()
-        with stranger.transaction() as tx:
-            tx.put(am.ROOT, "note", am.ScalarType.Str, "not from the creation")
-        doc.merge(stranger)
-        store.append_changes(doc_id, [c.bytes for c in doc.get_changes(
-            [h for h in doc.get_heads() if h not in stranger.get_heads()])],
-            sorted(doc.get_heads()))
+    plant_history(home, doc_id)
     loads.clear()
     assert readers_of(home, doc_id) is NOBODY
     assert loads.count(doc_id) == 1

@@ -16,7 +16,8 @@ from podsync.api.context import PodContext
 from podsync.api.ops import op
 from podsync.api.ops_agreements import AGREEMENTS
 from podsync.api.ops_needs import NEEDS
-from podsync.api.pod_common import Args, NoArgs, OptionalText, builtins, caller, items, write
+from podsync.api.pod_common import Args, NoArgs, OptionalText, builtins, caller, write
+from podsync.api.views import Kind, register
 from podsync.pod import agreements, capacity, needs
 from podsync.pod.events import Item
 
@@ -33,8 +34,14 @@ class CheckedIn(msgspec.Struct):
     review: list[capacity.ReviewItem]
 
 
-def board(ctx: PodContext, kind: str, create: str) -> dict[str, Item]:
-    return items(ctx, ctx.collection(kind), create)
+def _checkin(item: Item, now: dt.datetime, tuned: object) -> capacity.CheckIn | None:
+    return capacity.checkin(item)
+
+
+#: Check-ins, listed from the cached views (never archived: they are the history
+#: of each member's capacity).
+CHECKINS = register(Kind("checkin", capacity.KIND, capacity.CHECKIN, _checkin, builtins,
+                         capacity.CheckIn))
 
 
 def _held(ctx: PodContext, now: dt.datetime) -> tuple[list[capacity.HeldNeed],
@@ -71,12 +78,13 @@ async def list_capacity(ctx: PodContext, args: NoArgs) -> list[dict[str, Any]]:
     and check-in history."""
     caller(ctx)
     now = ctx.now()
-    checkins = board(ctx, capacity.KIND, capacity.CHECKIN)
-    history = capacity.checkins(checkins)
+    # Every check-in is live (none is ever archived), so the saved views hold them all.
+    history = sorted(ctx.views.views(ctx.collection(capacity.KIND), CHECKINS, now,
+                                     everything=False), key=lambda c: (c.at, c.id))
     members = {m.member_id: m for m in ctx.roster().members}
     loads = capacity.loads(*_held(ctx, now), history,
                            [m for m, info in members.items() if info.status == "active"])
-    current = capacity.current_capacity(checkins)
+    current = capacity.current_capacity(history)
     out = []
     for load in loads:
         member, held = members.get(load.member), builtins(load)

@@ -17,7 +17,7 @@ from podsync.api.context import PodContext
 from podsync.api.ops import op
 from podsync.api.ops_agreements import AGREEMENTS
 from podsync.api.ops_decisions import DECISIONS
-from podsync.api.ops_feedback import thread_views
+from podsync.api.ops_feedback import thread_view
 from podsync.api.ops_mobilizing import ASKS
 from podsync.api.ops_needs import NEEDS
 from podsync.api.ops_teams import TEAM_ITEMS
@@ -96,7 +96,7 @@ def gather(ctx: PodContext, now: dt.datetime) -> Contents:
             out.add_json("team_items", doc_id, _views(ctx, doc_id, TEAM_ITEMS, now))
         elif kind == feedback.THREAD_KIND:
             try:
-                out.add("feedback_threads", doc_id, [thread_views(ctx, doc_id)[0]])
+                out.add("feedback_threads", doc_id, [thread_view(ctx, doc_id)])
             except NotFound:  # its records are not read yet: as good as absent
                 pass
         elif kind == feedback.STATEMENT_KIND:

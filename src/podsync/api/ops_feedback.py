@@ -91,24 +91,33 @@ def _document(ctx: PodContext, doc_id: str, kind: str, what: str) -> Item:
     return found
 
 
-def _thread_view(ctx: PodContext, thread_id: str) -> dict[str, Any]:
+def _thread_view(ctx: PodContext, thread_id: str,
+                 recalled: dict[str, feedback.Thread] | None = None) -> dict[str, Any]:
     """The thread as the API shows it (if this member reads it), saying whether it
     is archived; derived again only when its records or the roster change."""
-    view, shown = thread_views(ctx, thread_id)
-    return {**shown, "archived": ctx.views.is_archived(view, ctx.now())}
+    view = thread_view(ctx, thread_id, recalled)
+    return {**builtins(view, thread_id=thread_id),
+            "archived": ctx.views.is_archived(view, ctx.now())}
 
 
-def thread_views(ctx: PodContext, thread_id: str) -> tuple[feedback.Thread, dict[str, Any]]:
-    """The thread's view and that view as the API shows it, if this member reads
-    the thread (else NotFound); derived again only when its records or the roster
-    change."""
+def thread_view(ctx: PodContext, thread_id: str,
+                recalled: dict[str, feedback.Thread] | None = None) -> feedback.Thread:
+    """The thread's view, if this member reads the thread (else NotFound); derived
+    again only when its records or the roster change (``recalled``: saved views
+    found current, :meth:`~podsync.api.views.Views.recall`)."""
     private_document(ctx, thread_id, feedback.THREAD_KIND, "feedback thread")
+    return ctx.views.of_document(thread_id, THREAD_VIEW,
+                                 lambda: feedback.thread(_thread(ctx, thread_id)),
+                                 recalled=recalled)
 
-    def derive() -> tuple[feedback.Thread, dict[str, Any]]:
-        view = feedback.thread(_thread(ctx, thread_id))
-        return view, builtins(view, thread_id=thread_id)
 
-    return ctx.views.of_document(thread_id, "thread", derive)
+def recall_threads(ctx: PodContext, thread_ids: list[str]) -> dict[str, feedback.Thread]:
+    """Saved views of these threads derived from the records the store holds now."""
+    return ctx.views.recall(THREAD_VIEW, thread_ids, feedback.Thread)
+
+
+#: What a thread's saved view is called in the store.
+THREAD_VIEW = "thread"
 
 
 async def _write_thread(ctx: PodContext, thread_id: str, draft: Draft,
@@ -122,7 +131,9 @@ async def threads(ctx: PodContext, args: ListArgs) -> list[dict[str, Any]]:
     """The feedback threads you take part in (as giver or steward), oldest first;
     routed ones quiet for longer than the pod's setting only with ``all``."""
     me = caller(ctx)
-    out = [_thread_view(ctx, doc_id) for doc_id in documents_of_kind(ctx, feedback.THREAD_KIND)]
+    ids = documents_of_kind(ctx, feedback.THREAD_KIND)
+    recalled = recall_threads(ctx, ids)
+    out = [_thread_view(ctx, doc_id, recalled) for doc_id in ids]
     return sorted((t for t in out if (t["giver"] == me or me in t["stewards"])
                    and (args.all or not t["archived"])),
                   key=lambda t: (t["created_at"], t["thread_id"]))
@@ -136,7 +147,7 @@ class ThreadArgs(Args):
 async def get_thread(ctx: PodContext, args: ThreadArgs) -> dict[str, Any]:
     """One feedback thread you take part in."""
     caller(ctx)
-    return _thread_view(ctx, args.thread_id)
+    return _thread_view(ctx, args.thread_id, recall_threads(ctx, [args.thread_id]))
 
 
 class ReplyArgs(Args):

@@ -29,6 +29,7 @@ from podsync.pod import common as limits
 from podsync.pod.events import Item, already_written, items_from
 from podsync.records.format import Draft, Record
 from podsync.trust import roster as roster_mod
+from podsync.trust import saved
 
 #: An item, event, team or document id: ids podsync makes are far shorter.
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=limits.MAX_MEMBER_ID_CHARS)]
@@ -122,7 +123,9 @@ def may_read(ctx: PodContext, doc_id: str) -> bool:
 def documents_of_kind(ctx: PodContext, kind: str) -> list[str]:
     """Every document of ``kind`` this node holds and this member reads."""
     held = sorted(ctx.repo.held_ids())
-    ctx.ledger.preload(held)  # their records in a few queries, not one each
+    # Their readers as saved where nothing they were worked out from has changed,
+    # the others' records in a few queries, not one each.
+    saved.establish(ctx.ledger, held)
     return [doc_id for doc_id in held if ctx.ledger.kind(doc_id) == kind and may_read(ctx, doc_id)]
 
 

@@ -41,6 +41,12 @@ basis the saved views are only a cache keyed by each item's counted records
 (derived again where those differ); saved by another version of podsync or
 under other settings, they are not used at all, and a saved view that does not
 read back is derived again.
+
+Views of a whole private document (a feedback thread: :meth:`Views.of_document`)
+are saved the same way, each with the counts of writes of the document's records
+and of the pod document's it was derived from, and taken only when both are the
+store's now (:meth:`Views.recall`). They are served only after the readers check
+(:func:`podsync.api.pod_common.private_document`), made afresh for every request.
 """
 
 from __future__ import annotations
@@ -167,6 +173,8 @@ class Views:
         self._collections: dict[tuple[str, str], _Collection] = {}
         self._settings: tuple[int, dict[str, settings.Setting]] | None = None
         self._documents: dict[tuple[str, str], tuple[tuple[int, int], Any]] = {}
+        #: Views of whole documents derived since the last save, with their basis.
+        self._unsaved_documents: dict[tuple[str, str], tuple[bytes, Any]] = {}
 
     # -- settings ----------------------------------------------------------------
 
@@ -251,26 +259,59 @@ class Views:
                 await asyncio.sleep(0)
             await asyncio.sleep(0)
 
-    def of_document(self, doc_id: str, what: str, compute: Callable[[], Any]) -> Any:
+    def of_document(self, doc_id: str, what: str, compute: Callable[[], Any], *,
+                    recalled: dict[str, Any] | None = None) -> Any:
         """``compute()``, a view of the whole document ``doc_id`` that does not
         depend on the time (a feedback thread), kept until its records or the
-        roster change."""
+        roster change; also saved in the store (:meth:`save`). ``recalled``: saved
+        views :meth:`recall` found current just now."""
+        book = self.ledger.book.peek(doc_id)
+        if book is not None:
+            cached = self._documents.get((doc_id, what))
+            if cached is not None and cached[0] == (book.version, self.ledger.roster_version):
+                return cached[1]
+        if recalled is not None and doc_id in recalled:
+            return recalled[doc_id]
+        value = compute()
         book = self.ledger.book.known(doc_id)
         key = (book.version, self.ledger.roster_version)
-        cached = self._documents.get((doc_id, what))
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        value = compute()
         self._documents[(doc_id, what)] = (key, value)
+        if self.store is not None:
+            writes = self.ledger.book.writes_of([doc_id, self.ledger.pod_id])
+            self._unsaved_documents[(doc_id, what)] = (
+                _document_basis(writes[doc_id], writes[self.ledger.pod_id]), value)
         return value
+
+    def recall(self, what: str, doc_ids: list[str], as_type: type) -> dict[str, Any]:
+        """The saved views ``what`` (of type ``as_type``) of those of ``doc_ids``
+        derived from the very records of the document and of the pod document
+        that the store holds now, or will once this node's writes land (their
+        counts of writes are those saved with them: module docstring). To be
+        used at once (:meth:`of_document`), before any write changes the counts."""
+        if self.store is None or not doc_ids:
+            return {}
+        writes = self.ledger.book.writes_of([*doc_ids, self.ledger.pod_id])
+        pod_writes = writes[self.ledger.pod_id]
+        decode = msgspec.msgpack.Decoder(as_type).decode
+        out = {}
+        for doc_id, (basis, blob) in self.store.load_document_views(what, doc_ids).items():
+            if basis != _document_basis(writes[doc_id], pod_writes):
+                continue
+            try:
+                out[doc_id] = decode(blob)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                log.warning("a saved view of %s does not read back; deriving it again", doc_id)
+        return out
 
     def save(self, now: dt.datetime) -> int:
         """Save in the store the views of live items that changed since they were
-        last saved (or read from it), with their basis; how many collections had
-        something to save. Views of items archived as of ``now`` are not kept."""
+        last saved (or read from it), and the views of whole documents derived
+        since, with their basis; how many collections (and kinds of whole
+        documents) had something to save. Views of items archived as of ``now``
+        are not kept."""
         if self.store is None:
             return 0
-        saved = 0
+        saved = self._save_documents()
         after_days = self.archive_after_days()
         for (doc_id, kind_name), coll in self._collections.items():
             if coll.pending or coll.basis is None or coll.settings_key is None or not (
@@ -296,6 +337,18 @@ class Views:
         return saved
 
     # -- internals ---------------------------------------------------------------
+
+    def _save_documents(self) -> int:
+        """Save the views of whole documents derived since the last save; how many
+        kinds of them had some."""
+        assert self.store is not None
+        by_what: dict[str, list[tuple[str, bytes, bytes]]] = {}
+        for (doc_id, what), (basis, value) in self._unsaved_documents.items():
+            by_what.setdefault(what, []).append((doc_id, basis, msgspec.msgpack.encode(value)))
+        self._unsaved_documents.clear()
+        for what, rows in by_what.items():
+            self.store.save_document_views(what, rows)
+        return len(by_what)
 
     def _collection(self, doc_id: str, kind: Kind) -> _Collection:
         key = (doc_id, kind.name)
@@ -457,6 +510,20 @@ def derive_entry(kind: Kind, item: Item, counted: tuple[str, ...], now: dt.datet
     quiet = archive.quiet_since(view)
     return Entry(counted, msgspec.json.encode(kind.show(view)), item.created_at, now,
                  stable_until(item, now), _moment(quiet) if quiet is not None else None)
+
+
+class _DocumentBasis(msgspec.Struct, array_like=True, frozen=True):
+    """What a saved view of a whole document was derived from (module docstring)."""
+
+    format: int
+    version: str  # podsync's
+    doc_writes: int
+    pod_writes: int
+
+
+def _document_basis(doc_writes: int, pod_writes: int) -> bytes:
+    return msgspec.msgpack.encode(_DocumentBasis(VIEWS_FORMAT, podsync.__version__,
+                                                 doc_writes, pod_writes))
 
 
 def _timestamp(moment: dt.datetime | None) -> float | None:

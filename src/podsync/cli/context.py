@@ -4,9 +4,9 @@ stdout carries only a command's result (one JSON document under ``--json``);
 messages for the person go to stderr, so ``podsync status --json | jq`` works.
 
 rich is imported only when rich draws something for a person: a ``--json``
-command never pays for it, nor does a long table (printed as plain lines), which
-is what a listing of a pod's years prints (importing rich's console alone costs
-about 45 ms of a command's 150).
+command never pays for it, nor does a long table or a long run of lines (printed
+as plain text), which is what a listing of a pod's years prints (importing rich's
+console alone costs about 45 ms of a command's 150).
 """
 
 from __future__ import annotations
@@ -52,18 +52,25 @@ class Out:
         self._console: Console | None = None
 
     def print(self, *objects: Any, **options: Any) -> None:
-        if len(objects) == 1 and not options and isinstance(objects[0], Table) \
+        if len(objects) == 1 and not options and isinstance(objects[0], (Table, Lines)) \
                 and not objects[0].drawn_by_rich:
-            table = objects[0]
-            lines = plain_table(table.headers, table.rows, table.title, terminal_width())
-            sys.stdout.write("\n".join(lines) + "\n")
+            shown = objects[0]
+            lines = (plain_table(shown.headers, shown.rows, shown.title, terminal_width())
+                     if isinstance(shown, Table) else [plain(line) for line in shown.lines])
+            sys.stdout.write("".join(line + "\n" for line in lines))
             sys.stdout.flush()
             return
         if self._console is None:
             with startup.long_lived():
                 from rich.console import Console  # noqa: PLC0415 - see the module docstring
 
-                self._console = Console(highlight=False, soft_wrap=True)
+                # No emoji codes: ":fire:" in a member's words is printed as written,
+                # as plain lines print it (escape() leaves it alone).
+                self._console = Console(highlight=False, soft_wrap=True, emoji=False)
+        if len(objects) == 1 and not options and isinstance(objects[0], Lines):
+            for line in objects[0].lines:
+                self._console.print(line)
+            return
         self._console.print(*objects, **options)
 
 
@@ -136,6 +143,24 @@ class Table:
             yield Segment(line + "\n")
 
 
+class Lines:
+    """Lines of rich markup for :func:`out` (data passed through :func:`escape`):
+    printed by rich when few, as the plain text a person sees when many (rich
+    takes about 0.1 ms a line, and a member's threads after years run to
+    hundreds)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def add(self, markup: str) -> None:
+        self.lines.append(markup)
+
+    @property
+    def drawn_by_rich(self) -> bool:
+        return len(self.lines) <= RICH_TABLE_ROWS and \
+            sum(len(line) for line in self.lines) <= RICH_TABLE_CHARS
+
+
 def plain(markup: str) -> str:
     """The text a person sees of ``markup``: tags dropped, escaped brackets kept."""
     def tag(match: re.Match[str]) -> str:
@@ -150,7 +175,10 @@ def plain_table(headers: tuple[str, ...], rows: list[tuple[str, ...]], title: st
     """``rows`` as aligned lines at most ``width`` wide (longer cells cut with …)."""
     cells = [[plain(c).replace("\n", " / ") for c in row] for row in rows]
     widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
-    # The first column (an id a person copies into the next command) stays whole.
+    # The first column (an id a person copies into the next command) stays whole;
+    # no other is wider than the line (a member's load can be thousands of characters,
+    # and the columns below are narrowed a character at a time).
+    widths[1:] = [min(w, width) for w in widths[1:]]
     while sum(widths) + 2 * (len(widths) - 1) > width and max(widths[1:]) > MIN_COLUMN_CHARS:
         widest = max(range(1, len(widths)), key=lambda i: widths[i])
         widths[widest] -= 1

@@ -20,7 +20,7 @@ from typing import Any
 import msgspec
 import typer
 
-from podsync.cli.context import escape, out, print_json, raw_if
+from podsync.cli.context import Lines, escape, out, print_json, raw_if
 from podsync.cli.lookup import ALL_OPTION, JSON_OPTION, NOTE_OPTION, Lookup, archived, show
 from podsync.errors import UsageError
 from podsync.home import atomic_write
@@ -71,26 +71,27 @@ def feedback_threads(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = A
     if json:
         print_json(threads)
         return
-    console = out()
     if not threads:
-        console.print("No feedback threads.")
+        out().print("No feedback threads.")
+        return
+    lines = Lines()
     for t in threads:
         routed = f" → {t['routed']['route']}" if t["routed"] else ""
-        console.print(f"[bold]Thread {t['thread_id']}[/bold]: from {escape(lookup.name(t['giver']))}"
-                      f" for {escape(lookup.name(t['leader']))}, stewards "
-                      f"{escape(lookup.names(t['stewards']))} — {t['state']}{routed}"
-                      f"{archived(t)}")
+        lines.add(f"[bold]Thread {t['thread_id']}[/bold]: from {escape(lookup.name(t['giver']))}"
+                  f" for {escape(lookup.name(t['leader']))}, stewards "
+                  f"{escape(lookup.names(t['stewards']))} — {t['state']}{routed}{archived(t)}")
         for m in t["messages"]:
-            console.print(f"  {m['at']} {escape(lookup.name(m['by']))}: {escape(m['text'])}")
+            lines.add(f"  {m['at']} {escape(lookup.name(m['by']))}: {escape(m['text'])}")
         if t["clarifications"]:
             draft = t["clarifications"][-1]
-            console.print(f"  draft by {escape(lookup.name(draft['by']))}: " + "; ".join(
+            lines.add(f"  draft by {escape(lookup.name(draft['by']))}: " + "; ".join(
                 f"{label}: {escape(draft['parts'][part])}" for part, label in PARTS.items()
                 if draft["parts"][part]))
         for p in t["proposals"]:
-            console.print(f"  proposal {p['id']} by {escape(lookup.name(p['by']))}: {p['route']}"
-                          f"{' (public)' if p['public'] else ''} {escape(p['title'])} "
-                          f"{escape(p['statement'])} — {_answers(p)}")
+            lines.add(f"  proposal {p['id']} by {escape(lookup.name(p['by']))}: {p['route']}"
+                      f"{' (public)' if p['public'] else ''} {escape(p['title'])} "
+                      f"{escape(p['statement'])} — {_answers(p)}")
+    out().print(lines)
 
 
 PARTS = {"happened": "what happened", "feeling": "the feeling", "need": "the need",
@@ -221,18 +222,20 @@ def feedback_received(ctx: typer.Context, json: bool = JSON_OPTION) -> None:
     if json:
         print_json(statements)
         return
-    console = out()
     if not statements:
-        console.print("No feedback statements.")
+        out().print("No feedback statements.")
+        return
+    lines = Lines()
     for s in statements:
         giver = f"from {escape(lookup.name(s['giver']))}" if s["giver"] else "the giver's name kept"
-        console.print(f"[bold]Statement {s['statement_id']}[/bold] for "
-                      f"{escape(lookup.name(s['leader']))}"
-                      f" ({'public' if s['public'] else 'private'}, {giver}, {s['created_at']}):")
-        console.print(f"  {escape(s['statement'])}")
+        lines.add(f"[bold]Statement {s['statement_id']}[/bold] for "
+                  f"{escape(lookup.name(s['leader']))}"
+                  f" ({'public' if s['public'] else 'private'}, {giver}, {s['created_at']}):")
+        lines.add(f"  {escape(s['statement'])}")
         for r in s["responses"]:
             became = f" → agreement {r['agreement']}" if r["agreement"] else ""
-            console.print(f"  response ({r['at']}): {escape(r['text'])}{became}")
+            lines.add(f"  response ({r['at']}): {escape(r['text'])}{became}")
+    out().print(lines)
 
 
 @feedback_app.command("respond")

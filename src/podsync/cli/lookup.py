@@ -19,7 +19,7 @@ from typing import Any
 import typer
 
 from podsync.api import client
-from podsync.cli.context import escape, home_of, out, print_json
+from podsync.cli.context import Lines, escape, home_of, out, print_json
 from podsync.errors import InvalidInput, NotFound, UsageError
 from podsync.home import Home
 
@@ -209,19 +209,20 @@ def show_item(item: dict[str, Any], json: bool, lookup: Lookup, title: str) -> N
     if json:
         print_json(item)
         return
-    console = out()
-    console.print(f"[bold]{escape(title)}[/bold] ({item['id']})")
+    lines = Lines()
+    lines.add(f"[bold]{escape(title)}[/bold] ({item['id']})")
     by = item.get("created_by") or item.get("decider")
-    console.print(f"  {item['state']}{archived(item)}; started by {escape(lookup.name(by))} "
-                  f"at {item['created_at']}")
+    lines.add(f"  {item['state']}{archived(item)}; started by {escape(lookup.name(by))} "
+              f"at {item['created_at']}")
     line = reconciliation(item, lookup)
     if line:
-        console.print(f"  {line}")
+        lines.add(f"  {line}")
     for event in item.get("history", []):
         words = ", ".join(f"{k}: {v}" for k, v in event["args"].items()
                           if isinstance(v, str) and v and k not in ("state",))
-        console.print(f"  {event['at']} {escape(lookup.name(event['by']))} {event['op']}"
-                      + (f" — {escape(words)}" if words else ""))
+        lines.add(f"  {event['at']} {escape(lookup.name(event['by']))} {event['op']}"
+                  + (f" — {escape(words)}" if words else ""))
+    out().print(lines)
 
 
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON document.")

@@ -113,18 +113,24 @@ def check_in(level: str, note: str = "") -> Draft:
                            "note": v.text(note, "note", required=False)})
 
 
+def checkin(item: Item) -> CheckIn | None:
+    """A ``checkin`` item's check-in; None if its level is not a level (it counts
+    for nothing)."""
+    if item.fields.get("level") not in LEVELS:
+        return None
+    return CheckIn(id=item.id, member=item.created_by, at=item.created_at,
+                   level=item.fields["level"], note=v.shown(item.fields.get("note")))
+
+
 def checkins(items: dict[str, Item]) -> list[CheckIn]:
-    """Every check-in (``checkin`` items), oldest first; one whose level is not a
-    level counts for nothing."""
-    out = [CheckIn(id=i.id, member=i.created_by, at=i.created_at, level=i.fields["level"],
-                   note=v.shown(i.fields.get("note")))
-           for i in items.values() if i.fields.get("level") in LEVELS]
+    """Every check-in (``checkin`` items), oldest first."""
+    out = [c for c in map(checkin, items.values()) if c is not None]
     return sorted(out, key=lambda c: (c.at, c.id))
 
 
-def current_capacity(items: dict[str, Item]) -> dict[str, CheckIn]:
-    """Each member's latest check-in."""
-    return {c.member: c for c in checkins(items)}
+def current_capacity(history: Iterable[CheckIn]) -> dict[str, CheckIn]:
+    """Each member's latest check-in, from the history oldest first."""
+    return {c.member: c for c in history}
 
 
 # -- load ------------------------------------------------------------------------

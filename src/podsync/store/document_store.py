@@ -405,6 +405,53 @@ class DocumentStore:
             return {doc_id: (decode_heads(heads), int(roots)) for doc_id, heads, roots
                     in conn.execute("SELECT doc_id, heads, roots FROM document_roots")}
 
+    def save_readers(self, rows: list[tuple[str, bytes, str, bytes]]) -> Future[None]:
+        """Queue (document id, basis, kind, readers) rows, each replacing the document's."""
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.executemany("INSERT INTO document_readers(doc_id, basis, kind, readers)"
+                             " VALUES (?, ?, ?, ?) ON CONFLICT(doc_id) DO UPDATE SET"
+                             " basis=excluded.basis, kind=excluded.kind,"
+                             " readers=excluded.readers", sorted(rows))
+
+        return self._writer.submit(job)
+
+    def load_readers(self, doc_ids: Iterable[str]) -> dict[str, tuple[bytes, str, bytes]]:
+        """The saved (basis, kind, readers) of those of ``doc_ids`` that have them."""
+        out: dict[str, tuple[bytes, str, bytes]] = {}
+        with self._reader() as conn:
+            for part, marks in _id_parts(doc_ids):
+                for doc_id, basis, kind, readers in conn.execute(
+                        "SELECT doc_id, basis, kind, readers FROM document_readers"
+                        f" WHERE doc_id IN ({marks})", part):
+                    out[doc_id] = (bytes(basis), str(kind), bytes(readers))
+        return out
+
+    def save_document_views(self, what: str,
+                            rows: list[tuple[str, bytes, bytes]]) -> Future[None]:
+        """Queue (document id, basis, view) rows of views ``what``, each replacing
+        the document's."""
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.executemany("INSERT INTO document_views(doc_id, what, basis, view)"
+                             " VALUES (?, ?, ?, ?) ON CONFLICT(doc_id, what) DO UPDATE SET"
+                             " basis=excluded.basis, view=excluded.view",
+                             [(doc_id, what, basis, view) for doc_id, basis, view in sorted(rows)])
+
+        return self._writer.submit(job)
+
+    def load_document_views(self, what: str,
+                            doc_ids: Iterable[str]) -> dict[str, tuple[bytes, bytes]]:
+        """The saved (basis, view) of views ``what`` of those of ``doc_ids`` that have one."""
+        out: dict[str, tuple[bytes, bytes]] = {}
+        with self._reader() as conn:
+            for part, marks in _id_parts(doc_ids):
+                for doc_id, basis, view in conn.execute(
+                        "SELECT doc_id, basis, view FROM document_views"
+                        f" WHERE what = ? AND doc_id IN ({marks})", [what, *part]):
+                    out[doc_id] = (bytes(basis), bytes(view))
+        return out
+
     def records_behind(self) -> list[str]:
         """Documents (sound ones) whose stored heads are not the heads their records
         were last read at."""
@@ -581,7 +628,8 @@ class DocumentStore:
             # record_writes stays: its count only grows, so views saved before can
             # never look current for records stored after.
             for table in ("chunks", "sync_state", "records", "record_scans", "views",
-                          "view_sets", "record_reasons", "document_roots", "documents"):
+                          "view_sets", "record_reasons", "document_roots", "document_readers",
+                          "document_views", "documents"):
                 conn.executemany(f"DELETE FROM {table} WHERE doc_id=?",  # noqa: S608
                                  [(doc_id,) for doc_id in noted])
             conn.execute("DELETE FROM meta WHERE key=?", (DELETE_LATER_KEY,))

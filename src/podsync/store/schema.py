@@ -19,7 +19,7 @@ from podsync.errors import SchemaTooNew, StoreError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # "PDSY": lets `file(1)` and podsync tell a store from any other SQLite file.
 APPLICATION_ID = 0x50445359
 # A committer waits this long for a lock held by another connection (a reader
@@ -140,9 +140,30 @@ _SCHEMA_V5 = (
     ) WITHOUT ROWID""",
 )
 
+# Version 6: what a document's records establish, kept with the counts of writes of
+# its records and of the pod document's it was worked out from (as saved views
+# are): its kind and who reads it (podsync.trust.ledger), and views of a whole
+# private document such as a feedback thread (podsync.api.views). A command run
+# without a node lists a member's threads without reading every thread's records.
+_SCHEMA_V6 = (
+    """CREATE TABLE document_readers(
+        doc_id TEXT PRIMARY KEY,
+        basis BLOB NOT NULL,
+        kind TEXT NOT NULL,
+        readers BLOB NOT NULL       -- as its creation record makes them (JSON)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE document_views(
+        doc_id TEXT NOT NULL,
+        what TEXT NOT NULL,
+        basis BLOB NOT NULL,
+        view BLOB NOT NULL,
+        PRIMARY KEY (doc_id, what)
+    ) WITHOUT ROWID""",
+)
+
 # MIGRATIONS[v] holds the statements that take a database from version v to v + 1.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3, _SCHEMA_V4,
-                                           _SCHEMA_V5)
+                                           _SCHEMA_V5, _SCHEMA_V6)
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 

@@ -297,23 +297,58 @@ class Ledger:
             result = POD
         else:
             creation = self._creation(doc_id)
-            self._contested_ids.discard(doc_id)
             if creation is not None:
-                result = self._private_readers(doc_id, creation)
-                if self._contested(doc_id, result):
-                    self._contested_ids.add(doc_id)
-                    # The document holds history that does not descend from its
-                    # creation: content someone sent under its id before the creation
-                    # record arrived here (a member who knew the id claimed it as their
-                    # app's document). Serve it to nobody rather than pass a
-                    # non-reader's changes on to the readers (see contested()).
-                    result = NOBODY
+                result = self._uncontested(doc_id, self._private_readers(doc_id, creation))
             else:
+                self._contested_ids.discard(doc_id)
                 shared = self._share_map().get(share_ref(self.pod_id, doc_id))
                 result = shared[1] if shared is not None else NOBODY
-        if result is not NOBODY or self._holds(doc_id):
-            self._readers[doc_id] = result
-        return result
+        return self._remember(doc_id, result)
+
+    def _uncontested(self, doc_id: str, readers: Readers) -> Readers:
+        """The readers of a private document with a creation record: ``readers``,
+        those the records make, unless its history is contested."""
+        self._contested_ids.discard(doc_id)
+        if self._contested(doc_id, readers):
+            self._contested_ids.add(doc_id)
+            # The document holds history that does not descend from its
+            # creation: content someone sent under its id before the creation
+            # record arrived here (a member who knew the id claimed it as their
+            # app's document). Serve it to nobody rather than pass a
+            # non-reader's changes on to the readers (see contested()).
+            return NOBODY
+        return readers
+
+    def _remember(self, doc_id: str, readers: Readers) -> Readers:
+        if readers is not NOBODY or self._holds(doc_id):
+            self._readers[doc_id] = readers
+        return readers
+
+    def unread(self, doc_id: str) -> bool:
+        """Whether working out the readers of ``doc_id`` would read its records
+        from the store: a private document whose readers are not known and whose
+        records are not in memory."""
+        return doc_id != self.pod_id and doc_id not in self._collections \
+            and doc_id not in self._readers and self.book.peek(doc_id) is None
+
+    def by_creation(self, doc_id: str) -> tuple[str, Readers] | None:
+        """The kind and readers that ``doc_id``'s creation record, among its records
+        in memory, and the counted records after it make (before the history is
+        looked at); None when its records in memory hold no creation record that counts."""
+        book = self.book.peek(doc_id)
+        if book is None or doc_id == self.pod_id or doc_id in self._collections:
+            return None
+        creation = self._creation(doc_id)
+        if creation is None or book.records.get(creation.id) is not creation:
+            return None
+        return str(creation.body.get("kind")), self._private_readers(doc_id, creation)
+
+    def adopt(self, doc_id: str, kind: str, readers: Readers) -> Readers:
+        """Take ``kind`` and ``readers`` as what :meth:`by_creation` would find now
+        (:mod:`podsync.trust.saved`: saved from the very records the store holds); the
+        history is looked at all the same. The readers, as :meth:`readers`."""
+        self._kinds[doc_id] = kind
+        return self._remember(doc_id, self._uncontested(doc_id, readers))
 
     def catch_up(self) -> list[str]:
         """Read the records of every stored document that changed since its records
