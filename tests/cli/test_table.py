@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.markup import escape as rich_escape
 
 from podsync.cli.context import (
-    RICH_TABLE_CHARS, RICH_TABLE_ROWS, Lines, escape, make_table, out, plain, plain_table,
+    PLAIN_CELL_LINES, RICH_TABLE_CHARS, RICH_TABLE_ROWS, Lines, escape, make_table, out, plain,
+    plain_table,
 )
 
 
@@ -46,7 +47,7 @@ def test_a_long_table_is_plain_aligned_lines_that_fit_and_keep_ids_whole() -> No
 def test_markup_becomes_the_text_a_person_sees() -> None:
     assert plain("[bold yellow]needs reconciliation[/bold yellow]: x") == "needs reconciliation: x"
     assert plain(escape("a [b] and [bold]c")) == "a [b] and [bold]c"
-    assert plain_table(("a", "b"), [("1", "two\nlines")], "T", 40)[-1] == "1  two / lines"
+    assert plain_table(("a", "b"), [("1", "two\nlines")], "T", 40)[-2:] == ["1  two", "   lines"]
 
 
 def test_a_short_table_of_much_text_is_printed_plainly_too() -> None:
@@ -112,6 +113,21 @@ def test_a_long_table_narrows_its_columns_to_the_line() -> None:
                         "Load", 60)
     assert all(len(line) <= 60 for line in lines)
     assert lines[3].startswith("Ada     need 0 / need 1") and lines[3].endswith("…")
+
+
+def test_a_tall_table_is_plain_lines_each_cell_keeping_its_lines() -> None:
+    """A capacity table whose members hold dozens of needs each is too tall for
+    rich to draw quickly: plain lines, every cell's lines one under the other (up
+    to a limit, then how many more), rows set apart by an empty line."""
+    table = make_table("member", "needs held", title="Load")
+    table.add_row("Ada", "\n".join(f"need {i}" for i in range(RICH_TABLE_ROWS)))
+    table.add_row("Bo", "need [bold]x[/bold]\nneed y")
+    assert not table.drawn_by_rich and len(table.rows) <= RICH_TABLE_ROWS
+    lines = printed(table, width=40).splitlines()
+    assert lines[3:4 + PLAIN_CELL_LINES] == (
+        ["Ada     need 0"] + [f"        need {i}" for i in range(1, PLAIN_CELL_LINES - 1)]
+        + [f"        … {RICH_TABLE_ROWS - PLAIN_CELL_LINES + 1} more", ""])
+    assert lines[-2:] == ["Bo      need x", "        need y"]
 
 
 def test_table_rows_read_fields_the_listings_have() -> None:

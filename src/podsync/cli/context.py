@@ -95,14 +95,19 @@ def terminal_width() -> int:
     return 80
 
 
-#: Up to this many rows, and this much text, a table is drawn by rich (boxes,
-#: wrapped cells). Past either, as aligned plain lines: rich lays out about 3,000
-#: cells (or some hundreds of kilobytes of text) a second, so a board of a
-#: thousand needs, or a member holding hundreds, would take a second to print.
+#: Up to this many lines (a row takes as many as its tallest cell), and this
+#: much text, a table is drawn by rich (boxes, wrapped cells). Past either, as
+#: aligned plain lines: rich lays out about 3,000 cells (or some hundreds of
+#: kilobytes of text) a second, so a board of a thousand needs, or a member
+#: holding hundreds, would take a second to print, and the capacity table of a
+#: pod whose members hold a few dozen needs each, 40 ms.
 RICH_TABLE_ROWS = 100
 RICH_TABLE_CHARS = 20_000
 #: Narrowest a column gets when a long table is fitted to the terminal.
 MIN_COLUMN_CHARS = 8
+#: Most lines of one cell a long table shows (a member holding hundreds of needs:
+#: the first of them, and how many more; ``--json`` lists them all).
+PLAIN_CELL_LINES = 10
 # Rich markup tags (as rich.markup reads them), with the backslashes before them.
 _TAG = re.compile(r"(\\*)\[([a-z#/@][^[]*?)]")
 # The same, whole tag in the second group: what escape() guards.
@@ -125,7 +130,9 @@ class Table:
     def drawn_by_rich(self) -> bool:
         """Short enough for rich to draw with boxes and wrapped cells."""
         return len(self.rows) <= RICH_TABLE_ROWS and \
-            sum(len(c) for row in self.rows for c in row) <= RICH_TABLE_CHARS
+            sum(len(c) for row in self.rows for c in row) <= RICH_TABLE_CHARS and \
+            sum(max((c.count("\n") + 1 for c in row), default=1)
+                for row in self.rows) <= RICH_TABLE_ROWS
 
     def __rich_console__(self, console: Console, options: Any) -> Iterator[Any]:
         if self.drawn_by_rich:
@@ -172,12 +179,16 @@ def plain(markup: str) -> str:
 
 def plain_table(headers: tuple[str, ...], rows: list[tuple[str, ...]], title: str,
                 width: int) -> list[str]:
-    """``rows`` as aligned lines at most ``width`` wide (longer cells cut with …)."""
-    cells = [[plain(c).replace("\n", " / ") for c in row] for row in rows]
-    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    """``rows`` as aligned lines at most ``width`` wide (longer cells cut with …).
+    A cell of several lines keeps them, one under the other, up to
+    :data:`PLAIN_CELL_LINES` (then says how many more); rows of several lines
+    are set apart by an empty one."""
+    cells = [[_cell_lines(c) for c in row] for row in rows]
+    widths = [max([len(h), *(len(text) for r in cells for text in r[i])])
+              for i, h in enumerate(headers)]
     # The first column (an id a person copies into the next command) stays whole;
-    # no other is wider than the line (a member's load can be thousands of characters,
-    # and the columns below are narrowed a character at a time).
+    # no other is wider than the line (the columns below are narrowed a
+    # character at a time).
     widths[1:] = [min(w, width) for w in widths[1:]]
     while sum(widths) + 2 * (len(widths) - 1) > width and max(widths[1:]) > MIN_COLUMN_CHARS:
         widest = max(range(1, len(widths)), key=lambda i: widths[i])
@@ -187,8 +198,21 @@ def plain_table(headers: tuple[str, ...], rows: list[tuple[str, ...]], title: st
         return "  ".join((v if len(v) <= w else v[:w - 1] + "…").ljust(w)
                          for v, w in zip(values, widths)).rstrip()
 
-    return [title, line(headers), "  ".join("-" * w for w in widths),
-            *(line(r) for r in cells)]
+    out = [title, line(headers), "  ".join("-" * w for w in widths)]
+    tall = any(len(c) > 1 for r in cells for c in r)
+    for i, row in enumerate(cells):
+        if tall and i:
+            out.append("")
+        out += [line([c[n] if n < len(c) else "" for c in row])
+                for n in range(max((len(c) for c in row), default=1))]
+    return out
+
+
+def _cell_lines(markup: str) -> list[str]:
+    lines = plain(markup).split("\n")
+    if len(lines) <= PLAIN_CELL_LINES:
+        return lines
+    return [*lines[:PLAIN_CELL_LINES - 1], f"… {len(lines) - PLAIN_CELL_LINES + 1} more"]
 
 
 def make_table(*headers: str, title: str) -> Table:
