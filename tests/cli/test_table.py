@@ -131,15 +131,17 @@ def test_a_tall_table_is_plain_lines_each_cell_keeping_its_lines() -> None:
 
 
 def test_table_rows_read_fields_the_listings_have() -> None:
-    """The needs and agreements tables read only the fields they print (the rest
+    """The needs, agreements and decisions tables read only the fields they print (the rest
     of each item is skipped unread): each is a field of the view the API lists
     (or ``archived``, which the listing adds), so a renamed field fails here
     rather than in a member's terminal."""
-    from podsync.cli import practices  # noqa: PLC0415
+    from podsync.cli import decisions, practices  # noqa: PLC0415
     from podsync.pod.agreement_view import Agreement  # noqa: PLC0415
+    from podsync.pod.decision_view import Decision  # noqa: PLC0415
     from podsync.pod.needs import Need  # noqa: PLC0415
 
-    for row, view in ((practices._NeedRow, Need), (practices._AgreementRow, Agreement)):
+    for row, view in ((practices._NeedRow, Need), (practices._AgreementRow, Agreement),
+                      (decisions._DecisionRow, Decision)):
         listed = set(view.__struct_fields__) | {"archived"}
         assert set(row.__struct_fields__) <= listed, (row, set(row.__struct_fields__) - listed)
         decoded = msgspec.json.decode(msgspec.json.encode([{**msgspec.to_builtins(_sample(view)),

@@ -14,7 +14,6 @@ import importlib
 import re
 import typing
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -24,8 +23,7 @@ from podsync.errors import InvalidInput, NotFound, PodsyncError
 OpFn = Callable[[Any, Any], Awaitable[Any]]
 
 
-@dataclass(frozen=True)
-class Op:
+class Op(msgspec.Struct, frozen=True):
     name: str
     args: type[msgspec.Struct]
     fn: OpFn

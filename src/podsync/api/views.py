@@ -55,7 +55,6 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -80,8 +79,7 @@ VIEWS_SAVE_SECONDS = 600.0
 VIEWS_FORMAT = 1
 
 
-@dataclass(frozen=True)
-class Kind:
+class Kind(msgspec.Struct, frozen=True):
     """A kind of item listed from one of the pod's collections."""
 
     name: str
@@ -119,12 +117,11 @@ class Entry(msgspec.Struct, array_like=True, frozen=True):
         return self.quiet is not None and now - self.quiet >= after_days * DAY
 
 
-@dataclass
-class _Collection:
+class _Collection(msgspec.Struct):
     doc_version: int = -1  # the book's version the entries follow
     roster_version: int = -1
-    entries: dict[str, Entry] = field(default_factory=dict)
-    pending: dict[str, None] = field(default_factory=dict)  # subjects to read again
+    entries: dict[str, Entry] = msgspec.field(default_factory=dict)
+    pending: dict[str, None] = msgspec.field(default_factory=dict)  # subjects to read again
     order: list[str] | None = None  # entry ids, oldest first (None: to sort again)
     #: What the entries (here and in the store) were derived from: the counts of
     #: writes of the collection's records and of the pod document's (module
@@ -136,8 +133,8 @@ class _Collection:
     live_read: bool = False
     #: Not saved yet: entries changed or gone, the basis; ``replace``: what the store
     #: holds is not to be kept (saved by another version, or under other settings).
-    changed: set[str] = field(default_factory=set)
-    removed: set[str] = field(default_factory=set)
+    changed: set[str] = msgspec.field(default_factory=set)
+    removed: set[str] = msgspec.field(default_factory=set)
     basis_unsaved: bool = False
     replace: bool = False
     #: The settings the entries (here and in the store) were derived under

@@ -15,7 +15,6 @@ import os
 import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -28,8 +27,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
-@dataclass
-class CliState:
+class CliState(msgspec.Struct):
     """Filled in by the global options before any command runs."""
 
     home: Home | None = None

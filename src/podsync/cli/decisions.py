@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import typer
 
 from podsync.cli.context import escape, make_table, out, print_json, raw_if
@@ -151,15 +152,35 @@ def _basis(d: dict[str, Any]) -> str:
     return f"with no advice: nobody else is affected ({escape(basis['reason'])})"
 
 
+class _DecisionRow(msgspec.Struct):
+    """What the decisions table prints of a decision (its history, reviews, links
+    and notes are skipped unread)."""
+
+    id: str
+    title: str
+    decider: str
+    deadline: str
+    state: str
+    asked: list[dict[str, Any]]
+    advice: list[dict[str, Any]]
+    decision: str | None
+    basis: dict[str, Any] | None
+    withdrawn_note: str | None
+    needs_reconciliation: bool
+    candidates: list[dict[str, Any]]
+    archived: bool = False
+
+
 @decision_app.command("list")
 def decision_list(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = ALL_OPTION) -> None:
     """Every decision: who decides, who was asked, the advice and the outcome."""
     lookup = Lookup.of(ctx)
-    decisions = lookup.call("decision.list", {"all": True} if all else {},
-                            as_type=raw_if(json))
+    args = {"all": True} if all else {}
     if json:
-        print_json(decisions)
+        print_json(lookup.call("decision.list", args, as_type=raw_if(json)))
         return
+    decisions = [msgspec.structs.asdict(d)
+                 for d in lookup.call("decision.list", args, as_type=list[_DecisionRow])]
     table = make_table("id", "decision", "decider", "state", "advice", title="Decisions")
     cut = shorts([d["id"] for d in decisions])
     for d in decisions:

@@ -8,8 +8,10 @@ refuse, changes nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from typing import Any
+
+import msgspec
+from msgspec.structs import replace
 
 from podsync.errors import NotPermitted, PodsyncError, TransitionRefused
 from podsync.pod.admission import admitted
@@ -41,8 +43,7 @@ Said = tuple[tuple[str, str], ...]  # (member, note)
 Affirmed = tuple[tuple[str, str, str], ...]  # (member, at, note)
 
 
-@dataclass(frozen=True)
-class State:
+class State(msgspec.Struct, frozen=True):
     status: str
     versions: tuple[Version, ...]
     version_event: str

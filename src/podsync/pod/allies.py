@@ -20,10 +20,10 @@ their inboxes. It is derived against ``now``, never stored.
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, replace
 from typing import Any
 
 import msgspec
+from msgspec.structs import replace
 
 from podsync.errors import InvalidInput, NotFound, NotPermitted, TransitionRefused
 from podsync.pod import common as v
@@ -67,8 +67,7 @@ def _every(value: Any) -> int | None:
     return value if type(value) is int and 1 <= value <= MAX_EVERY_DAYS else None
 
 
-@dataclass(frozen=True)
-class _State:
+class _State(msgspec.Struct, frozen=True):
     proposer: str
     other: str
     status: str = "proposed"

@@ -4,10 +4,10 @@ only by its decider when the rules allow it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import msgspec
+from msgspec.structs import replace
 
 from podsync.pod import common as v
 from podsync.pod.admission import admitted
@@ -40,8 +40,7 @@ class Basis(msgspec.Struct, frozen=True):
     reason: str
 
 
-@dataclass(frozen=True)
-class State:
+class State(msgspec.Struct, frozen=True):
     decider: str
     #: Ids of advice given by members the decider asked (a decision may follow them).
     asked_advice: frozenset[str]

@@ -44,10 +44,10 @@ it; *continue* changes nothing. Opened needs carry the proposal as their
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import msgspec
+from msgspec.structs import replace
 
 from podsync.errors import InvalidInput, NotFound, NotPermitted, TransitionRefused
 from podsync.pod import common as v
@@ -163,8 +163,7 @@ def _checked_view(raw: dict[str, Any]) -> dict[str, str] | None:
 # -- state ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Proposed:
+class _Proposed(msgspec.Struct, frozen=True):
     id: str
     by: str
     at: str
@@ -172,8 +171,7 @@ class _Proposed:
     confirmed: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class _State:
+class _State(msgspec.Struct, frozen=True):
     asker: str
     member: str
     need: str | None

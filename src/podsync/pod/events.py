@@ -33,7 +33,6 @@ from __future__ import annotations
 import heapq
 import logging
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
@@ -77,8 +76,7 @@ class Candidate(msgspec.Struct, frozen=True):
     fields: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Lifecycle(Generic[S]):
+class Lifecycle(msgspec.Struct, Generic[S], frozen=True):
     """What a kind's events mean: which ops change state and how."""
 
     states: tuple[str, ...]
@@ -91,8 +89,7 @@ class Lifecycle(Generic[S]):
     summary: Callable[[S], dict[str, Any]]
 
 
-@dataclass(frozen=True)
-class Replayed(Generic[S]):
+class Replayed(msgspec.Struct, Generic[S], frozen=True):
     state: S
     heads: list[str]
     candidates: list[Candidate]
@@ -311,8 +308,7 @@ def already_written(counted: Iterable[Source], draft: Draft) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Current(Generic[S]):
+class Current(msgspec.Struct, Generic[S], frozen=True):
     """An item as an operation reads it, before deciding what to write."""
 
     item: Item

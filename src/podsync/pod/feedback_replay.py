@@ -5,10 +5,10 @@ routed or withdrawn.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from typing import Any
 
 import msgspec
+from msgspec.structs import replace
 
 from podsync.errors import InvalidInput
 from podsync.pod import common as v
@@ -33,16 +33,14 @@ class Withdrawn(msgspec.Struct, frozen=True):
     note: str
 
 
-@dataclass(frozen=True)
-class _Proposed:
+class _Proposed(msgspec.Struct, frozen=True):
     id: str
     by: str
     at: str
     args: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class State:
+class State(msgspec.Struct, frozen=True):
     giver: str
     stewards: frozenset[str]
     #: Proposals that count (by the giver or a steward, well formed); fixed for the thread.

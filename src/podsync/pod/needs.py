@@ -20,10 +20,10 @@ for ``unheld_days``, a holder with no event on the need for ``silent_days``
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import msgspec
+from msgspec.structs import replace
 
 from podsync.errors import NotFound, NotPermitted, TransitionRefused
 from podsync.pod import common as v
@@ -46,8 +46,7 @@ NEED_UNHELD_DAYS = 14
 HOLDER_SILENT_DAYS = 30
 
 
-@dataclass(frozen=True)
-class Neglect:
+class Neglect(msgspec.Struct, frozen=True):
     """When a need shows as neglected (the pod's settings)."""
 
     unheld_days: int = NEED_UNHELD_DAYS
@@ -87,8 +86,7 @@ class Need(msgspec.Struct, frozen=True):
     history: list[Event]
 
 
-@dataclass(frozen=True)
-class _State:
+class _State(msgspec.Struct, frozen=True):
     status: str  # "active" (open or held, by holders), "attended", "let_be"
     holders: tuple[tuple[str, str], ...]  # (member, since)
     contact: str | None

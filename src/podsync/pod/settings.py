@@ -19,7 +19,6 @@ Settings:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import msgspec
 
@@ -34,8 +33,7 @@ NEED_UNHELD_DAYS = "need_unheld_days"
 HOLDER_SILENT_DAYS = "holder_silent_days"
 
 
-@dataclass(frozen=True)
-class Spec:
+class Spec(msgspec.Struct, frozen=True):
     default: int
     low: int
     high: int

@@ -29,7 +29,6 @@ changes who hears new feedback, not who read the old.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 import msgspec
 
@@ -72,8 +71,7 @@ class Nomination(msgspec.Struct, frozen=True):
     ending_note: str
 
 
-@dataclass
-class _Nomination:
+class _Nomination(msgspec.Struct):
     record: Record
     proposed_by: str
     leader: str
@@ -105,13 +103,12 @@ def _member(value: object) -> str | None:
         return None
 
 
-@dataclass
-class Roles:
+class Roles(msgspec.Struct):
     """The pod's nominations folded one counted record at a time, in replay order
     (other readers of the pod document, such as the feedback summary, ask who was
     a steward at each point)."""
 
-    nominations: dict[str, _Nomination] = field(default_factory=dict)
+    nominations: dict[str, _Nomination] = msgspec.field(default_factory=dict)
 
     def apply(self, c: Source) -> None:
         r, signer = c.record, c.member

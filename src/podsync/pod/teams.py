@@ -29,10 +29,10 @@ routed, ``proposal``; state events ``address`` (with a note), ``reopen``,
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
 from typing import Any
 
 import msgspec
+from msgspec.structs import replace
 
 from podsync.errors import InvalidInput, NotFound, TransitionRefused
 from podsync.pod import common as v
@@ -199,8 +199,7 @@ def remove_team_member(records: Iterable[Source], team_id: str, by: str, member:
 # -- team items ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _State:
+class _State(msgspec.Struct, frozen=True):
     status: str
     note: str | None
 

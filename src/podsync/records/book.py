@@ -31,10 +31,10 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from typing import get_args
 
 import automerge.core as am
+import msgspec
 
 from podsync.records.format import Reason, Record, Unreadable, parse
 from podsync.records.verify import Verifier
@@ -71,20 +71,19 @@ MAX_RECORD_DOCUMENTS = 2000
 MAX_EVICTION_TRIES = 64
 
 
-@dataclass
-class DocRecords:
+class DocRecords(msgspec.Struct):
     """One document's records as this node knows them."""
 
     doc_id: str
-    records: dict[str, Record] = field(default_factory=dict)
+    records: dict[str, Record] = msgspec.field(default_factory=dict)
     #: Bytes under a key that are not a readable record (counted, never used).
-    unreadable: dict[str, Unreadable] = field(default_factory=dict)
+    unreadable: dict[str, Unreadable] = msgspec.field(default_factory=dict)
     #: Item id -> ids of its records (an item's id is its creation record's id).
-    subjects: dict[str, list[str]] = field(default_factory=dict)
+    subjects: dict[str, list[str]] = msgspec.field(default_factory=dict)
     #: Signature answers: True valid, False invalid, None signer not known yet.
-    signed: dict[str, bool | None] = field(default_factory=dict)
+    signed: dict[str, bool | None] = msgspec.field(default_factory=dict)
     #: The document heads the records were last read at.
-    heads: list[bytes] = field(default_factory=list)
+    heads: list[bytes] = msgspec.field(default_factory=list)
     #: Raised whenever a record is added or a signature answer changes.
     version: int = 0
     #: How many writes of these records the store holds once every write this book
@@ -93,9 +92,9 @@ class DocRecords:
     writes: int = 0
     #: Subject -> the version at which one of its records was added or had its
     #: signature answer change (what a cache of items compares against).
-    changed: dict[str, int] = field(default_factory=dict)
+    changed: dict[str, int] = msgspec.field(default_factory=dict)
     #: prev id -> the records naming it as their signer's previous one.
-    named_as_prev: dict[str, list[str]] = field(default_factory=dict)
+    named_as_prev: dict[str, list[str]] = msgspec.field(default_factory=dict)
 
     def add(self, record: Record, ok: bool | None) -> bool:
         """Hold ``record`` with its signature answer (an authentic one stays
@@ -149,8 +148,7 @@ class DocRecords:
         return flipped
 
 
-@dataclass(frozen=True)
-class Expected:
+class Expected(msgspec.Struct, frozen=True):
     """Records this node is writing into a document whose records were read up to
     ``before``: the change that follows is this node's own."""
 
@@ -158,8 +156,7 @@ class Expected:
     records: list[Record]
 
 
-@dataclass(frozen=True)
-class Ingest:
+class Ingest(msgspec.Struct, frozen=True):
     """What reading a document brought: new records, and ones it no longer holds."""
 
     added: list[Record]

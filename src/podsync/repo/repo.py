@@ -8,10 +8,10 @@ import logging
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 import automerge.core as am
+import msgspec
 
 from podsync.errors import DamagedDocument, NotFound, UnreachableError
 from podsync.ids import new_document_id, parse_document_id
@@ -51,8 +51,7 @@ PRELOAD_BATCH = 200
 FIND_TIMEOUT_SECONDS = 10.0
 
 
-@dataclass(frozen=True, slots=True)
-class ChangeEvent:
+class ChangeEvent(msgspec.Struct, frozen=True):
     """A document changed (``origin`` local or remote), or an ephemeral arrived."""
 
     doc_id: str

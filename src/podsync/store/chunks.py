@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 import automerge.core as am
+import msgspec
 
 from podsync import amdoc
 from podsync.errors import ProtocolError, StoreError
@@ -29,8 +29,7 @@ SNAPSHOT: ChunkKind = "snapshot"
 INCREMENTAL: ChunkKind = "incremental"
 
 
-@dataclass(frozen=True)
-class Chunk:
+class Chunk(msgspec.Struct, frozen=True):
     id: int
     kind: ChunkKind
     sha256: bytes

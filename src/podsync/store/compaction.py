@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from dataclasses import dataclass
 
 import automerge.core as am
+import msgspec
 
 from podsync.errors import NotFound
 from podsync.store.chunks import (
@@ -44,8 +44,7 @@ COMPACT_MIN_INCREMENTAL_BYTES = 4096
 OVERDUE_FACTOR = 4
 
 
-@dataclass
-class _Sizes:
+class _Sizes(msgspec.Struct):
     snapshot: int
     incremental: int
     retry_above: int = 0  # after a refused compaction, wait until incrementals pass this

@@ -19,7 +19,6 @@ import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -93,15 +92,13 @@ def _unreadable(blob: bytes | None) -> dict[str, tuple[str, str]]:
         return {}
 
 
-@dataclass(frozen=True)
-class LoadedDocuments:
+class LoadedDocuments(msgspec.Struct, frozen=True):
     documents: dict[str, am.Document]
     damaged: dict[str, str]  # doc_id -> reason; these are absent from ``documents``
     sizes: dict[str, Cost]  # doc_id -> what its stored chunks cost to load
 
 
-@dataclass(frozen=True)
-class Salvaged:
+class Salvaged(msgspec.Struct, frozen=True):
     document: am.Document
     left_out: list[int]  # ids of the chunks that failed their check or would not load
 

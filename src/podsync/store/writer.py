@@ -22,8 +22,9 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
+
+import msgspec
 
 from podsync.errors import StoreError
 
@@ -52,8 +53,7 @@ class Maintenance(Protocol):
     def after_batch(self, committed: bool) -> None: ...
 
 
-@dataclass(frozen=True)
-class _Pending(Generic[T]):
+class _Pending(msgspec.Struct, Generic[T], frozen=True):
     job: Job[T]
     future: Future[T]
 

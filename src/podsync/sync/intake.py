@@ -8,7 +8,8 @@ would cost more than one input may (MAX_INPUT_BYTES, MAX_INPUT_ENTRIES).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+
+import msgspec
 
 from podsync.errors import ProtocolError
 from podsync.sync.cost import Cost, chunks_cost, sync_message_cost
@@ -16,8 +17,7 @@ from podsync.sync.limits import CHUNK_ENTRY_WEIGHT, MAX_INPUT_BYTES, MAX_INPUT_E
 from podsync.sync.messages import Message, Request, Sync, WholeDoc, decode
 
 
-@dataclass(frozen=True)
-class Measured:
+class Measured(msgspec.Struct, frozen=True):
     """One frame: its message (None if it was refused), what applying it costs,
     and why it was refused."""
 

@@ -39,7 +39,8 @@ from __future__ import annotations
 import hashlib
 from bisect import bisect_left
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+
+import msgspec
 
 from podsync.errors import ProtocolError
 from podsync.sync.heads import DIGEST_BYTES, SUMMARY_ID_BYTES, summary_key
@@ -61,8 +62,7 @@ BY_FINGERPRINT = 0
 IN_FULL = 1
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(msgspec.Struct, frozen=True):
     """The entries whose id key starts with ``prefix`` (its first ``depth`` nibbles)."""
 
     depth: int
@@ -77,17 +77,15 @@ class Node:
         return [Node(self.depth + 1, (self.prefix << 4) | i, BY_FINGERPRINT) for i in range(16)]
 
 
-@dataclass
-class Settled:
+class Settled(msgspec.Struct):
     """What one round settled about this side's documents."""
 
-    in_step: list[str] = field(default_factory=list)  # the peer holds the same heads
-    differ: list[str] = field(default_factory=list)  # the peer holds other heads
-    lacking: list[str] = field(default_factory=list)  # the peer holds nothing of it
+    in_step: list[str] = msgspec.field(default_factory=list)  # the peer holds the same heads
+    differ: list[str] = msgspec.field(default_factory=list)  # the peer holds other heads
+    lacking: list[str] = msgspec.field(default_factory=list)  # the peer holds nothing of it
 
 
-@dataclass(frozen=True)
-class _Report:
+class _Report(msgspec.Struct, frozen=True):
     count: int
     fingerprint: bytes = b""
     entries: tuple[bytes, ...] = ()

@@ -20,10 +20,10 @@ from __future__ import annotations
 import enum
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Literal
 
 import automerge.core as am
+import msgspec
 
 from podsync.sync.cost import Cost
 from podsync.sync.effects import ConnId
@@ -59,8 +59,7 @@ class LinkState(enum.Enum):
     OPEN = "open"
 
 
-@dataclass(eq=False)
-class Link:
+class Link(msgspec.Struct, eq=False):
     conn: ConnId
     role: Literal["dialer", "acceptor"]
     opened_at: float
@@ -69,21 +68,21 @@ class Link:
     identity: str = UNAUTHENTICATED  # whose budgets this link spends
     reserved: Callable[[str], bool] | None = None  # ids this unauthenticated link may not claim
     peer_id: str = ""
-    metadata: PeerMetadata = field(default_factory=PeerMetadata)
+    metadata: PeerMetadata = msgspec.field(default_factory=PeerMetadata)
     connected_at: float = 0.0
     summary: bool = False  # both sides speak the summary extension
     summary_deadline: float | None = None  # set while waiting for the peer's summary
     whole_doc: bool = False  # both sides speak the whole-document extension
     ranges: bool = False  # both sides speak range summaries
-    lacking: set[str] = field(default_factory=set)  # documents its summary did not list
-    docs: set[str] = field(default_factory=set)  # documents this link is registered in
-    unknown_wants: set[str] = field(default_factory=set)  # of those, held by nobody here: asked for
-    unknown_claims: set[str] = field(default_factory=set)  # ... and claimed (heads, no content yet)
-    refused: set[str] = field(default_factory=set)  # it answered our push doc-unavailable
-    queue: deque[str] = field(default_factory=deque)  # announcements waiting for a slot
-    queued: set[str] = field(default_factory=set)
-    in_flight: dict[str, float] = field(default_factory=dict)  # announced doc -> started at
-    whole_sent: set[str] = field(default_factory=set)  # of those, sent whole: free once written out
+    lacking: set[str] = msgspec.field(default_factory=set)  # documents its summary did not list
+    docs: set[str] = msgspec.field(default_factory=set)  # documents this link is registered in
+    unknown_wants: set[str] = msgspec.field(default_factory=set)  # of those, held by nobody here: asked for
+    unknown_claims: set[str] = msgspec.field(default_factory=set)  # ... and claimed (heads, no content yet)
+    refused: set[str] = msgspec.field(default_factory=set)  # it answered our push doc-unavailable
+    queue: deque[str] = msgspec.field(default_factory=deque)  # announcements waiting for a slot
+    queued: set[str] = msgspec.field(default_factory=set)
+    in_flight: dict[str, float] = msgspec.field(default_factory=dict)  # announced doc -> started at
+    whole_sent: set[str] = msgspec.field(default_factory=set)  # of those, sent whole: free once written out
     drain_awaited: bool = False  # an AwaitDrain is out and send_backlog has not come since
     backlog: int = 0  # bytes the runtime reports as written but not drained
 
@@ -127,11 +126,10 @@ TRANSITIONS: dict[str, tuple[frozenset[PeerState], PeerState]] = {
 }
 
 
-@dataclass(eq=False)
-class PeerDoc:
+class PeerDoc(msgspec.Struct, eq=False):
     """One link's sync of one document."""
 
-    sync_state: am.SyncState = field(default_factory=am.SyncState)
+    sync_state: am.SyncState = msgspec.field(default_factory=am.SyncState)
     their_heads: list[bytes] | None = None  # sorted; None until they tell us
     state: PeerState = PeerState.SYNCING
 
@@ -182,17 +180,16 @@ class PeerDoc:
         self._move("arrived")
 
 
-@dataclass(eq=False)
-class DocSync:
+class DocSync(msgspec.Struct, eq=False):
     doc_id: str
     doc: am.Document | None  # None: stored but not loaded yet
     heads: list[bytes]  # sorted; empty while we hold nothing of it
-    peers: dict[ConnId, PeerDoc] = field(default_factory=dict)
+    peers: dict[ConnId, PeerDoc] = msgspec.field(default_factory=dict)
     wanted: bool = False  # a local find wants it: ask every new link until it arrives
     local_find: bool = False  # that find still waits for its answer
     request_deadline: float | None = None  # a request round is running until then
     size: Cost | None = None  # measured once it takes input, plus what it took since
-    sent_hashes: set[bytes] = field(default_factory=set)  # of change chunks received, not yet applied
+    sent_hashes: set[bytes] = msgspec.field(default_factory=set)  # of change chunks received, not yet applied
 
     @property
     def has_content(self) -> bool:

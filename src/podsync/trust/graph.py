@@ -45,7 +45,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+
+import msgspec
 
 from podsync.ids import is_document_id
 from podsync.records.format import Record, derived_id
@@ -65,8 +66,7 @@ log = logging.getLogger(__name__)
 MAX_ROUNDS = 8
 
 
-@dataclass(frozen=True)
-class Replay:
+class Replay(msgspec.Struct, frozen=True):
     """The outcome of replaying the pod document's records."""
 
     roster: Roster | None
@@ -81,8 +81,8 @@ class Replay:
     #: The roster's state at the heads (what a new record is checked against).
     state: RosterState | None = None
     #: Record id -> position, and each position's ancestors as a bitmask.
-    index: dict[str, int] = field(default_factory=dict)
-    ancestors: list[int] = field(default_factory=list)
+    index: dict[str, int] = msgspec.field(default_factory=dict)
+    ancestors: list[int] = msgspec.field(default_factory=list)
 
 
 def is_ancestor(replay: Replay, a: str, b: str) -> bool:

@@ -29,9 +29,10 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from podsync.errors import HomeError, InvalidId, NotInitialised
 from podsync.home import Home, atomic_write
@@ -55,8 +56,7 @@ API_TOKEN_BYTES = 32
 _BASE32 = re.compile(r"^[A-Z2-7]+$")
 
 
-@dataclass(frozen=True)
-class DeviceIdentity:
+class DeviceIdentity(msgspec.Struct, frozen=True):
     """Where this device's key and certificate live, and who they make it."""
 
     key_path: Path

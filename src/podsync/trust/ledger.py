@@ -24,10 +24,10 @@ import datetime as dt
 import hashlib
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import automerge.core as am
+import msgspec
 
 from podsync.errors import PodsyncError
 from podsync.ids import is_document_id
@@ -85,8 +85,7 @@ def share_ref(pod_id: str, doc_id: str) -> str:
     return hashlib.sha256(_SHARE_TAG + pod_id.encode() + b"\x00" + doc_id.encode()).digest()[:16].hex()
 
 
-@dataclass(frozen=True)
-class Counted:
+class Counted(msgspec.Struct, frozen=True):
     """A record that counts, with the member its signer belongs to."""
 
     record: Record

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from podsync.ids import is_document_id
 from podsync.records.format import Record
@@ -24,15 +25,13 @@ MEMBERSHIP_TYPES = frozenset({FOUND, INVITE, ADMIT, REMOVE})
 MAX_FIELD_CHARS = 128
 
 
-@dataclass(frozen=True)
-class _MemberInfo:
+class _MemberInfo(msgspec.Struct, frozen=True):
     name: str
     added_by: str
     added_at: str
 
 
-@dataclass(frozen=True)
-class _DeviceInfo:
+class _DeviceInfo(msgspec.Struct, frozen=True):
     member: str
     cert: bytes
     added_by: str
@@ -41,21 +40,19 @@ class _DeviceInfo:
     record: str
 
 
-@dataclass(frozen=True)
-class _InviteInfo:
+class _InviteInfo(msgspec.Struct, frozen=True):
     record: InviteRecord
     rid: str
 
 
-@dataclass
-class RosterState:
+class RosterState(msgspec.Struct):
     """The roster at some causal point: what rules 2 and 3 consult."""
 
-    members: dict[str, _MemberInfo] = field(default_factory=dict)
-    devices: dict[str, _DeviceInfo] = field(default_factory=dict)
-    removed: dict[str, str] = field(default_factory=dict)  # target id -> removal record id
-    invites: dict[str, _InviteInfo] = field(default_factory=dict)
-    used: dict[str, str] = field(default_factory=dict)  # invite id -> admitting record id
+    members: dict[str, _MemberInfo] = msgspec.field(default_factory=dict)
+    devices: dict[str, _DeviceInfo] = msgspec.field(default_factory=dict)
+    removed: dict[str, str] = msgspec.field(default_factory=dict)  # target id -> removal record id
+    invites: dict[str, _InviteInfo] = msgspec.field(default_factory=dict)
+    used: dict[str, str] = msgspec.field(default_factory=dict)  # invite id -> admitting record id
 
     def copy(self) -> RosterState:
         return RosterState(dict(self.members), dict(self.devices), dict(self.removed),
