@@ -100,3 +100,32 @@ def test_storage_id_is_written_once(db_path: Path) -> None:
             ids.add(store.storage_id)
     assert len(ids) == 1
     assert not os.path.exists(f"{db_path}-wal")  # a clean close checkpoints the log
+
+
+@pytest.mark.parametrize("had_roots", [True, False])
+def test_a_store_of_version_5_is_brought_to_the_current_schema(
+        db_path: Path, edit, had_roots: bool) -> None:
+    """Stores of version 5 were written with the table of root counts and without
+    it (it came within that version): both open, keep what they hold, and have
+    every table of the current version."""
+    doc = am.Document()
+    with DocumentStore(db_path) as store:
+        store.append_changes("d", [edit(doc, "k", 1)], doc.get_heads())
+    conn = sqlite3.connect(db_path)
+    for table in ("document_readers", "document_views") + (() if had_roots else ("document_roots",)):
+        conn.execute(f"DROP TABLE {table}")
+    conn.execute("PRAGMA user_version=5")
+    conn.commit()
+    conn.close()
+
+    with DocumentStore(db_path) as store:
+        assert store.load("d").get(am.ROOT, "k")[0][1] == 1
+        store.save_roots([("d", list(doc.get_heads()), 1)]).result()
+        store.save_readers([("d", b"basis", "kind", b'"pod"')]).result()
+        store.save_document_views("thread", [("d", b"basis", b"view")]).result()
+        assert store.load_roots() == {"d": (sorted(doc.get_heads()), 1)}
+        assert store.load_readers(["d"]) == {"d": (b"basis", "kind", b'"pod"')}
+        assert store.load_document_views("thread", ["d"]) == {"d": (b"basis", b"view")}
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()

@@ -129,15 +129,6 @@ _SCHEMA_V5 = (
         basis BLOB NOT NULL,
         reasons BLOB NOT NULL
     ) WITHOUT ROWID""",
-    # How many changes without parents a document's history had at the heads
-    # given (a private document whose history does not start at its creation
-    # alone is served to nobody: podsync.trust.ledger). The heads name the whole
-    # history, so the count holds while they are the document's heads.
-    """CREATE TABLE document_roots(
-        doc_id TEXT PRIMARY KEY,
-        heads BLOB NOT NULL,
-        roots INTEGER NOT NULL
-    ) WITHOUT ROWID""",
 )
 
 # Version 6: what a document's records establish, kept with the counts of writes of
@@ -146,6 +137,17 @@ _SCHEMA_V5 = (
 # private document such as a feedback thread (podsync.api.views). A command run
 # without a node lists a member's threads without reading every thread's records.
 _SCHEMA_V6 = (
+    # How many changes without parents a document's history had at the heads
+    # given (a private document whose history does not start at its creation
+    # alone is served to nobody: podsync.trust.ledger). The heads name the whole
+    # history, so the count holds while they are the document's heads. Some
+    # stores of version 5 have this table and some do not (it came within that
+    # version), so it is made here where it is missing.
+    """CREATE TABLE IF NOT EXISTS document_roots(
+        doc_id TEXT PRIMARY KEY,
+        heads BLOB NOT NULL,
+        roots INTEGER NOT NULL
+    ) WITHOUT ROWID""",
     """CREATE TABLE document_readers(
         doc_id TEXT PRIMARY KEY,
         basis BLOB NOT NULL,
