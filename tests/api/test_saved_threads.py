@@ -135,16 +135,17 @@ def saved_views(home: Home) -> set[str]:
         return {d for (d,) in conn.execute("SELECT doc_id FROM document_views WHERE what = 'thread'")}
 
 
-async def test_a_node_saves_the_threads_it_derived_and_a_command_reads_no_record(
+async def test_a_node_saves_its_threads_and_their_readers_and_a_command_reads_no_record(
         pod: tuple[Path, list[str]], derived: list[str]) -> None:
     root, threads = pod
     ada = Home(root / "ada")
-    assert saved_views(ada) == set(threads)  # saved by Ada's node as it stopped
+    # Saved by Ada's node as it stopped: the threads' views, and who reads them.
+    assert saved_views(ada) == set(threads)
+    with sqlite3.connect(ada.db_path) as conn:
+        assert set(threads) <= {d for (d,) in conn.execute("SELECT doc_id FROM document_readers")}
     listed, made, read = await listing(ada, threads, derived)
     assert sorted(t["thread_id"] for t in listed) == sorted(threads)
-    assert made == []
-    # Who reads them was worked out (and saved) by this first command; the next
-    # one takes that too, and reads no thread's records at all.
+    assert made == [] and read == set()
     again, made, read = await listing(ada, threads, derived)
     assert again == listed and made == [] and read == set()
 

@@ -11,6 +11,7 @@ views through the operations), and checks that nothing Eve made up was kept.
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -392,24 +393,25 @@ async def offline_threads(home: Home, thread: str) -> tuple[list[str], Any, bool
     return [t["thread_id"] for t in json.loads(listed)], readers, read == [True]
 
 
-async def test_readers_kept_by_commands_are_worked_out_again_once_records_arrive(
+async def test_readers_kept_in_the_store_are_worked_out_again_once_records_arrive(
         nodes: NodeFactory, tmp_path: Path) -> None:
-    """Commands run while Ada's node is stopped keep who reads her thread in her
-    store (podsync.trust.saved), with the counts of writes of the thread's and
-    the pod document's records they were worked out from. Her node runs again and
-    Eve, the thread's leader, pushes records she may write to the pod document
-    (naming herself her own steward; claiming the thread's id as a document she
-    shares with the pod) and asks for the thread: nothing of it reaches her. The
-    next command takes nothing kept before (the pod document's records changed):
-    it reads the thread's records again and finds Ada and Bo, as before."""
+    """Who reads Ada's thread is kept in her store (podsync.trust.saved) by her
+    node as it stops, with the counts of writes of the thread's and the pod
+    document's records it was worked out from, and commands take it. Her node
+    runs again and Eve, the thread's leader, pushes records she may write to the
+    pod document (naming herself her own steward; claiming the thread's id as a
+    document she shares with the pod) and asks for the thread: nothing of it
+    reaches her. Had Ada's node been killed before it could keep anything again,
+    the next command would find what was kept before the records arrived: it
+    does not take it, reads the thread's records again and finds Ada and Bo."""
     pod = await feedback_pod(nodes, tmp_path)
     a, m = pod.ada, pod.member
     secrets, home = secrets_of(a, pod.thread), a.home
     readers = frozenset({m["ada"], m["bo"]})
     await a.stop()
     nodes.nodes.remove(a)
-    assert await offline_threads(home, pod.thread) == ([pod.thread], readers, True)
     assert await offline_threads(home, pod.thread) == ([pod.thread], readers, False)
+    before = kept_row(home, pod.thread)
 
     a = await nodes.start("ada")
     async with pod.eve.peer(a) as eve:
@@ -429,5 +431,21 @@ async def test_readers_kept_by_commands_are_worked_out_again_once_records_arrive
     assert a.access.readers_of(pod.thread) == readers
     await a.stop()
     nodes.nodes.remove(a)
+    after = kept_row(home, pod.thread)
+    assert after[0] != before[0] and after[1:] == before[1:]  # kept again, on the new records
+    assert await offline_threads(home, pod.thread) == ([pod.thread], readers, False)
+
+    with sqlite3.connect(home.db_path) as conn:  # as a node killed before keeping it leaves it
+        conn.execute("UPDATE document_readers SET basis = ? WHERE doc_id = ?",
+                     (before[0], pod.thread))
     assert await offline_threads(home, pod.thread) == ([pod.thread], readers, True)
     assert await offline_threads(home, pod.thread) == ([pod.thread], readers, False)
+
+
+def kept_row(home: Home, doc_id: str) -> tuple[bytes, str, bytes]:
+    """What the store keeps of who reads ``doc_id``: (basis, kind, readers)."""
+    with sqlite3.connect(home.db_path) as conn:
+        basis, kind, readers = conn.execute(
+            "SELECT basis, kind, readers FROM document_readers WHERE doc_id = ?",
+            (doc_id,)).fetchone()
+    return bytes(basis), kind, bytes(readers)

@@ -47,6 +47,7 @@ from podsync.sync.intake import Measured
 from podsync.trust import join as join_mod
 from podsync.trust import membership
 from podsync.trust import roster as roster_mod
+from podsync.trust import saved as saved_readers
 from podsync.trust.ledger import LEGACY_MESSAGE, LegacyPod
 from podsync.trust.identity import (
     DeviceIdentity,
@@ -247,6 +248,8 @@ class Node:
             await self._session.close()
         await self.repo.flush()
         self.context.views.save(self.context.now())
+        # Who reads each private document, for the commands run until it starts again.
+        saved_readers.keep(self.ledger, self.repo.held_ids())
         self.store.close()
         self.sync_times.save()
 

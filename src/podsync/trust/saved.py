@@ -12,7 +12,9 @@ worked out (every write of records, or of their signature answers, adds one to
 its document's count: :meth:`~podsync.records.book.RecordBook.writes`), and the
 version. A saved answer whose basis is the store's now was worked out from the
 very records the store holds, and is taken as it is; any other is worked out
-again from the records, and saved.
+again from the records, and saved. A command saves what it worked out; a node,
+which works out every document's readers from the records as it starts, saves
+them as it stops (:func:`keep`).
 
 Only what a creation record among the document's stored records makes is kept;
 a document without one (another app's, shared through the pod document, or
@@ -80,10 +82,38 @@ def establish(ledger: Ledger, doc_ids: Iterable[str]) -> None:
         ledger.adopt(doc_id, kind, readers)
         book = ledger.book.peek(doc_id)
         if before is not None and before[1] and book is not None and book.writes == before[0]:
-            rows.append((doc_id, _basis(before[0], pod_writes), kind,
-                         msgspec.json.encode(readers if readers == POD else sorted(readers))))
+            rows.append((doc_id, _basis(before[0], pod_writes), kind, _encoded(readers)))
     if rows:
         store.save_readers(rows)
+
+
+def keep(ledger: Ledger, doc_ids: Iterable[str]) -> int:
+    """Save what the creation records of those of ``doc_ids`` whose records are in
+    memory make, where the store does not hold it already (a node as it stops:
+    the next command takes it rather than reading every private document's
+    records); how many were saved. Once this node's writes have landed, which
+    they have before these rows (the store writes in order)."""
+    store = ledger.book.store
+    if store is None:
+        return 0
+    pod_writes = ledger.book.writes(ledger.pod_id)
+    found = {}
+    for doc_id in doc_ids:
+        book = ledger.book.peek(doc_id)
+        made = ledger.by_creation(doc_id) if book is not None and book.records else None
+        if book is not None and made is not None:
+            found[doc_id] = (_basis(book.writes, pod_writes), *made)
+    saved = store.load_readers(found)
+    rows = [(doc_id, basis, kind, _encoded(readers))
+            for doc_id, (basis, kind, readers) in found.items()
+            if saved.get(doc_id, (b"",))[0] != basis]
+    if rows:
+        store.save_readers(rows)
+    return len(rows)
+
+
+def _encoded(readers: Readers) -> bytes:
+    return msgspec.json.encode(readers if readers == POD else sorted(readers))
 
 
 def _basis(doc_writes: int, pod_writes: int) -> bytes:
