@@ -31,7 +31,7 @@ from podsync.api.context import PodContext, offline_context
 from podsync.api.views import Views
 from podsync.errors import NotFound
 from podsync.home import Home
-from tests.node.conftest import NodeFactory
+from tests.node.conftest import NodeFactory, eventually
 from tests.practices.helpers import call, holds_collections, steward_by_consent, until
 from tests.trust.test_saved_roots import plant_history
 
@@ -219,3 +219,23 @@ async def test_history_planted_under_a_thread_hides_it_saved_rows_or_not(
         await command(cy, "feedback.thread", {"thread_id": threads[0]})
     shown = await command(cy, "feedback.thread", {"thread_id": threads[1]})
     assert shown["messages"][0]["text"] == "word 1"
+
+
+async def test_a_running_node_keeps_who_reads_its_threads_before_it_stops(
+        pod: tuple[Path, list[str]]) -> None:
+    """Kept once the node has warmed (and every ten minutes while it runs), not
+    only as it stops: a node killed rather than stopped leaves them in the store."""
+    root, threads = pod
+    ada = Home(root / "ada")
+    forget(ada)
+    node = await NodeFactory(root).start("ada")
+    try:
+        await node.warmed.wait()
+
+        def kept() -> set[str]:
+            with sqlite3.connect(ada.db_path) as conn:
+                return {d for (d,) in conn.execute("SELECT doc_id FROM document_readers")}
+
+        await eventually(lambda: set(threads) <= kept())
+    finally:
+        await node.stop()

@@ -202,10 +202,14 @@ class Node:
 
     async def _keep_views(self) -> None:
         """Save the derived views in the store once warmed, then whenever they
-        changed, for commands run while no node runs (:mod:`podsync.api.views`)."""
+        changed, and who reads each private document where that changed, for
+        commands run while no node runs (:mod:`podsync.api.views`,
+        :mod:`podsync.trust.saved`): a node killed rather than stopped leaves
+        them at most this old."""
         await self.warmed.wait()
         while True:
             self.context.views.save(self.context.now())
+            saved_readers.keep(self.ledger, self.repo.held_ids())
             await asyncio.sleep(VIEWS_SAVE_SECONDS)
 
     async def _forget_idle_records(self) -> None:

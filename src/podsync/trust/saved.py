@@ -14,7 +14,8 @@ version. A saved answer whose basis is the store's now was worked out from the
 very records the store holds, and is taken as it is; any other is worked out
 again from the records, and saved. A command saves what it worked out; a node,
 which works out every document's readers from the records as it starts, saves
-them as it stops (:func:`keep`).
+them once warm, every ten minutes where they changed, and as it stops
+(:func:`keep`).
 
 Only what a creation record among the document's stored records makes is kept;
 a document without one (another app's, shared through the pod document, or
