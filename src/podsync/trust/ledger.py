@@ -337,8 +337,8 @@ class Ledger:
         book = self.book.peek(doc_id)
         if book is None or doc_id == self.pod_id or doc_id in self._collections:
             return None
-        creation = self._creation(doc_id)
-        if creation is None or book.records.get(creation.id) is not creation:
+        creation = self._creation_in(doc_id, book)
+        if creation is None:
             return None
         return str(creation.body.get("kind")), self._private_readers(doc_id, creation)
 
@@ -534,10 +534,9 @@ class Ledger:
             if not self._holds(doc_id):
                 return None
             book = self.book.known(doc_id)
-        for rid, record in book.records.items():
-            if self._is_creation(doc_id, record) and book.signed.get(rid) is True \
-                    and not self.why_not(doc_id, record):
-                return record
+        found = self._creation_in(doc_id, book)
+        if found is not None:
+            return found
         doc = self._load(doc_id)
         if doc is None:
             return None
@@ -549,6 +548,14 @@ class Ledger:
         # handled) may hold it: a node that held this id under a share claim
         # learns here, before pushing anything, that it is a private document.
         return self._find_creation(doc_id, doc, self._held_roots(doc_id, doc))
+
+    def _creation_in(self, doc_id: str, book: DocRecords) -> Record | None:
+        """The creation record of ``doc_id`` among ``book``'s records, if one counts."""
+        for rid, record in book.records.items():
+            if self._is_creation(doc_id, record) and book.signed.get(rid) is True \
+                    and not self.why_not(doc_id, record):
+                return record
+        return None
 
     def _private_readers(self, doc_id: str, creation: Record) -> Readers:
         changes = [(c.record, c.member) for c in self.counted(doc_id)

@@ -69,31 +69,30 @@ def establish(ledger: Ledger, doc_ids: Iterable[str]) -> None:
     ledger.preload(rest)
     rows = []
     for doc_id in rest:
-        book = ledger.book.peek(doc_id)
-        # The count read with the records (one snapshot), so what is saved is
-        # what those records make; not if finding the creation read the
-        # document itself (its records were not all stored yet).
-        before = (book.writes, bool(book.records)) if book is not None else None
         found = ledger.by_creation(doc_id)
-        if found is None:
+        book = ledger.book.peek(doc_id)
+        if found is None or book is None:
+            # No creation record among the stored records: worked out each time
+            # (perhaps from the document itself), never kept.
             ledger.kind(doc_id)
             ledger.readers(doc_id)
             continue
         kind, readers = found
         ledger.adopt(doc_id, kind, readers)
-        book = ledger.book.peek(doc_id)
-        if before is not None and before[1] and book is not None and book.writes == before[0]:
-            rows.append((doc_id, _basis(before[0], pod_writes), kind, _encoded(readers)))
+        # The count was read with the records (one snapshot): what is kept is
+        # what those records make.
+        rows.append((doc_id, _basis(book.writes, pod_writes), kind, _encoded(readers)))
     if rows:
         store.save_readers(rows)
 
 
 def keep(ledger: Ledger, doc_ids: Iterable[str]) -> int:
     """Save what the creation records of those of ``doc_ids`` whose records are in
-    memory make, where the store does not hold it already (a node as it stops:
-    the next command takes it rather than reading every private document's
-    records); how many were saved. Once this node's writes have landed, which
-    they have before these rows (the store writes in order)."""
+    memory make, where the store does not hold it already (a node once warm,
+    every ten minutes and as it stops: the next command takes it rather than
+    reading every private document's records); how many were saved. Nothing is
+    loaded for it. Each row holds once this node's writes have landed, which
+    they have before it (the store writes in order)."""
     store = ledger.book.store
     if store is None:
         return 0
