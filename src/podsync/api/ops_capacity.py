@@ -78,9 +78,9 @@ async def list_capacity(ctx: PodContext, args: NoArgs) -> list[dict[str, Any]]:
     and check-in history."""
     caller(ctx)
     now = ctx.now()
-    # Every check-in is live (none is ever archived), so the saved views hold them all.
-    history = sorted(ctx.views.views(ctx.collection(capacity.KIND), CHECKINS, now,
-                                     everything=False), key=lambda c: (c.at, c.id))
+    # Oldest first, as views are listed. Every check-in is live (none is ever
+    # archived), so the saved views hold them all.
+    history = ctx.views.views(ctx.collection(capacity.KIND), CHECKINS, now, everything=False)
     members = {m.member_id: m for m in ctx.roster().members}
     loads = capacity.loads(*_held(ctx, now), history,
                            [m for m, info in members.items() if info.status == "active"])

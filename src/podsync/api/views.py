@@ -62,6 +62,7 @@ import msgspec
 import podsync
 from podsync.pod import archive, needs, settings
 from podsync.pod.events import Item, items_from
+from podsync.records.book import writes_basis
 from podsync.trust.ledger import Ledger
 
 if TYPE_CHECKING:
@@ -509,18 +510,9 @@ def derive_entry(kind: Kind, item: Item, counted: tuple[str, ...], now: dt.datet
                  stable_until(item, now), _moment(quiet) if quiet is not None else None)
 
 
-class _DocumentBasis(msgspec.Struct, array_like=True, frozen=True):
-    """What a saved view of a whole document was derived from (module docstring)."""
-
-    format: int
-    version: str  # podsync's
-    doc_writes: int
-    pod_writes: int
-
-
 def _document_basis(doc_writes: int, pod_writes: int) -> bytes:
-    return msgspec.msgpack.encode(_DocumentBasis(VIEWS_FORMAT, podsync.__version__,
-                                                 doc_writes, pod_writes))
+    """What a saved view of a whole document was derived from (module docstring)."""
+    return writes_basis(VIEWS_FORMAT, doc_writes, pod_writes)
 
 
 def _timestamp(moment: dt.datetime | None) -> float | None:

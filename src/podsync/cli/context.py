@@ -126,11 +126,11 @@ class Table:
 
     @property
     def drawn_by_rich(self) -> bool:
-        """Short enough for rich to draw with boxes and wrapped cells."""
-        return len(self.rows) <= RICH_TABLE_ROWS and \
-            sum(len(c) for row in self.rows for c in row) <= RICH_TABLE_CHARS and \
-            sum(max((c.count("\n") + 1 for c in row), default=1)
-                for row in self.rows) <= RICH_TABLE_ROWS
+        """Short enough for rich to draw with boxes and wrapped cells (a row takes
+        as many lines as its tallest cell)."""
+        return _for_rich(sum(max((c.count("\n") + 1 for c in row), default=1)
+                             for row in self.rows),
+                         sum(len(c) for row in self.rows for c in row))
 
     def __rich_console__(self, console: Console, options: Any) -> Iterator[Any]:
         if self.drawn_by_rich:
@@ -162,8 +162,12 @@ class Lines:
 
     @property
     def drawn_by_rich(self) -> bool:
-        return len(self.lines) <= RICH_TABLE_ROWS and \
-            sum(len(line) for line in self.lines) <= RICH_TABLE_CHARS
+        return _for_rich(len(self.lines), sum(len(line) for line in self.lines))
+
+
+def _for_rich(lines: int, chars: int) -> bool:
+    """Whether rich draws this many lines of this much text quickly enough."""
+    return lines <= RICH_TABLE_ROWS and chars <= RICH_TABLE_CHARS
 
 
 def plain(markup: str) -> str:

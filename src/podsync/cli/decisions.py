@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 import typer
 
-from podsync.cli.context import escape, make_table, out, print_json, raw_if
+from podsync.cli.context import escape, make_table, out
 from podsync.cli.lookup import (
     ALL_OPTION, JSON_OPTION, NOTE_OPTION, Lookup, archived, moment, reconciliation, show,
     show_item, shorts, when,
@@ -175,12 +175,9 @@ class _DecisionRow(msgspec.Struct):
 def decision_list(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = ALL_OPTION) -> None:
     """Every decision: who decides, who was asked, the advice and the outcome."""
     lookup = Lookup.of(ctx)
-    args = {"all": True} if all else {}
-    if json:
-        print_json(lookup.call("decision.list", args, as_type=raw_if(json)))
+    decisions = lookup.listing("decision.list", _DecisionRow, everything=all, json=json)
+    if decisions is None:
         return
-    decisions = [msgspec.structs.asdict(d)
-                 for d in lookup.call("decision.list", args, as_type=list[_DecisionRow])]
     table = make_table("id", "decision", "decider", "state", "advice", title="Decisions")
     cut = shorts([d["id"] for d in decisions])
     for d in decisions:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import msgspec
 import typer
 
 from podsync.api import client
@@ -38,6 +39,18 @@ class Lookup:
 
     def call(self, name: str, args: dict[str, Any] | None = None, *, as_type: Any = Any) -> Any:
         return client.call(self.home, name, args or {}, as_type=as_type)
+
+    def listing(self, name: str, row: type, *, everything: bool,
+                json: bool) -> list[dict[str, Any]] | None:
+        """The items listing ``name`` returns (archived ones too with
+        ``everything``), each with only the fields of ``row`` (the rest, most of
+        the bytes, skipped unread); None when ``json`` printed the listing, as
+        the node (or the store path) wrote it."""
+        args = {"all": True} if everything else {}
+        if json:
+            print_json(self.call(name, args, as_type=msgspec.Raw))
+            return None
+        return [msgspec.structs.asdict(r) for r in self.call(name, args, as_type=list[row])]
 
     @property
     def members(self) -> list[dict[str, Any]]:

@@ -62,12 +62,9 @@ def need_add(ctx: typer.Context, title: str = typer.Argument(..., help="The need
 def need_list(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = ALL_OPTION) -> None:
     """The needs board: every need, its state and holders."""
     lookup = Lookup.of(ctx)
-    args = {"all": True} if all else {}
-    if json:
-        print_json(lookup.call("need.list", args, as_type=msgspec.Raw))
+    board = lookup.listing("need.list", _NeedRow, everything=all, json=json)
+    if board is None:
         return
-    board = [msgspec.structs.asdict(n)
-             for n in lookup.call("need.list", args, as_type=list[_NeedRow])]
     table = make_table("id", "need", "state", "holders", "signals", title="Needs")
     cut = shorts([n["id"] for n in board])
     for n in board:
@@ -192,12 +189,9 @@ class _AgreementRow(msgspec.Struct):
 def agreement_list(ctx: typer.Context, json: bool = JSON_OPTION, all: bool = ALL_OPTION) -> None:
     """Every agreement, its parties and state."""
     lookup = Lookup.of(ctx)
-    args = {"all": True} if all else {}
-    if json:
-        print_json(lookup.call("agreement.list", args, as_type=msgspec.Raw))
+    agreements = lookup.listing("agreement.list", _AgreementRow, everything=all, json=json)
+    if agreements is None:
         return
-    agreements = [msgspec.structs.asdict(a)
-                  for a in lookup.call("agreement.list", args, as_type=list[_AgreementRow])]
     table = make_table("id", "agreement", "state", "parties", "review on", title="Agreements")
     cut = shorts([a["id"] for a in agreements])
     for a in agreements:

@@ -208,9 +208,14 @@ class Node:
         them at most this old."""
         await self.warmed.wait()
         while True:
-            self.context.views.save(self.context.now())
-            saved_readers.keep(self.ledger, self.repo.held_ids())
+            self._keep_for_commands()
             await asyncio.sleep(VIEWS_SAVE_SECONDS)
+
+    def _keep_for_commands(self) -> None:
+        """Save the views that changed, and who reads each private document where
+        that changed, for commands run while no node runs."""
+        self.context.views.save(self.context.now())
+        saved_readers.keep(self.ledger, self.repo.held_ids())
 
     async def _forget_idle_records(self) -> None:
         """Let go, now and then, of the records of documents nobody used (they stay
@@ -251,9 +256,7 @@ class Node:
         if self._session is not None:
             await self._session.close()
         await self.repo.flush()
-        self.context.views.save(self.context.now())
-        # Who reads each private document, for the commands run until it starts again.
-        saved_readers.keep(self.ledger, self.repo.held_ids())
+        self._keep_for_commands()
         self.store.close()
         self.sync_times.save()
 

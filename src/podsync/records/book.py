@@ -36,6 +36,7 @@ from typing import get_args
 import automerge.core as am
 import msgspec
 
+import podsync
 from podsync.records.format import Reason, Record, Unreadable, parse
 from podsync.records.verify import Verifier
 from podsync.store import DocumentStore
@@ -488,3 +489,19 @@ class RecordBook:
                        else dict.fromkeys(rest, 0))
         return out
 
+
+
+class _WritesBasis(msgspec.Struct, array_like=True, frozen=True):
+    layout: int
+    version: str  # podsync's
+    doc_writes: int
+    pod_writes: int
+
+
+def writes_basis(layout: int, doc_writes: int, pod_writes: int) -> bytes:
+    """What something kept in the store beside a document's records was worked out
+    from, as it is saved with it: the layout it is kept in, this podsync's version,
+    and the counts of writes of the document's records and of the pod document's
+    (:meth:`RecordBook.writes`). The same bytes as the basis now: worked out from
+    the very records the store holds."""
+    return msgspec.msgpack.encode(_WritesBasis(layout, podsync.__version__, doc_writes, pod_writes))

@@ -31,18 +31,11 @@ from collections.abc import Iterable
 
 import msgspec
 
-import podsync
+from podsync.records.book import writes_basis
 from podsync.trust.ledger import POD, Ledger, Readers
 
 #: The layout of saved readers; those saved in another are worked out again.
 READERS_FORMAT = 1
-
-
-class _Basis(msgspec.Struct, array_like=True, frozen=True):
-    format: int
-    version: str  # podsync's
-    doc_writes: int
-    pod_writes: int
 
 
 def establish(ledger: Ledger, doc_ids: Iterable[str]) -> None:
@@ -97,16 +90,18 @@ def keep(ledger: Ledger, doc_ids: Iterable[str]) -> int:
     if store is None:
         return 0
     pod_writes = ledger.book.writes(ledger.pod_id)
-    found = {}
+    bases = {}
     for doc_id in doc_ids:
         book = ledger.book.peek(doc_id)
-        made = ledger.by_creation(doc_id) if book is not None and book.records else None
-        if book is not None and made is not None:
-            found[doc_id] = (_basis(book.writes, pod_writes), *made)
-    saved = store.load_readers(found)
-    rows = [(doc_id, basis, kind, _encoded(readers))
-            for doc_id, (basis, kind, readers) in found.items()
-            if saved.get(doc_id, (b"",))[0] != basis]
+        if book is not None and book.records:
+            bases[doc_id] = _basis(book.writes, pod_writes)
+    saved = store.load_readers(bases)
+    rows = []
+    for doc_id, basis in bases.items():
+        # What the store holds on these very records is not worked out again.
+        made = ledger.by_creation(doc_id) if saved.get(doc_id, (b"",))[0] != basis else None
+        if made is not None:
+            rows.append((doc_id, basis, made[0], _encoded(made[1])))
     if rows:
         store.save_readers(rows)
     return len(rows)
@@ -117,8 +112,7 @@ def _encoded(readers: Readers) -> bytes:
 
 
 def _basis(doc_writes: int, pod_writes: int) -> bytes:
-    return msgspec.msgpack.encode(_Basis(READERS_FORMAT, podsync.__version__,
-                                         doc_writes, pod_writes))
+    return writes_basis(READERS_FORMAT, doc_writes, pod_writes)
 
 
 def _readers(blob: bytes) -> Readers | None:

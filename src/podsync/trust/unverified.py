@@ -15,21 +15,13 @@ from collections.abc import Iterable
 
 import msgspec
 
-import podsync
+from podsync.records.book import writes_basis
 from podsync.trust.ledger import Ledger
 
 #: The layout of saved counts; counts saved in another are made again.
 REASONS_FORMAT = 1
 
 
-class _Basis(msgspec.Struct, array_like=True, frozen=True):
-    format: int
-    version: str  # podsync's
-    writes: int  # of the document's records
-    pod_writes: int  # of the pod document's
-
-
-_decode_basis = msgspec.msgpack.Decoder(_Basis).decode
 _decode_reasons = msgspec.msgpack.Decoder(dict[str, int]).decode
 
 
@@ -45,9 +37,9 @@ def everywhere(ledger: Ledger, doc_ids: Iterable[str]) -> dict[str, dict[str, in
     writes = ledger.book.writes_of(wanted)
     pod_writes = ledger.book.writes(ledger.pod_id)
     out: dict[str, dict[str, int]] = {}
-    missing: dict[str, _Basis] = {}
+    missing: dict[str, bytes] = {}
     for doc_id in wanted:
-        basis = _Basis(REASONS_FORMAT, podsync.__version__, writes[doc_id], pod_writes)
+        basis = writes_basis(REASONS_FORMAT, writes[doc_id], pod_writes)
         found = _read(saved.get(doc_id))
         if found is not None and found[0] == basis:
             out[doc_id] = found[1]
@@ -57,18 +49,18 @@ def everywhere(ledger: Ledger, doc_ids: Iterable[str]) -> dict[str, dict[str, in
     rows = []
     for doc_id, basis in missing.items():
         out[doc_id] = ledger.reasons(doc_id, ledger.book.known(doc_id))
-        rows.append((doc_id, msgspec.msgpack.encode(basis), msgspec.msgpack.encode(out[doc_id])))
+        rows.append((doc_id, basis, msgspec.msgpack.encode(out[doc_id])))
     if rows:
         store.save_reasons(rows)
     return out
 
 
-def _read(row: tuple[bytes, bytes] | None) -> tuple[_Basis, dict[str, int]] | None:
-    """A saved row, or None when it does not read back (then it is counted again)."""
+def _read(row: tuple[bytes, bytes] | None) -> tuple[bytes, dict[str, int]] | None:
+    """A saved row (its basis as saved), or None when it does not read back (then
+    it is counted again)."""
     if row is None:
         return None
     try:
-        reasons = _decode_reasons(row[1])
-        return _decode_basis(row[0]), reasons
+        return row[0], _decode_reasons(row[1])
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
